@@ -1,0 +1,65 @@
+"""Shared fixtures: a tiny randomly initialised BERT and a small separable text task."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+# Each class has its own keywords; sentences mix them with shared filler words, so the
+# task is learnable from the words alone, and counts are imbalanced (long tail).
+KEYWORDS = {
+    "sport": ["match", "goal", "team", "coach", "league", "striker"],
+    "finance": ["stock", "market", "bank", "price", "loan", "shares"],
+    "weather": ["rain", "storm", "sunny", "cloud", "snow", "wind"],
+}
+FILLER = ["the", "a", "today", "was", "very", "and", "we", "saw", "it", "news", "about", "big"]
+TRAIN_COUNTS = {"sport": 48, "finance": 16, "weather": 6}
+
+
+def make_sentence(rng: random.Random, label: str) -> str:
+    words = rng.sample(FILLER, 4) + rng.sample(KEYWORDS[label], 2)
+    rng.shuffle(words)
+    return " ".join(words)
+
+
+def write_split(path: Path, rng: random.Random, counts: dict[str, int], *, labelled: bool = True) -> list[str]:
+    rows = [(make_sentence(rng, label), label) for label, n in counts.items() for _ in range(n)]
+    rng.shuffle(rows)
+    path.write_text("".join(f"{t}\t{y}\n" if labelled else f"{t}\n" for t, y in rows), encoding="utf-8")
+    return [y for _, y in rows]
+
+
+@pytest.fixture(scope="session")
+def toy_data_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("toy_data")
+    rng = random.Random(0)
+    write_split(folder / "train_data.txt", rng, TRAIN_COUNTS)
+    write_split(folder / "dev_data.txt", rng, dict.fromkeys(KEYWORDS, 10))
+    write_split(folder / "test_data.txt", rng, dict.fromkeys(KEYWORDS, 12))
+    return folder
+
+
+def build_tiny_bert(folder: Path, words: list[str]) -> Path:
+    """A 2-layer, 32-wide BERT with a WordPiece vocabulary of ``words``, saved as a
+    Hugging Face folder (config.json, model.safetensors, tokenizer files)."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(words))
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    words = FILLER + [w for ws in KEYWORDS.values() for w in ws]
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), words)

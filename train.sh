@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The seed's train.sh, unchanged in shape: fine-tune with the weighted loss, then predict
+# with the fine-tuned model in $OUTPUT_DIR. Set the three folders for your machine.
+#   BERT_BASE_DIR: a Hugging Face model folder (config.json, vocab.txt, model.safetensors)
+#   DATA_DIR:      train_data.txt, dev_data.txt, test_data.txt (text<TAB>label)
+#   OUTPUT_DIR:    where the fine-tuned model and results go
+set -euo pipefail
+cd "$(dirname "$0")"
+BERT_BASE_DIR=${BERT_BASE_DIR:?set BERT_BASE_DIR to a model folder}
+DATA_DIR=${DATA_DIR:-./data}
+OUTPUT_DIR=${OUTPUT_DIR:-./output}
+
+python run_classifier_weighted_loss.py \
+  --task_name=weightedloss \
+  --do_train=true \
+  --do_eval=true \
+  --data_dir="$DATA_DIR" \
+  --vocab_file="$BERT_BASE_DIR/vocab.txt" \
+  --bert_config_file="$BERT_BASE_DIR/config.json" \
+  --init_checkpoint="$BERT_BASE_DIR" \
+  --max_seq_length=128 \
+  --train_batch_size=32 \
+  --learning_rate=2e-5 \
+  --num_train_epochs=3.0 \
+  --output_dir="$OUTPUT_DIR" \
+  --weighted_loss=true
+
+python run_classifier_weighted_loss.py \
+  --task_name=weightedloss \
+  --do_predict=true \
+  --data_dir="$DATA_DIR" \
+  --vocab_file="$BERT_BASE_DIR/vocab.txt" \
+  --bert_config_file="$BERT_BASE_DIR/config.json" \
+  --init_checkpoint="$OUTPUT_DIR" \
+  --max_seq_length=128 \
+  --output_dir="$OUTPUT_DIR"

@@ -1,0 +1,240 @@
+"""``weighted-bert``: a thin command line over the Python API.
+
+Subcommands: ``train``, ``evaluate``, ``predict``, ``demo``. A user error (bad file,
+bad flag value, unusable model folder) ends the program with one ``error:`` line and
+exit status 2; set ``WEIGHTED_BERT_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .data import Columns, DataFormatError, parse_dataset, read_dataset
+from .labels import LABEL_ORDERS
+from .losses import available_losses
+from .metrics import FEW_THRESHOLD, MANY_THRESHOLD
+from .model import ModelSourceError
+from .training import PRECISIONS, RunConfig, RunError
+from .weights import NORMALIZATIONS, SCHEMES
+
+USER_ERRORS = (DataFormatError, RunError, ModelSourceError, FileNotFoundError, ValueError)
+
+
+def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--text-column", default="text", help="column/key of the text in TSV, CSV or JSONL files")
+    group.add_argument("--text-pair-column", default=None,
+                       help="column/key of the second text for sentence-pair tasks")
+    group.add_argument("--label-column", default="label", help="column/key of the label")
+    group.add_argument("--on-bad-line", choices=("error", "skip", "warn"), default="error",
+                       help="a malformed line stops the run (error, the default) or is skipped and counted")
+
+
+def _add_train_parser(sub) -> None:
+    p = sub.add_parser("train", help="fine-tune a classifier, evaluate on dev, predict on test",
+                       description="Fine-tune a BERT-family encoder with a (class-weighted) loss.")
+    p.add_argument("--model", required=True,
+                   help="Hugging Face model folder (or hub name); a `train` output folder to continue from it")
+    p.add_argument("--output-dir", required=True, help="folder for the model and result files")
+    data = p.add_argument_group("files")
+    data.add_argument("--data-dir", help="folder with train_data.txt, dev_data.txt, test_data.txt (seed names) "
+                      "or train/dev/test.{txt,tsv,csv,jsonl}")
+    data.add_argument("--train", dest="train_file", help="training file (overrides --data-dir)")
+    data.add_argument("--dev", dest="dev_file", help="dev file (overrides --data-dir)")
+    data.add_argument("--test", dest="test_file", help="test file, labels optional (overrides --data-dir)")
+    _add_data_flags(p)
+    steps = p.add_argument_group("what to run (the seed's do_train/do_eval/do_predict)")
+    steps.add_argument("--do-train", action=argparse.BooleanOptionalAction, default=True,
+                       help="train (default); --no-do-train evaluates/predicts with --model as is")
+    steps.add_argument("--do-eval", action=argparse.BooleanOptionalAction, default=None,
+                       help="evaluate on dev (default: when a dev file is found)")
+    steps.add_argument("--do-predict", action=argparse.BooleanOptionalAction, default=None,
+                       help="predict the test file (default: when a test file is found)")
+    labels = p.add_argument_group("labels and loss")
+    labels.add_argument("--labels", type=lambda s: [x for x in s.split(",")],
+                        help="comma-separated label order (the columns of test_results.tsv)")
+    labels.add_argument("--label-order", choices=LABEL_ORDERS, default="sorted",
+                        help="order of labels read from training data, unless numeric or --labels (default: sorted)")
+    labels.add_argument("--loss", choices=available_losses(), default="weighted_ce",
+                        help="training loss (default: weighted_ce)")
+    labels.add_argument("--class-weights", default="inverse",
+                        help=f"weighting scheme: {', '.join(SCHEMES)}, or a JSON file label -> weight "
+                        "(default: inverse, N / n_c)")
+    labels.add_argument("--weight-normalization", choices=NORMALIZATIONS, default="sample_mean",
+                        help="sample_mean (default): average weight over training examples is 1, so "
+                        "weighting does not change the effective learning rate; none: raw weights (the seed)")
+    labels.add_argument("--loss-reduction", choices=("mean", "weighted_mean"), default="mean",
+                        help="mean of w_y*CE over the batch (the seed, default), or sum w_y*CE / sum w_y")
+    labels.add_argument("--class-weight-beta", type=float, default=0.9999,
+                        help="beta of the effective_number scheme (default 0.9999)")
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument("--batch-size", type=int, default=32, help="training batch size per device (default 32)")
+    opt.add_argument("--eval-batch-size", type=int, default=64, help="evaluation/prediction batch size (default 64)")
+    opt.add_argument("--learning-rate", type=float, default=5e-5, help="peak AdamW learning rate (default 5e-5)")
+    opt.add_argument("--epochs", type=float, default=3.0, help="training epochs (default 3)")
+    opt.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (overrides --epochs)")
+    opt.add_argument("--gradient-accumulation-steps", type=int, default=1, help="batches per optimizer step")
+    opt.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (default 0.01)")
+    opt.add_argument("--max-seq-length", type=int, default=128, help="truncate inputs to this many tokens")
+    opt.add_argument("--warmup-ratio", type=float, default=0.1,
+                     help="fraction of steps with linear warmup (the seed's warmup_proportion)")
+    opt.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping norm")
+    opt.add_argument("--seed", type=int, default=42, help="random seed")
+    opt.add_argument("--precision", choices=PRECISIONS, default="auto",
+                     help="auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU")
+    opt.add_argument("--logging-steps", type=int, default=10, help="log the training loss every N steps")
+    run = p.add_argument_group("run")
+    run.add_argument("--overwrite-output-dir", action="store_true",
+                     help="allow writing over another run's results in --output-dir")
+    run.add_argument("--keep-checkpoints", action="store_true", help="keep the Trainer's checkpoints folder")
+    run.add_argument("--trust-remote-code", action="store_true",
+                     help="allow model folders that ship their own Python code (off by default)")
+    run.add_argument("--many-threshold", type=int, default=MANY_THRESHOLD,
+                     help=f"classes with more training examples are many-shot (default {MANY_THRESHOLD})")
+    run.add_argument("--few-threshold", type=int, default=FEW_THRESHOLD,
+                     help=f"classes with fewer training examples are few-shot (default {FEW_THRESHOLD})")
+    run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.set_defaults(func=_train)
+
+
+def _train(args) -> int:
+    from .training import run
+
+    fields = {k: v for k, v in vars(args).items() if k in RunConfig.__dataclass_fields__}
+    run(RunConfig(**fields))
+    return 0
+
+
+def _add_evaluate_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="score a fine-tuned model on a labelled file")
+    p.add_argument("--model-dir", required=True, help="output folder of `train` (or its model/ subfolder)")
+    p.add_argument("--data", required=True, help="labelled data file")
+    p.add_argument("--output-dir", help="write eval_results.txt/.json and classification_report.txt here")
+    p.add_argument("--batch-size", type=int, default=64)
+    _add_data_flags(p)
+    p.set_defaults(func=_evaluate)
+
+
+def _load(args):
+    from .model import load_fine_tuned
+
+    return load_fine_tuned(args.model_dir)
+
+
+def _columns(args) -> Columns:
+    return Columns(args.text_column, args.text_pair_column, args.label_column)
+
+
+def _evaluate(args) -> int:
+    from .evaluation import metrics_from_logits, run_split, write_evaluation
+    from .losses import get_loss
+
+    fine_tuned = _load(args)
+    info = fine_tuned.info
+    pair = fine_tuned.info.get("pair")
+    dataset = read_dataset(args.data, labels="required", pair=pair, columns=_columns(args),
+                           on_bad_line=args.on_bad_line)
+    counts = info.get("class_counts")
+    loss_fn = (get_loss(info["loss"], counts, **info.get("loss_options", {})) if counts else None)
+    logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
+                       max_seq_length=info.get("max_seq_length", 512), batch_size=args.batch_size)
+    if args.output_dir:
+        metrics = write_evaluation(args.output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
+                                   train_counts=counts)
+    else:
+        metrics = metrics_from_logits(logits, fine_tuned.label_map.encode(dataset), loss_fn=loss_fn,
+                                      train_counts=counts)
+    for key, value in metrics.items():
+        print(f"eval_{key} = {value}")
+    return 0
+
+
+def _add_predict_parser(sub) -> None:
+    p = sub.add_parser("predict", help="label new text with a fine-tuned model")
+    p.add_argument("--model-dir", required=True, help="output folder of `train` (or its model/ subfolder)")
+    p.add_argument("--input", required=True, help="data file, or - for lines of text on standard input")
+    p.add_argument("--output", required=True,
+                   help="predictions TSV (text, predicted_label, probability[, gold_label]); - for standard output")
+    p.add_argument("--probabilities", help="also write the seed's test_results.tsv (class probabilities) here")
+    p.add_argument("--batch-size", type=int, default=64)
+    _add_data_flags(p)
+    p.set_defaults(func=_predict)
+
+
+def _predict(args) -> int:
+    import tempfile
+
+    from .evaluation import run_split
+    from .prediction import softmax
+    from .reports import write_predictions, write_test_results
+
+    fine_tuned = _load(args)
+    read = dict(labels="optional", pair=fine_tuned.info.get("pair"), columns=_columns(args),
+                on_bad_line=args.on_bad_line)
+    if args.input == "-":
+        dataset = parse_dataset(sys.stdin.buffer.read(), "<stdin>", **read)
+    else:
+        dataset = read_dataset(args.input, **read)
+    logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
+                       max_seq_length=fine_tuned.info.get("max_seq_length", 512), batch_size=args.batch_size)
+    probabilities = softmax(logits)
+    if args.probabilities:
+        write_test_results(args.probabilities, probabilities)
+    if args.output == "-":
+        with tempfile.TemporaryDirectory() as tmp:
+            write_predictions(Path(tmp) / "p.tsv", dataset.examples, probabilities, fine_tuned.label_map.labels)
+            sys.stdout.write((Path(tmp) / "p.tsv").read_text(encoding="utf-8"))
+    else:
+        write_predictions(args.output, dataset.examples, probabilities, fine_tuned.label_map.labels)
+    return 0
+
+
+def _add_demo_parser(sub) -> None:
+    p = sub.add_parser("demo", help="train the packaged MiniLM on CLINC150-LT with ce and weighted_ce")
+    p.add_argument("--output-dir", default="demo_output", help="folder for both runs (default demo_output)")
+    p.add_argument("--epochs", type=float, default=None, help="override the demo's epochs")
+    p.add_argument("--max-steps", type=int, default=None, help="override: stop each run after N steps")
+    p.add_argument("--overwrite-output-dir", action="store_true")
+    p.set_defaults(func=_demo)
+
+
+def _demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(args.output_dir, epochs=args.epochs, max_steps=args.max_steps,
+             overwrite=args.overwrite_output_dir)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="weighted-bert", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train_parser(sub)
+    _add_evaluate_parser(sub)
+    _add_predict_parser(sub)
+    _add_demo_parser(sub)
+    return parser
+
+
+def report_user_errors(func, *args) -> int:
+    """Run ``func``; a user error becomes one ``error:`` line and exit status 2."""
+    try:
+        return func(*args)
+    except USER_ERRORS as err:
+        if os.environ.get("WEIGHTED_BERT_DEBUG"):
+            raise
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return report_user_errors(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Evaluation: logits -> metrics and report files, shared by train, evaluate and predict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data.readers import Dataset
+from .labels import LabelMap
+from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, classification_metrics, per_class_report, shot_accuracy
+from .prediction import encode_examples, predict_logits, softmax
+from .reports import write_eval_results, write_predictions, write_test_results
+from .io import atomic_write_text
+
+
+def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=None,
+                        train_counts: Sequence[int] | None = None,
+                        many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> dict:
+    """Accuracy, macro P/R/F1, weighted F1, the loss (when ``loss_fn`` is given) and
+    many/medium/few-shot accuracy (when ``train_counts`` is given)."""
+    y_pred = logits.argmax(axis=1)
+    metrics = classification_metrics(y_true, y_pred)
+    if loss_fn is not None:
+        with torch.no_grad():
+            loss = loss_fn.cpu()(torch.from_numpy(logits), torch.as_tensor(np.asarray(y_true), dtype=torch.long))
+        metrics["loss"] = float(loss)
+    if train_counts is not None:
+        metrics.update(shot_accuracy(y_true, y_pred, train_counts, many_threshold=many_threshold,
+                                     few_threshold=few_threshold))
+    return metrics
+
+
+def run_split(model, tokenizer, dataset: Dataset, label_map: LabelMap, *, max_seq_length: int,
+              batch_size: int) -> np.ndarray:
+    """Logits for every example of ``dataset``, in file order."""
+    encodings = encode_examples(tokenizer, dataset.examples, max_seq_length)
+    return predict_logits(model, tokenizer, encodings, batch_size=batch_size)
+
+
+def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map: LabelMap, *,
+                     prefix: str = "eval", extra: dict | None = None, **metric_options) -> dict:
+    """Write ``{prefix}_results.txt/.json`` and ``classification_report.txt`` (eval only)."""
+    y_true = label_map.encode(dataset)
+    metrics = metrics_from_logits(logits, y_true, **metric_options)
+    metrics["num_examples"] = len(dataset)
+    if extra:
+        metrics.update(extra)
+    write_eval_results(output_dir, metrics, prefix=prefix)
+    report_name = "classification_report.txt" if prefix == "eval" else f"{prefix}_classification_report.txt"
+    atomic_write_text(Path(output_dir) / report_name,
+                      per_class_report(y_true, logits.argmax(axis=1), label_map.labels))
+    return metrics
+
+
+def write_prediction_files(output_dir, logits: np.ndarray, dataset: Dataset, label_map: LabelMap) -> np.ndarray:
+    """``test_results.tsv`` (the seed's probabilities) and ``predictions.tsv``."""
+    probabilities = softmax(logits)
+    write_test_results(Path(output_dir) / "test_results.tsv", probabilities)
+    write_predictions(Path(output_dir) / "predictions.tsv", dataset.examples, probabilities, label_map.labels)
+    return probabilities

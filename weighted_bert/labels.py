@@ -1,0 +1,139 @@
+"""Labels and class statistics: the label order, the label map file, class counts.
+
+Label order (it fixes the columns of ``test_results.tsv``):
+
+* ``--labels a,b,c`` when given;
+* otherwise, when every training label is a number, numeric order ('2' before '15');
+* otherwise sorted as strings (``order="sorted"``, the default, so that the same data
+  gives the same map whatever the line order) or in first-seen order
+  (``order="first_seen"``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data.readers import DataFormatError, Dataset
+
+LABEL_ORDERS = ("sorted", "first_seen")
+
+
+def _as_number(label: str) -> float | None:
+    try:
+        return float(label)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    labels: tuple[str, ...]
+
+    def __post_init__(self):
+        if len(set(self.labels)) != len(self.labels):
+            dup = [k for k, v in Counter(self.labels).items() if v > 1]
+            raise ValueError(f"labels must be unique; repeated: {', '.join(map(repr, dup))}")
+        if not self.labels:
+            raise ValueError("a label map needs at least one label")
+
+    @classmethod
+    def from_labels(cls, seen: Iterable[str], *, order: str = "sorted",
+                    explicit: Sequence[str] | None = None) -> "LabelMap":
+        if explicit:
+            return cls(tuple(explicit))
+        if order not in LABEL_ORDERS:
+            raise ValueError(f"label order must be one of {LABEL_ORDERS}, not {order!r}")
+        unique = list(dict.fromkeys(seen))
+        numbers = [_as_number(label) for label in unique]
+        if unique and all(n is not None for n in numbers):
+            unique = [label for _, label in sorted(zip(numbers, unique), key=lambda t: t[0])]
+        elif order == "sorted":
+            unique = sorted(unique)
+        return cls(tuple(unique))
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        return {label: i for i, label in enumerate(self.labels)}
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.labels))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def encode(self, dataset: Dataset) -> list[int]:
+        """Label ids of a labelled dataset; an unknown label names its file and line."""
+        label2id = self.label2id
+        ids = []
+        for example in dataset.examples:
+            if example.label not in label2id:
+                known = ", ".join(self.labels[:10]) + (", ..." if len(self) > 10 else "")
+                raise DataFormatError(dataset.path, example.line,
+                                      f"has label {example.label!r}, unknown to training "
+                                      f"(known labels: {known}); expected one of the training labels")
+            ids.append(label2id[example.label])
+        return ids
+
+    def counts(self, dataset: Dataset) -> list[int]:
+        """Per-class example counts, in label order."""
+        counter = Counter(e.label for e in dataset.examples)
+        return [counter.get(label, 0) for label in self.labels]
+
+    def save(self, path) -> None:
+        from .io import atomic_write_text
+        atomic_write_text(path, json.dumps({"labels": list(self.labels), "label2id": self.label2id},
+                                           ensure_ascii=False, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path) -> "LabelMap":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            labels = data["labels"] if isinstance(data, dict) and "labels" in data else data
+            if isinstance(labels, dict):  # a plain {label: id} map
+                labels = [k for k, _ in sorted(labels.items(), key=lambda kv: kv[1])]
+            if not all(isinstance(x, str) for x in labels):
+                raise TypeError
+        except (OSError, ValueError, TypeError, KeyError) as err:
+            raise DataFormatError(path, None, f"is not a label map ({err}); expected JSON "
+                                  '{"labels": [...]}') from None
+        return cls(tuple(labels))
+
+
+def build_label_map(train: Dataset, *, explicit: Sequence[str] | None = None,
+                    order: str = "sorted") -> LabelMap:
+    """The label map of a training set, with the checks a user needs to hear about."""
+    seen = [e.label for e in train.examples]
+    label_map = LabelMap.from_labels(seen, order=order, explicit=explicit)
+    if explicit:
+        allowed = set(explicit)
+        for example in train.examples:
+            if example.label not in allowed:
+                raise DataFormatError(train.path, example.line,
+                                      f"has label {example.label!r}, which --labels does not list")
+        missing = [label for label in explicit if label not in set(seen)]
+        if missing:
+            print(f"warning: {train.path}: no training example for label(s) "
+                  f"{', '.join(map(repr, missing))}; their class weight is the largest weight "
+                  "of the classes that have examples", file=sys.stderr)
+    if len(set(seen)) < 2:
+        raise DataFormatError(train.path, None, f"has only one class ({seen[0]!r}); "
+                              "expected at least two labels to train a classifier")
+    _warn_near_duplicates(train.path, label_map.labels)
+    return label_map
+
+
+def _warn_near_duplicates(path: str, labels: Sequence[str]) -> None:
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        groups.setdefault(label.strip().casefold(), []).append(label)
+    for similar in groups.values():
+        if len(similar) > 1:
+            print(f"warning: {path}: labels {', '.join(map(repr, similar))} differ only by case or "
+                  "surrounding spaces; they are kept as separate classes", file=sys.stderr)

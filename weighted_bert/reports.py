@@ -1,0 +1,109 @@
+"""The files a user reads after a run. Each is written whole or not at all (see ``io``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .data.readers import Example
+from .io import atomic_write_bytes, atomic_write_text
+
+
+def _clean(value):
+    """JSON-safe: numpy scalars to Python, non-finite floats to None."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path, data) -> None:
+    atomic_write_text(path, json.dumps(_clean(data), ensure_ascii=False, indent=2) + "\n")
+
+
+def write_eval_results(output_dir, metrics: dict, *, prefix: str = "eval") -> None:
+    """``{prefix}_results.txt`` in the seed's ``key = value`` lines and ``{prefix}_results.json``.
+
+    ``metrics`` keys come without the prefix (``accuracy``, ``loss``, ...); scalar numbers
+    go to the text file, everything to the JSON file.
+    """
+    output_dir = Path(output_dir)
+    keyed = {f"{prefix}_{k}" if k != "global_step" else k: v for k, v in metrics.items()}
+    lines = [f"{k} = {v}" for k, v in sorted(keyed.items()) if isinstance(v, (int, float))]
+    atomic_write_text(output_dir / f"{prefix}_results.txt", "\n".join(lines) + "\n")
+    write_json(output_dir / f"{prefix}_results.json", keyed)
+
+
+def write_test_results(path, probabilities: np.ndarray) -> None:
+    """The seed's ``test_results.tsv``: one line per test example, class probabilities in
+    label-map order, tab-separated, no header. ``%.9g`` keeps float32 exact."""
+    text = "".join("\t".join(f"{p:.9g}" for p in row) + "\n" for row in probabilities)
+    atomic_write_text(path, text)
+
+
+def write_predictions(path, examples: Sequence[Example], probabilities: np.ndarray,
+                      labels: Sequence[str]) -> None:
+    """``predictions.tsv``: text (and text_b), predicted label, its probability, gold label if known."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    pair = bool(examples) and examples[0].text_pair is not None
+    gold = bool(examples) and examples[0].label is not None
+    writer.writerow(["text"] + (["text_b"] if pair else []) + ["predicted_label", "probability"]
+                    + (["gold_label"] if gold else []))
+    predicted = probabilities.argmax(axis=1)
+    for example, k, row in zip(examples, predicted, probabilities):
+        writer.writerow([example.text] + ([example.text_pair] if pair else []) + [labels[k], f"{row[k]:.6f}"]
+                        + ([example.label] if gold else []))
+    atomic_write_text(path, buffer.getvalue())
+
+
+def write_training_curves(path, log_history: Sequence[dict]) -> bool:
+    """``training_curves.png``: training loss per step; dev accuracy and macro-F1 per epoch.
+
+    Returns False (and writes nothing) when the history holds no training loss.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [(h["step"], h["loss"]) for h in log_history if "loss" in h and "step" in h]
+    evals = [(h["epoch"], h.get("eval_accuracy"), h.get("eval_macro_f1"))
+             for h in log_history if "eval_accuracy" in h]
+    if not train:
+        return False
+    fig, axes = plt.subplots(1, 2 if evals else 1, figsize=(11 if evals else 6, 4), squeeze=False)
+    ax = axes[0][0]
+    ax.plot(*zip(*train), marker="." if len(train) < 30 else None)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss")
+    ax.set_title("Training loss")
+    ax.grid(alpha=0.3)
+    if evals:
+        ax = axes[0][1]
+        epochs, acc, f1 = zip(*evals)
+        ax.plot(epochs, acc, marker="o", label="accuracy")
+        ax.plot(epochs, f1, marker="s", label="macro-F1")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("dev score")
+        ax.set_ylim(0, 1)
+        ax.set_title("Dev set")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return True

@@ -1,0 +1,335 @@
+"""Training: the Hugging Face ``Trainer`` with our loss, and the whole train/eval/predict run.
+
+``run(RunConfig(...))`` is what ``weighted-bert train`` and the seed's
+``run_classifier_weighted_loss.py`` both call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+
+from .data import Columns, DataFormatError, Dataset, find_data_files, read_dataset
+from .evaluation import metrics_from_logits, run_split, write_evaluation, write_prediction_files
+from .io import atomic_write_text
+from .labels import LabelMap, build_label_map
+from .losses import get_loss, loss_options
+from .metrics import FEW_THRESHOLD, MANY_THRESHOLD
+from .model import TRAINING_INFO, load_fine_tuned, load_for_training
+from .prediction import EncodedDataset, encode_examples
+from .reports import write_json, write_training_curves
+from .weights import SCHEMES
+
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+RESULT_FILES = ("model", "eval_results.txt", "test_results.tsv", "predictions.tsv")
+
+
+class RunError(RuntimeError):
+    """A run that cannot go ahead; the message says why and what to change."""
+
+
+class WeightedTrainer(Trainer):
+    """``Trainer`` whose loss is our ``(logits, labels) -> scalar`` module.
+
+    Only ``compute_loss`` is overridden. The loss is a per-batch mean, so the Trainer
+    divides it by the gradient-accumulation steps itself.
+    """
+
+    def __init__(self, *args, loss_fn: torch.nn.Module, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_fn = loss_fn.to(self.args.device)
+        self.model_accepts_loss_kwargs = False
+        self.loss_is_scaled_for_ga = False
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = self.loss_fn(outputs.logits, labels)
+        return (loss, outputs) if return_outputs else loss
+
+
+@dataclass
+class RunConfig:
+    """Everything one ``train`` run needs; the CLI flags map one to one onto these fields."""
+
+    model: str
+    output_dir: str
+    data_dir: str | None = None
+    train_file: str | None = None
+    dev_file: str | None = None
+    test_file: str | None = None
+    text_column: str = "text"
+    text_pair_column: str | None = None
+    label_column: str = "label"
+    labels: list[str] | None = None
+    label_order: str = "sorted"
+    do_train: bool = True
+    do_eval: bool | None = None  # None: when a dev file is found
+    do_predict: bool | None = None  # None: when a test file is found
+    loss: str = "weighted_ce"
+    class_weights: str = "inverse"
+    weight_normalization: str = "sample_mean"
+    loss_reduction: str = "mean"
+    class_weight_beta: float = 0.9999
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    learning_rate: float = 5e-5
+    epochs: float = 3.0
+    max_steps: int = -1
+    gradient_accumulation_steps: int = 1
+    weight_decay: float = 0.01
+    max_seq_length: int = 128
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    precision: str = "auto"
+    logging_steps: int = 10
+    on_bad_line: str = "error"
+    overwrite_output_dir: bool = False
+    keep_checkpoints: bool = False
+    trust_remote_code: bool = False
+    vocab_file: str | None = None
+    do_lower_case: bool | None = None
+    many_threshold: int = MANY_THRESHOLD
+    few_threshold: int = FEW_THRESHOLD
+    progress: bool = True
+    extra_loss_options: dict = field(default_factory=dict)
+
+    def loss_kwargs(self, labels) -> dict:
+        """The options of ``self.loss`` taken from this config (see ``losses.loss_options``)."""
+        wanted = loss_options(self.loss)
+        values = {**dataclasses.asdict(self), "labels": list(labels), **self.extra_loss_options}
+        return {name: values[name] for name in wanted if name in values}
+
+
+@dataclass
+class RunResult:
+    output_dir: str
+    label_map: LabelMap
+    train_counts: list[int] | None
+    eval_metrics: dict | None = None
+    test_metrics: dict | None = None
+    global_step: int = 0
+
+
+def _log(message: str) -> None:
+    print(f"[weighted-bert] {message}", file=sys.stderr, flush=True)
+
+
+def mixed_precision(choice: str, device: str | None = None) -> str:
+    """``auto``: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU."""
+    if choice not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {choice!r}")
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available() and device != "cpu":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "fp32"
+
+
+def _read_splits(config: RunConfig, pair: bool | None = None):
+    files = find_data_files(config.data_dir, train=config.train_file, dev=config.dev_file,
+                            test=config.test_file)
+    where = f"in {config.data_dir}" if config.data_dir else "(no --data-dir)"
+    do_eval = files.dev is not None if config.do_eval is None else config.do_eval
+    do_predict = files.test is not None if config.do_predict is None else config.do_predict
+    for wanted, path, split, flag in ((config.do_train, files.train, "training", "--train"),
+                                      (do_eval, files.dev, "dev", "--dev"),
+                                      (do_predict, files.test, "test", "--test")):
+        if wanted and path is None:
+            raise RunError(f"no {split} file {where}: expected {split.replace('ing', '')}_data.txt there, "
+                           f"or name it with {flag}")
+    columns = Columns(config.text_column, config.text_pair_column, config.label_column)
+    read = dict(columns=columns, on_bad_line=config.on_bad_line)
+    train = read_dataset(files.train, labels="required", pair=pair, **read) if config.do_train else None
+    if train is not None:
+        pair = train.is_pair
+    dev = read_dataset(files.dev, labels="required", pair=pair, **read) if do_eval else None
+    test = read_dataset(files.test, labels="optional", pair=pair, **read) if do_predict else None
+    for dataset in (train, dev, test):
+        if dataset is not None and dataset.skipped:
+            _log(f"{dataset.path}: skipped {len(dataset.skipped)} bad line(s), used {len(dataset)}")
+    return train, dev, test
+
+
+def _check_output_dir(config: RunConfig) -> Path:
+    output = Path(config.output_dir)
+    if output.exists() and not output.is_dir():
+        raise RunError(f"{output}: exists and is not a folder; expected an output folder")
+    if config.do_train and not config.overwrite_output_dir:
+        existing = [name for name in RESULT_FILES if (output / name).exists()]
+        if existing:
+            raise RunError(f"{output}: holds another run's results ({', '.join(existing)}); "
+                           "choose a new --output-dir or pass --overwrite-output-dir")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / ".weighted-bert-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise RunError(f"{output}: cannot write there ({err.strerror})") from None
+    return output
+
+
+def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_per_epoch: int) -> TrainingArguments:
+    precision = mixed_precision(config.precision)
+    if config.max_steps > 0:
+        total_steps = config.max_steps
+    else:
+        total_steps = math.ceil(steps_per_epoch * config.epochs)
+    strategy = "epoch" if has_dev else "no"
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        weight_decay=config.weight_decay,
+        warmup_steps=int(round(config.warmup_ratio * total_steps)),
+        lr_scheduler_type="linear",
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        eval_strategy=strategy,
+        save_strategy=strategy,
+        save_total_limit=1 if has_dev else None,
+        load_best_model_at_end=has_dev,
+        metric_for_best_model="macro_f1" if has_dev else None,
+        greater_is_better=True,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        report_to="none",
+        disable_tqdm=not config.progress,
+        dataloader_num_workers=0,
+    )
+
+
+def run(config: RunConfig) -> RunResult:
+    """Train (optionally), evaluate on dev and predict on test, writing the result files."""
+    fine_tuned = None if config.do_train else load_fine_tuned(config.model,
+                                                             trust_remote_code=config.trust_remote_code)
+    train, dev, test = _read_splits(config, pair=fine_tuned.info.get("pair") if fine_tuned else None)
+    output = _check_output_dir(config)
+    set_seed(config.seed)
+
+    if config.do_train:
+        label_map = build_label_map(train, explicit=config.labels, order=config.label_order)
+        train_counts = label_map.counts(train)
+        model, tokenizer = load_for_training(config.model, label_map, vocab_file=config.vocab_file,
+                                             do_lower_case=config.do_lower_case,
+                                             trust_remote_code=config.trust_remote_code)
+        loss_name, loss_kwargs = config.loss, config.loss_kwargs(label_map.labels)
+        max_seq_length = config.max_seq_length
+    else:
+        model, tokenizer, label_map = fine_tuned.model, fine_tuned.tokenizer, fine_tuned.label_map
+        if config.labels and list(config.labels) != list(label_map.labels):
+            raise RunError(f"--labels {','.join(config.labels)} differs from the model's labels "
+                           f"{','.join(label_map.labels)}")
+        info = fine_tuned.info
+        train_counts = info.get("class_counts")
+        loss_name, loss_kwargs = info.get("loss", "ce"), info.get("loss_options", {})
+        max_seq_length = info.get("max_seq_length", config.max_seq_length)
+        if train_counts is None:
+            loss_name, loss_kwargs = "ce", {}
+    loss_fn = get_loss(loss_name, train_counts or [1] * len(label_map), **loss_kwargs)
+    dev_ids = label_map.encode(dev) if dev is not None else None
+    if test is not None and test.has_labels:
+        label_map.encode(test)  # unknown test labels stop the run now, not after training
+
+    result = RunResult(str(output), label_map, train_counts)
+    if config.do_train:
+        trainer = _train(config, model, tokenizer, loss_fn, label_map, train, dev, dev_ids, output)
+        model = trainer.model
+        result.global_step = trainer.state.global_step
+        _save_model(trainer, tokenizer, label_map, train_counts, loss_fn, config, output, pair=train.is_pair)
+        write_training_curves(output / "training_curves.png", trainer.state.log_history)
+
+    shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold)
+    if dev is not None:
+        logits = run_split(model, tokenizer, dev, label_map, max_seq_length=max_seq_length,
+                           batch_size=config.eval_batch_size)
+        result.eval_metrics = write_evaluation(output, logits, dev, label_map, loss_fn=loss_fn,
+                                               train_counts=train_counts, extra={"global_step": result.global_step},
+                                               **shots)
+        _log("dev: " + _summary(result.eval_metrics))
+    if test is not None:
+        logits = run_split(model, tokenizer, test, label_map, max_seq_length=max_seq_length,
+                           batch_size=config.eval_batch_size)
+        write_prediction_files(output, logits, test, label_map)
+        if test.has_labels:
+            result.test_metrics = write_evaluation(output, logits, test, label_map, prefix="test",
+                                                   loss_fn=loss_fn, train_counts=train_counts, **shots)
+            _log("test: " + _summary(result.test_metrics))
+        _log(f"wrote {output / 'test_results.tsv'} and predictions.tsv ({len(test)} lines)")
+    return result
+
+
+def _summary(metrics: dict) -> str:
+    keys = ("accuracy", "macro_f1", "few_shot_accuracy", "loss")
+    return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)
+
+
+def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Dataset | None, dev_ids,
+           output: Path) -> Trainer:
+    train_ids = label_map.encode(train)
+    train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length), train_ids)
+    dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length), dev_ids)
+               if dev is not None else None)
+    steps_per_epoch = max(1, math.ceil(len(train_set) / config.batch_size / config.gradient_accumulation_steps))
+    checkpoint_dir = output / "checkpoints"
+    args = _training_args(config, checkpoint_dir, dev is not None, steps_per_epoch)
+
+    def compute_metrics(prediction):
+        return metrics_from_logits(prediction.predictions, prediction.label_ids)
+
+    trainer = WeightedTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
+                              data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+                              compute_metrics=compute_metrics if dev is not None else None, loss_fn=loss_fn)
+    _log(f"training on {len(train_set)} examples, {len(label_map)} classes, loss {config.loss}, "
+         f"precision {mixed_precision(config.precision)}")
+    trainer.train()
+    if not config.keep_checkpoints:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return trainer
+
+
+def _save_model(trainer, tokenizer, label_map: LabelMap, train_counts, loss_fn, config: RunConfig,
+                output: Path, *, pair: bool) -> None:
+    model_dir = output / "model"
+    staging = output / ".model.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))
+    tokenizer.save_pretrained(str(staging))
+    label_map.save(staging / "label_map.json")
+    loss_kwargs = config.loss_kwargs(label_map.labels)
+    scheme = loss_kwargs.get("class_weights")
+    if isinstance(scheme, str) and scheme not in SCHEMES:  # a JSON file: keep its numbers, not its path
+        loss_kwargs["class_weights"] = json.loads(Path(scheme).read_text(encoding="utf-8"))
+    info = {"loss": config.loss, "loss_options": loss_kwargs, "class_counts": train_counts,
+            "max_seq_length": config.max_seq_length, "pair": pair, "labels": list(label_map.labels)}
+    atomic_write_text(staging / TRAINING_INFO, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    staging.rename(model_dir)
+    label_map.save(output / "label_map.json")
+    weights = getattr(loss_fn, "weight", None)
+    write_json(output / "class_weights.json", {
+        "loss": config.loss,
+        **{k: v for k, v in loss_kwargs.items() if k != "labels"},
+        "labels": list(label_map.labels),
+        "class_counts": train_counts,
+        "weights": dict(zip(label_map.labels, weights.tolist())) if weights is not None
+        else dict.fromkeys(label_map.labels, 1.0),
+    })

@@ -1,0 +1,130 @@
+"""Per-class loss weights from training label counts.
+
+With ``n_c`` the training count of class ``c``, ``N = sum_c n_c`` and ``K`` classes:
+
+=================  ==========================================  =============================
+scheme             raw weight ``w_c``                          source
+=================  ==========================================  =============================
+``none``           1                                           plain cross-entropy
+``inverse``        N / n_c                                     the seed's code
+``balanced``       N / (K * n_c)                               scikit-learn ``"balanced"``
+``sqrt_inverse``   1 / sqrt(n_c)                               square-root re-weighting
+``effective_number`` (1 - beta) / (1 - beta ** n_c)            Cui et al., CVPR 2019
+``proportional``   n_c / N                                     the seed README's wording
+=================  ==========================================  =============================
+
+A scheme may also be a JSON file (or a mapping) of ``label -> weight``.
+
+Normalisation. ``normalize="sample_mean"`` (the default) rescales the raw weights by
+``N / sum_c n_c w_c`` so that the average weight over the training examples is 1. Then
+turning weighting on changes which examples count, not how big the gradient is: the
+seed's raw ``N / n_c`` weights average ``K`` over its examples and so multiplied the
+learning rate by about the number of classes. ``normalize="none"`` keeps the raw
+numbers (the seed's, exactly).
+
+A class with no training example (it can only come from ``--labels``) never is a
+training target, so its weight matters only for evaluation loss; it gets the largest
+weight among the classes that do have examples, before normalisation, so that it stays
+finite for every scheme.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+SCHEMES = ("none", "inverse", "balanced", "sqrt_inverse", "effective_number", "proportional")
+NORMALIZATIONS = ("sample_mean", "none")
+
+
+def class_weights(counts: Sequence[float], scheme="inverse", *, beta: float = 0.9999,
+                  normalize: str = "sample_mean", labels: Sequence[str] | None = None) -> list[float]:
+    """Per-class weights in label order.
+
+    >>> class_weights([5, 1, 2], "inverse", normalize="none")
+    [1.6, 8.0, 4.0]
+    >>> [round(w, 4) for w in class_weights([5, 1, 2], "inverse")]
+    [0.5333, 2.6667, 1.3333]
+
+    ``scheme`` is a name from :data:`SCHEMES`, a path to a JSON file mapping label to
+    weight, or such a mapping (both need ``labels``, the label names in order).
+    """
+    counts = _check_counts(counts)
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {NORMALIZATIONS}, not {normalize!r}")
+    raw = _raw_weights(counts, scheme, beta=beta, labels=labels)
+    if normalize == "sample_mean":
+        total = sum(counts)
+        weighted = sum(n * w for n, w in zip(counts, raw))
+        if weighted <= 0:
+            raise ValueError("class weights are zero on every training example; cannot normalise them")
+        raw = [w * total / weighted for w in raw]
+    return raw
+
+
+def _check_counts(counts: Sequence[float]) -> list[int]:
+    counts = list(counts)
+    if not counts:
+        raise ValueError("counts is empty; expected one training count per class")
+    for c in counts:
+        if not float(c).is_integer() or c < 0:
+            raise ValueError(f"counts must be non-negative whole numbers; got {c!r}")
+    counts = [int(c) for c in counts]
+    if sum(counts) == 0:
+        raise ValueError("every class count is 0; expected training examples")
+    return counts
+
+
+def _raw_weights(counts: list[int], scheme, *, beta: float, labels) -> list[float]:
+    if isinstance(scheme, Mapping) or (isinstance(scheme, (str, Path)) and str(scheme) not in SCHEMES):
+        return _weights_from_mapping(scheme, labels)
+    total, k = sum(counts), len(counts)
+    if scheme == "effective_number" and not 0 <= beta < 1:
+        raise ValueError(f"beta must be in [0, 1) for effective_number; got {beta}")
+    formula = {
+        "none": lambda n: 1.0,
+        "inverse": lambda n: total / n,
+        "balanced": lambda n: total / (k * n),
+        "sqrt_inverse": lambda n: 1.0 / math.sqrt(n),
+        "effective_number": lambda n: (1.0 - beta) / (1.0 - beta ** n) if beta > 0 else 1.0,
+        "proportional": lambda n: n / total,
+    }[scheme]
+    present = [formula(n) for n in counts if n > 0]
+    fallback = max(present)
+    return [formula(n) if n > 0 else fallback for n in counts]
+
+
+def _weights_from_mapping(scheme, labels) -> list[float]:
+    source = "the class weight mapping"
+    if not isinstance(scheme, Mapping):
+        path = Path(scheme)
+        source = str(path)
+        if not path.is_file():
+            raise ValueError(f"class weights {str(scheme)!r} is neither a scheme ({', '.join(SCHEMES)}) "
+                             "nor an existing JSON file")
+        try:
+            scheme = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path}: not valid JSON ({err}); expected {{\"label\": weight, ...}}") from None
+        if not isinstance(scheme, dict):
+            raise ValueError(f"{path}: expected a JSON object mapping label to weight")
+    if labels is None:
+        raise ValueError("class weights from a mapping need the label names (labels=...)")
+    unknown = [k for k in scheme if k not in set(labels)]
+    missing = [label for label in labels if label not in scheme]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(f"no weight for {', '.join(map(repr, missing))}")
+        if unknown:
+            parts.append(f"labels not in the data: {', '.join(map(repr, unknown))}")
+        raise ValueError(f"{source}: {'; '.join(parts)}")
+    weights = []
+    for label in labels:
+        w = scheme[label]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise ValueError(f"{source}: weight of {label!r} is {w!r}; expected a finite number >= 0")
+        weights.append(float(w))
+    return weights
