@@ -4,6 +4,7 @@
 #   BERT_BASE_DIR: a Hugging Face model folder (config.json, vocab.txt, model.safetensors)
 #   DATA_DIR:      train_data.txt, dev_data.txt, test_data.txt (text<TAB>label)
 #   OUTPUT_DIR:    where the fine-tuned model and results go
+#   SEED_EXTRA_FLAGS (optional): more flags for the training command, e.g. --seed=1
 set -euo pipefail
 cd "$(dirname "$0")"
 BERT_BASE_DIR=${BERT_BASE_DIR:?set BERT_BASE_DIR to a model folder}
@@ -23,7 +24,8 @@ python run_classifier_weighted_loss.py \
   --learning_rate=2e-5 \
   --num_train_epochs=3.0 \
   --output_dir="$OUTPUT_DIR" \
-  --weighted_loss=true
+  --weighted_loss=true \
+  ${SEED_EXTRA_FLAGS:-}
 
 python run_classifier_weighted_loss.py \
   --task_name=weightedloss \

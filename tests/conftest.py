@@ -15,7 +15,7 @@ KEYWORDS = {
     "weather": ["rain", "storm", "sunny", "cloud", "snow", "wind"],
 }
 FILLER = ["the", "a", "today", "was", "very", "and", "we", "saw", "it", "news", "about", "big"]
-TRAIN_COUNTS = {"sport": 48, "finance": 16, "weather": 6}
+TRAIN_COUNTS = {"sport": 96, "finance": 32, "weather": 10}
 
 
 def make_sentence(rng: random.Random, label: str) -> str:
@@ -42,7 +42,7 @@ def toy_data_dir(tmp_path_factory) -> Path:
 
 
 def build_tiny_bert(folder: Path, words: list[str]) -> Path:
-    """A 2-layer, 32-wide BERT with a WordPiece vocabulary of ``words``, saved as a
+    """A 2-layer, 64-wide BERT with a WordPiece vocabulary of ``words``, saved as a
     Hugging Face folder (config.json, model.safetensors, tokenizer files)."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -50,9 +50,9 @@ def build_tiny_bert(folder: Path, words: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(words))
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    tokenizer = BertTokenizerFast(str(folder / "vocab.txt"), do_lower_case=True)  # vocab_file= in v4, vocab= in v5
+    config = BertConfig(vocab_size=len(vocab), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=64)
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)

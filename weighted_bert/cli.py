@@ -74,6 +74,9 @@ def _add_train_parser(sub) -> None:
     opt.add_argument("--batch-size", type=int, default=32, help="training batch size per device (default 32)")
     opt.add_argument("--eval-batch-size", type=int, default=64, help="evaluation/prediction batch size (default 64)")
     opt.add_argument("--learning-rate", type=float, default=5e-5, help="peak AdamW learning rate (default 5e-5)")
+    opt.add_argument("--head-learning-rate", type=float, default=None,
+                     help="learning rate of the new classification head (default: --learning-rate); "
+                     "a higher one helps with many classes")
     opt.add_argument("--epochs", type=float, default=3.0, help="training epochs (default 3)")
     opt.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (overrides --epochs)")
     opt.add_argument("--gradient-accumulation-steps", type=int, default=1, help="batches per optimizer step")

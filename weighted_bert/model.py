@@ -64,26 +64,39 @@ def resolve_model_source(source) -> str:
 
 
 def _from_pretrained(loader, source: str, **kwargs):
+    from transformers.utils import logging as hf_logging
+
+    # A new classification head is expected here; transformers' load report and progress
+    # bar would print a table of "MISSING" weights on every run.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
         return loader.from_pretrained(source, **kwargs)
     except OSError as err:
         where = "folder" if Path(source).exists() else "hub name (needs internet, or a local folder)"
         raise ModelSourceError(f"{source}: cannot load as a model {where}: {str(err).splitlines()[0]}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
 
 
 def load_tokenizer(source: str, *, vocab_file=None, do_lower_case: bool | None = None,
                    trust_remote_code: bool = False):
-    """The model's own tokenizer; a seed-style ``vocab_file`` when the folder has none."""
+    """The model's own tokenizer; else a WordPiece tokenizer from ``vocab_file`` (the seed's
+    flag) or from the folder's ``vocab.txt`` (a Google BERT folder), lower-casing unless
+    ``do_lower_case`` is False."""
     from transformers import AutoTokenizer, BertTokenizerFast
 
     folder = Path(source)
-    has_tokenizer = not folder.is_dir() or any(
-        (folder / name).is_file() for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json"))
-    if vocab_file is not None and not has_tokenizer:
-        return BertTokenizerFast(vocab_file=str(vocab_file),
-                                 do_lower_case=True if do_lower_case is None else do_lower_case)
-    tokenizer = _from_pretrained(AutoTokenizer, source, trust_remote_code=trust_remote_code)
-    return tokenizer
+    if folder.is_dir() and not any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
+        vocab = Path(vocab_file) if vocab_file is not None else folder / "vocab.txt"
+        if not vocab.is_file():
+            raise ModelSourceError(f"{folder}: no tokenizer (tokenizer.json or vocab.txt); "
+                                   "name a WordPiece vocabulary with --vocab_file")
+        # The vocabulary path goes first: its keyword is vocab_file in transformers 4, vocab in 5.
+        return BertTokenizerFast(str(vocab), do_lower_case=True if do_lower_case is None else do_lower_case)
+    return _from_pretrained(AutoTokenizer, source, trust_remote_code=trust_remote_code)
 
 
 def load_for_training(source, label_map: LabelMap, *, vocab_file=None, do_lower_case=None,

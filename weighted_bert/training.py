@@ -43,11 +43,34 @@ class WeightedTrainer(Trainer):
     divides it by the gradient-accumulation steps itself.
     """
 
-    def __init__(self, *args, loss_fn: torch.nn.Module, **kwargs):
+    def __init__(self, *args, loss_fn: torch.nn.Module, head_learning_rate: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.loss_fn = loss_fn.to(self.args.device)
+        self.head_learning_rate = head_learning_rate
         self.model_accepts_loss_kwargs = False
         self.loss_is_scaled_for_ga = False
+
+    def create_optimizer(self, *args, **kwargs):
+        """The Trainer's optimizer, with the classification head (every parameter outside
+        the pretrained encoder) in groups of its own at ``head_learning_rate``. A freshly
+        initialised head learns many classes far faster at a higher rate than the encoder
+        can take."""
+        optimizer = super().create_optimizer(*args, **kwargs)
+        if self.head_learning_rate is None:
+            return optimizer
+        prefix = self.model.base_model_prefix + "."
+        head = {id(p) for name, p in self.model.named_parameters() if not name.startswith(prefix)}
+        groups = []
+        for group in optimizer.param_groups:
+            for is_head in (False, True):
+                params = [p for p in group["params"] if (id(p) in head) == is_head]
+                if params:
+                    groups.append({**group, "params": params,
+                                   "lr": self.head_learning_rate if is_head else group["lr"]})
+        optimizer.param_groups.clear()  # no step taken yet, so there is no state to move
+        for group in groups:
+            optimizer.add_param_group(group)
+        return optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs.pop("labels")
@@ -82,6 +105,7 @@ class RunConfig:
     batch_size: int = 32
     eval_batch_size: int = 64
     learning_rate: float = 5e-5
+    head_learning_rate: float | None = None  # None: the same as learning_rate
     epochs: float = 3.0
     max_steps: int = -1
     gradient_accumulation_steps: int = 1
@@ -211,6 +235,7 @@ def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps
         logging_strategy="steps",
         logging_steps=config.logging_steps,
         report_to="none",
+        dataloader_pin_memory=torch.cuda.is_available(),
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
     )
@@ -296,7 +321,8 @@ def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Da
 
     trainer = WeightedTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
                               data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
-                              compute_metrics=compute_metrics if dev is not None else None, loss_fn=loss_fn)
+                              compute_metrics=compute_metrics if dev is not None else None, loss_fn=loss_fn,
+                              head_learning_rate=config.head_learning_rate)
     _log(f"training on {len(train_set)} examples, {len(label_map)} classes, loss {config.loss}, "
          f"precision {mixed_precision(config.precision)}")
     trainer.train()
@@ -311,6 +337,7 @@ def _save_model(trainer, tokenizer, label_map: LabelMap, train_counts, loss_fn, 
     staging = output / ".model.partial"
     shutil.rmtree(staging, ignore_errors=True)
     trainer.save_model(str(staging))
+    (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; the settings are in weighted_bert.json
     tokenizer.save_pretrained(str(staging))
     label_map.save(staging / "label_map.json")
     loss_kwargs = config.loss_kwargs(label_map.labels)
@@ -318,7 +345,8 @@ def _save_model(trainer, tokenizer, label_map: LabelMap, train_counts, loss_fn, 
     if isinstance(scheme, str) and scheme not in SCHEMES:  # a JSON file: keep its numbers, not its path
         loss_kwargs["class_weights"] = json.loads(Path(scheme).read_text(encoding="utf-8"))
     info = {"loss": config.loss, "loss_options": loss_kwargs, "class_counts": train_counts,
-            "max_seq_length": config.max_seq_length, "pair": pair, "labels": list(label_map.labels)}
+            "max_seq_length": config.max_seq_length, "pair": pair, "labels": list(label_map.labels),
+            "settings": dataclasses.asdict(config)}
     atomic_write_text(staging / TRAINING_INFO, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
     if model_dir.exists():
         shutil.rmtree(model_dir)

@@ -189,8 +189,9 @@ def _read_seed(path: Path, text: str, labels: str, pair: bool | None, sink: _Sin
                 continue
         n_text, has_label = layout
         if len(fields) != n_text + has_label:
-            sink.bad(number, f"has {len(fields)} tab-separated field(s); expected "
-                     f"{_describe(n_text, has_label)} like the lines before it")
+            wanted = _describe(n_text, has_label)
+            sink.bad(number, f"has no tab; expected {wanted}" if len(fields) == 1 else
+                     f"has {len(fields)} tab-separated fields; expected {wanted} like the lines before it")
             continue
         label = fields[-1] if has_label else None
         if has_label and not label.strip():
@@ -220,19 +221,17 @@ def _seed_layout(n_fields: int, labels: str, pair: bool | None) -> tuple[int, bo
 
 def _describe(n_text: int, has_label: bool) -> str:
     names = ["text"] if n_text == 1 else ["text_a", "text_b"]
-    if has_label:
-        names.append("label")
-    return f"{len(names)} ({'<TAB>'.join(names)})"
+    return "<TAB>".join(names + (["label"] if has_label else []))
 
 
 def _seed_expectation(n_fields: int, labels: str, pair: bool | None) -> str:
-    if n_fields == 1 and labels == "required":
-        return "has no tab; expected text<TAB>label"
     if pair is None:
-        wanted = "text<TAB>label or text_a<TAB>text_b<TAB>label"
+        wanted = "text<TAB>label or text_a<TAB>text_b<TAB>label" if labels != "none" else "text or text_a<TAB>text_b"
     else:
-        wanted = _describe(2 if pair else 1, labels == "required").split(" ", 1)[1][1:-1]
-    return f"has {n_fields} tab-separated field(s); expected {wanted}"
+        wanted = _describe(2 if pair else 1, labels == "required")
+    if n_fields == 1:
+        return f"has no tab; expected {wanted}"
+    return f"has {n_fields} tab-separated fields; expected {wanted}"
 
 
 def _read_delimited(path: Path, text: str, delimiter: str, columns: Columns, labels: str,

@@ -1,0 +1,57 @@
+"""Metrics against a confusion matrix worked out by hand."""
+
+import numpy as np
+import pytest
+import torch
+
+from weighted_bert.evaluation import metrics_from_logits
+from weighted_bert.losses import get_loss
+from weighted_bert.metrics import classification_metrics, per_class_report, shot_accuracy, shot_group
+
+# gold:      0 0 0 1 1 2
+# predicted: 0 0 1 1 0 0
+# class 0: TP 2, FP 2 (the 1 and the 2 predicted as 0), FN 1 -> P 2/4, R 2/3, F1 4/7
+# class 1: TP 1, FP 1, FN 1                                   -> P 1/2, R 1/2, F1 1/2
+# class 2: TP 0, never predicted, FN 1                        -> P 0 (0/0 -> 0), R 0, F1 0
+Y_TRUE = [0, 0, 0, 1, 1, 2]
+Y_PRED = [0, 0, 1, 1, 0, 0]
+
+
+def test_classification_metrics_by_hand():
+    m = classification_metrics(Y_TRUE, Y_PRED)
+    assert m["accuracy"] == pytest.approx(3 / 6)
+    assert m["macro_precision"] == pytest.approx((1 / 2 + 1 / 2 + 0) / 3)
+    assert m["macro_recall"] == pytest.approx((2 / 3 + 1 / 2 + 0) / 3)
+    assert m["macro_f1"] == pytest.approx((4 / 7 + 1 / 2 + 0) / 3)
+    # weighted by support 3, 2, 1
+    assert m["weighted_f1"] == pytest.approx((3 * 4 / 7 + 2 * 1 / 2 + 0) / 6)
+    assert all(np.isfinite(v) for v in m.values())
+
+
+def test_class_absent_from_gold_and_predictions_is_not_averaged():
+    # a 4th class exists in the label map but appears nowhere: macro stays over 3 classes
+    report = per_class_report(Y_TRUE, Y_PRED, ["a", "b", "c", "d"])
+    assert "d" in report and "nan" not in report.lower()
+    assert classification_metrics(Y_TRUE, Y_PRED)["macro_f1"] == pytest.approx((4 / 7 + 1 / 2) / 3)
+
+
+def test_shot_groups_at_the_edges():
+    assert [shot_group(c) for c in (61, 60, 20, 19, 1)] == ["many", "medium", "medium", "few", "few"]
+    assert shot_group(100, many_threshold=100, few_threshold=20) == "medium"
+
+
+def test_shot_accuracy_by_hand():
+    counts = [100, 30, 5]  # class 0 many, class 1 medium, class 2 few
+    m = shot_accuracy(Y_TRUE, Y_PRED, counts)
+    assert m == {"many_shot_accuracy": pytest.approx(2 / 3), "medium_shot_accuracy": 0.5, "few_shot_accuracy": 0.0}
+    # no gold example of a few-shot class: the key is left out, not reported as 0
+    assert "few_shot_accuracy" not in shot_accuracy([0, 1], [0, 1], counts)
+
+
+def test_metrics_from_logits_includes_the_loss():
+    logits = np.log(np.array([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]], dtype=np.float32))
+    m = metrics_from_logits(logits, [0, 2], loss_fn=get_loss("ce", [1, 1, 1]), train_counts=[100, 30, 5])
+    assert m["accuracy"] == 0.5
+    assert m["loss"] == pytest.approx((np.log(2) + np.log(4)) / 2, rel=1e-6)
+    assert m["many_shot_accuracy"] == 1.0 and m["few_shot_accuracy"] == 0.0
+    assert torch.is_tensor(get_loss("ce", [1, 1, 1])(torch.zeros(1, 3), torch.tensor([0])))

@@ -1,0 +1,138 @@
+"""Reading the seed format, TSV/CSV with a header and JSONL, and the errors for bad input."""
+
+import json
+
+import pytest
+
+from weighted_bert.data import Columns, DataFormatError, find_data_files, read_dataset
+
+
+def write(tmp_path, name, content, mode="w"):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8", newline="")
+    return path
+
+
+def test_seed_format_single_and_quotes(tmp_path):
+    path = write(tmp_path, "train_data.txt",
+                 'hello world\tpos\n"quoted text"\t"neg"\nsay "hi" now\tpos\n"unbalanced start\tneg\n')
+    data = read_dataset(path)
+    assert [e.text for e in data.examples] == ["hello world", "quoted text", 'say "hi" now', '"unbalanced start']
+    assert [e.label for e in data.examples] == ["pos", "neg", "pos", "neg"]
+    assert [e.line for e in data.examples] == [1, 2, 3, 4]
+    assert not data.is_pair and data.has_labels
+
+
+def test_only_the_enclosing_quotes_are_removed(tmp_path):
+    path = write(tmp_path, "t.txt", '"he said "yes" twice"\tpos\n""\"\tneg\n')
+    data = read_dataset(path)
+    assert data.examples[0].text == 'he said "yes" twice'
+    assert data.examples[1].text == '"'  # '"""' loses only its outer pair
+
+
+def test_bom_crlf_and_blank_lines(tmp_path):
+    path = write(tmp_path, "t.txt", "\ufeffa b\tx\r\n\r\nc d\ty\r\n   \n")
+    data = read_dataset(path)
+    assert [(e.text, e.label, e.line) for e in data.examples] == [("a b", "x", 1), ("c d", "y", 3)]
+
+
+def test_sentence_pairs(tmp_path):
+    path = write(tmp_path, "t.txt", "first\tsecond\tyes\nthird\tfourth\tno\n")
+    data = read_dataset(path)
+    assert data.is_pair
+    assert data.examples[1] == data.examples[1].__class__("third", "fourth", "no", 2)
+
+
+def test_test_file_without_labels(tmp_path):
+    path = write(tmp_path, "test_data.txt", "only text\nmore text\n")
+    data = read_dataset(path, labels="optional", pair=False)
+    assert not data.has_labels and [e.text for e in data.examples] == ["only text", "more text"]
+    # a pair model's test file with two fields holds two texts, not text and label
+    pairs = write(tmp_path, "pairs.txt", "a\tb\nc\td\n")
+    assert read_dataset(pairs, labels="optional", pair=True).examples[0].text_pair == "b"
+    assert read_dataset(pairs, labels="optional", pair=False).examples[0].label == "b"
+
+
+@pytest.mark.parametrize("content, line, message", [
+    ("good\tpos\nno tab here\n", 2, "has no tab; expected text<TAB>label$"),
+    ("no tab here\n", 1, "has no tab; expected text<TAB>label or text_a<TAB>text_b<TAB>label$"),
+    ("good\tpos\nbad\t\n", 2, "empty label"),
+    ("good\tpos\n\tneg\n", 2, "empty text"),
+    ("a\tb\tc\td\n", 1, "has 4 tab-separated fields"),
+    ("good\tpos\nx\ty\tz\n", 2, "has 3 tab-separated fields; expected text<TAB>label like"),
+])
+def test_bad_seed_lines_name_file_and_line(tmp_path, content, line, message):
+    path = write(tmp_path, "train_data.txt", content)
+    with pytest.raises(DataFormatError, match=message) as info:
+        read_dataset(path)
+    assert info.value.line == line
+    assert str(info.value).startswith(f"{path}, line {line}: ")
+
+
+def test_skip_reports_every_bad_line(tmp_path):
+    path = write(tmp_path, "train_data.txt", "good\tpos\nno tab\nfine\tneg\n\tneg\n")
+    data = read_dataset(path, on_bad_line="skip")
+    assert [e.line for e in data.examples] == [1, 3]
+    assert [s.line for s in data.skipped] == [2, 4]
+    assert len(data.examples) + len(data.skipped) == 4
+
+
+def test_not_utf8_names_the_line(tmp_path):
+    path = write(tmp_path, "t.txt", "ok\tpos\n".encode() + "caf\xe9\tneg\n".encode("latin-1"))
+    with pytest.raises(DataFormatError, match=r"line 2: is not valid UTF-8 \(byte 0xe9 at column 4\)"):
+        read_dataset(path)
+
+
+def test_utf16_and_nul(tmp_path):
+    with pytest.raises(DataFormatError, match="UTF-16"):
+        read_dataset(write(tmp_path, "u.txt", "a\tb\n".encode("utf-16")))
+    with pytest.raises(DataFormatError, match="line 2: contains a NUL byte"):
+        read_dataset(write(tmp_path, "n.txt", b"a\tb\nc\x00\td\n"))
+
+
+def test_missing_and_empty_files(tmp_path):
+    with pytest.raises(DataFormatError, match="does not exist"):
+        read_dataset(tmp_path / "nope.txt")
+    with pytest.raises(DataFormatError, match="is empty"):
+        read_dataset(write(tmp_path, "e.txt", "\n\n"))
+
+
+def test_csv_with_header_and_quoted_newlines(tmp_path):
+    path = write(tmp_path, "train.csv", 'id,review,stars\n1,"good, really\ngood",5\n2,bad,1\n')
+    data = read_dataset(path, columns=Columns(text="review", label="stars"))
+    assert [(e.text, e.label, e.line) for e in data.examples] == [("good, really\ngood", "5", 2), ("bad", "1", 4)]
+
+
+def test_tsv_pairs_and_missing_column(tmp_path):
+    path = write(tmp_path, "dev.tsv", "q1\tq2\tlabel\nhow\twhy\tdup\n")
+    data = read_dataset(path, columns=Columns(text="q1", text_pair="q2"))
+    assert data.examples[0].text_pair == "why"
+    with pytest.raises(DataFormatError, match=r"line 1: has no column 'text'.*--text-column"):
+        read_dataset(path)
+
+
+def test_tsv_row_with_wrong_field_count(tmp_path):
+    path = write(tmp_path, "train.tsv", "text\tlabel\na\tx\nb\ty\textra\n")
+    with pytest.raises(DataFormatError, match="line 3: has 3 field"):
+        read_dataset(path)
+
+
+def test_jsonl(tmp_path):
+    rows = [{"sentence": "first", "y": 1}, {"sentence": "second", "y": "b"}]
+    path = write(tmp_path, "train.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n{broken\n")
+    with pytest.raises(DataFormatError, match="line 3: is not valid JSON"):
+        read_dataset(path, columns=Columns(text="sentence", label="y"))
+    data = read_dataset(path, columns=Columns(text="sentence", label="y"), on_bad_line="skip")
+    assert [(e.text, e.label) for e in data.examples] == [("first", "1"), ("second", "b")]
+
+
+def test_find_data_files_prefers_seed_names(tmp_path):
+    write(tmp_path, "train_data.txt", "a\tb\n")
+    write(tmp_path, "train.csv", "text,label\na,b\n")
+    write(tmp_path, "dev.jsonl", "{}\n")
+    files = find_data_files(tmp_path)
+    assert files.train.name == "train_data.txt" and files.dev.name == "dev.jsonl" and files.test is None
+    assert find_data_files(tmp_path, train=tmp_path / "train.csv").train.name == "train.csv"
