@@ -63,3 +63,19 @@ def build_tiny_bert(folder: Path, words: list[str]) -> Path:
 def tiny_bert(tmp_path_factory) -> Path:
     words = FILLER + [w for ws in KEYWORDS.values() for w in ws]
     return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), words)
+
+
+TRAIN_FLAGS = ["--epochs", "12", "--learning-rate", "3e-3", "--batch-size", "8", "--warmup-ratio", "0.1",
+               "--logging-steps", "5", "--no-progress", "--seed", "7"]
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, tiny_bert, toy_data_dir):
+    """One real training run on the toy task with the weighted loss; tests only read it."""
+    from weighted_bert.cli import main
+
+    output = tmp_path_factory.mktemp("run") / "out"
+    code = main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+                 str(output), "--loss", "weighted_ce", "--class-weights", "inverse", *TRAIN_FLAGS])
+    assert code == 0
+    return output

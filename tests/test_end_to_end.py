@@ -13,17 +13,6 @@ import torch
 from weighted_bert.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-TRAIN_FLAGS = ["--epochs", "12", "--learning-rate", "3e-3", "--batch-size", "8", "--warmup-ratio", "0.1",
-               "--logging-steps", "5", "--no-progress", "--seed", "7"]
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory, tiny_bert, toy_data_dir):
-    output = tmp_path_factory.mktemp("run") / "out"
-    code = main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
-                 str(output), "--loss", "weighted_ce", "--class-weights", "inverse", *TRAIN_FLAGS])
-    assert code == 0
-    return output
 
 
 def read_tsv(path):

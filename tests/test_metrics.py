@@ -55,3 +55,39 @@ def test_metrics_from_logits_includes_the_loss():
     assert m["loss"] == pytest.approx((np.log(2) + np.log(4)) / 2, rel=1e-6)
     assert m["many_shot_accuracy"] == 1.0 and m["few_shot_accuracy"] == 0.0
     assert torch.is_tensor(get_loss("ce", [1, 1, 1])(torch.zeros(1, 3), torch.tensor([0])))
+
+
+def test_full_metrics_by_hand():
+    from weighted_bert.metrics import full_metrics
+
+    m = full_metrics(Y_TRUE, Y_PRED, ["a", "b", "c", "d"], confidence=[0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+                     train_counts=[100, 30, 5, 1])
+    # balanced accuracy: mean recall over the gold classes = (2/3 + 1/2 + 0) / 3
+    assert m["balanced_accuracy"] == pytest.approx(7 / 18)
+    # single-label micro averages equal accuracy
+    assert m["micro_precision"] == m["micro_recall"] == m["micro_f1"] == pytest.approx(0.5)
+    # MCC: trace c = 3, n = 6, predicted counts p = (4, 2, 0), true counts t = (3, 2, 1):
+    # (c n - p.t) / sqrt((n^2 - p.p)(n^2 - t.t)) = (18 - 16) / sqrt((36 - 20)(36 - 14)) = 2 / sqrt(352)
+    assert m["mcc"] == pytest.approx(2 / np.sqrt(352))
+    assert m["confusion_matrix"] == [[2, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
+    per_class = {row["label"]: row for row in m["per_class"]}
+    assert per_class["a"]["f1"] == pytest.approx(4 / 7) and per_class["a"]["shot_group"] == "many"
+    assert per_class["c"]["precision"] == 0.0 and per_class["c"]["support"] == 1
+    assert per_class["d"] == {"label": "d", "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0,
+                              "train_count": 1, "shot_group": "few"}
+    assert "ece" in m and 0 <= m["ece"] <= 1
+
+
+def test_ece_by_hand():
+    from weighted_bert.metrics import expected_calibration_error, reliability_bins
+
+    # 15 bins of width 1/15; 0.9 and 0.91 share bin (13/15, 14/15]; the others are alone.
+    # bin of 0.9, 0.91: accuracy 1, confidence 0.905 -> 2/5 * 0.095
+    # 0.75 wrong -> 1/5 * 0.75; 0.62 right -> 1/5 * 0.38; 0.3 wrong -> 1/5 * 0.3
+    confidence = [0.9, 0.91, 0.75, 0.62, 0.3]
+    correct = [1, 1, 0, 1, 0]
+    assert expected_calibration_error(confidence, correct) == pytest.approx((0.19 + 0.75 + 0.38 + 0.3) / 5)
+    assert expected_calibration_error([1.0, 1.0], [1, 1]) == 0.0
+    bins = reliability_bins(confidence, correct)
+    assert len(bins) == 15 and bins[13]["count"] == 2 and bins[13]["accuracy"] == 1.0
+    assert bins[0]["count"] == 0 and bins[0]["accuracy"] is None

@@ -33,18 +33,44 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
                        help="a malformed line stops the run (error, the default) or is skipped and counted")
 
 
-def _add_train_parser(sub) -> None:
-    p = sub.add_parser("train", help="fine-tune a classifier, evaluate on dev, predict on test",
-                       description="Fine-tune a BERT-family encoder with a (class-weighted) loss.")
-    p.add_argument("--model", required=True,
-                   help="Hugging Face model folder (or hub name); a `train` output folder to continue from it")
-    p.add_argument("--output-dir", required=True, help="folder for the model and result files")
+def _add_file_flags(p: argparse.ArgumentParser) -> None:
     data = p.add_argument_group("files")
     data.add_argument("--data-dir", help="folder with train_data.txt, dev_data.txt, test_data.txt (seed names) "
                       "or train/dev/test.{txt,tsv,csv,jsonl}")
     data.add_argument("--train", dest="train_file", help="training file (overrides --data-dir)")
     data.add_argument("--dev", dest="dev_file", help="dev file (overrides --data-dir)")
     data.add_argument("--test", dest="test_file", help="test file, labels optional (overrides --data-dir)")
+
+
+def _add_budget_flags(p: argparse.ArgumentParser) -> None:
+    """The training budget and optimiser settings (train and compare)."""
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument("--batch-size", type=int, default=32, help="training batch size per device (default 32)")
+    opt.add_argument("--eval-batch-size", type=int, default=64, help="evaluation/prediction batch size (default 64)")
+    opt.add_argument("--learning-rate", type=float, default=5e-5, help="peak AdamW learning rate (default 5e-5)")
+    opt.add_argument("--head-learning-rate", type=float, default=None,
+                     help="learning rate of the new classification head (default: --learning-rate); "
+                     "a higher one helps with many classes")
+    opt.add_argument("--epochs", type=float, default=3.0, help="training epochs (default 3)")
+    opt.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (overrides --epochs)")
+    opt.add_argument("--gradient-accumulation-steps", type=int, default=1, help="batches per optimizer step")
+    opt.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (default 0.01)")
+    opt.add_argument("--max-seq-length", type=int, default=128, help="truncate inputs to this many tokens")
+    opt.add_argument("--warmup-ratio", type=float, default=0.1,
+                     help="fraction of steps with linear warmup (the seed's warmup_proportion)")
+    opt.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping norm")
+    opt.add_argument("--precision", choices=PRECISIONS, default="auto",
+                     help="auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU")
+    opt.add_argument("--logging-steps", type=int, default=10, help="log the training loss every N steps")
+
+
+def _add_train_parser(sub) -> None:
+    p = sub.add_parser("train", help="fine-tune a classifier, evaluate on dev, predict on test",
+                       description="Fine-tune a BERT-family encoder with a (class-weighted) loss.")
+    p.add_argument("--model", required=True,
+                   help="Hugging Face model folder (or hub name); a `train` output folder to continue from it")
+    p.add_argument("--output-dir", required=True, help="folder for the model and result files")
+    _add_file_flags(p)
     _add_data_flags(p)
     steps = p.add_argument_group("what to run (the seed's do_train/do_eval/do_predict)")
     steps.add_argument("--do-train", action=argparse.BooleanOptionalAction, default=True,
@@ -70,25 +96,8 @@ def _add_train_parser(sub) -> None:
                         help="mean of w_y*CE over the batch (the seed, default), or sum w_y*CE / sum w_y")
     labels.add_argument("--class-weight-beta", type=float, default=0.9999,
                         help="beta of the effective_number scheme (default 0.9999)")
-    opt = p.add_argument_group("optimisation")
-    opt.add_argument("--batch-size", type=int, default=32, help="training batch size per device (default 32)")
-    opt.add_argument("--eval-batch-size", type=int, default=64, help="evaluation/prediction batch size (default 64)")
-    opt.add_argument("--learning-rate", type=float, default=5e-5, help="peak AdamW learning rate (default 5e-5)")
-    opt.add_argument("--head-learning-rate", type=float, default=None,
-                     help="learning rate of the new classification head (default: --learning-rate); "
-                     "a higher one helps with many classes")
-    opt.add_argument("--epochs", type=float, default=3.0, help="training epochs (default 3)")
-    opt.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (overrides --epochs)")
-    opt.add_argument("--gradient-accumulation-steps", type=int, default=1, help="batches per optimizer step")
-    opt.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (default 0.01)")
-    opt.add_argument("--max-seq-length", type=int, default=128, help="truncate inputs to this many tokens")
-    opt.add_argument("--warmup-ratio", type=float, default=0.1,
-                     help="fraction of steps with linear warmup (the seed's warmup_proportion)")
-    opt.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping norm")
-    opt.add_argument("--seed", type=int, default=42, help="random seed")
-    opt.add_argument("--precision", choices=PRECISIONS, default="auto",
-                     help="auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU")
-    opt.add_argument("--logging-steps", type=int, default=10, help="log the training loss every N steps")
+    _add_budget_flags(p)
+    p.add_argument("--seed", type=int, default=42, help="random seed")
     run = p.add_argument_group("run")
     run.add_argument("--overwrite-output-dir", action="store_true",
                      help="allow writing over another run's results in --output-dir")
@@ -212,6 +221,88 @@ def _demo(args) -> int:
     return 0
 
 
+def _add_report_parser(sub) -> None:
+    p = sub.add_parser("report", help="redraw a run's pictures and report.html from its saved predictions")
+    p.add_argument("run_dir", help="output folder of `train`")
+    p.add_argument("--split", choices=("auto", "test", "dev"), default="auto",
+                   help="predictions to report on (auto: test when it has labels, else dev)")
+    p.add_argument("--many-threshold", type=int, default=None, help="default: the run's own")
+    p.add_argument("--few-threshold", type=int, default=None, help="default: the run's own")
+    p.set_defaults(func=_report)
+
+
+def _report(args) -> int:
+    from .run_report import build_report
+
+    page = build_report(args.run_dir, split=args.split, many_threshold=args.many_threshold,
+                        few_threshold=args.few_threshold)
+    if page is None:
+        raise RunError(f"{args.run_dir}: no labelled predictions (predictions.tsv with gold labels, or "
+                       "eval_predictions.tsv) to report on")
+    print(page)
+    return 0
+
+
+def _add_stats_parser(sub) -> None:
+    p = sub.add_parser("stats", help="class counts, imbalance, lengths, duplicates and conflicts of a data set")
+    p.add_argument("data", help="a data file, or a folder with train/dev/test files")
+    p.add_argument("--model", help="tokenizer (model folder) for token-length percentiles; "
+                   "without it lengths are whitespace words")
+    p.add_argument("--output-dir", default=".", help="where stats.json and class_distribution.png go (default .)")
+    p.add_argument("--many-threshold", type=int, default=MANY_THRESHOLD)
+    p.add_argument("--few-threshold", type=int, default=FEW_THRESHOLD)
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--text-pair-column", default=None)
+    p.add_argument("--label-column", default="label")
+    p.set_defaults(func=_stats)
+
+
+def _stats(args) -> int:
+    from .model import load_tokenizer, resolve_model_source
+    from .stats import dataset_stats, format_stats, write_stats
+
+    tokenizer = load_tokenizer(resolve_model_source(args.model)) if args.model else None
+    stats = dataset_stats(args.data, tokenizer=tokenizer, columns=_columns(args),
+                          many_threshold=args.many_threshold, few_threshold=args.few_threshold)
+    print(format_stats(stats))
+    write_stats(stats, args.output_dir)
+    print(f"wrote {Path(args.output_dir) / 'stats.json'}")
+    return 0
+
+
+def _add_compare_parser(sub) -> None:
+    p = sub.add_parser("compare", help="several recipes, one budget and seed set, one leaderboard",
+                       description="Run several training recipes with the same budget and seeds; "
+                       "resumes an interrupted sweep; writes leaderboard.md/.csv/.png.")
+    p.add_argument("--model", required=True, help="Hugging Face model folder (or hub name)")
+    p.add_argument("--output-dir", required=True, help="one folder per recipe and seed, and the leaderboard")
+    _add_file_flags(p)
+    p.add_argument("--recipes", help="comma-separated LOSS[:CLASS_WEIGHTS[:NORMALIZATION]], "
+                   "e.g. ce,weighted_ce:inverse,weighted_ce:balanced")
+    p.add_argument("--config", help="JSON or YAML sweep file with recipes, seeds and settings")
+    p.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                   help="comma-separated seeds (default 42, or the sweep file's)")
+    _add_budget_flags(p)
+    p.set_defaults(func=_compare)
+
+
+def _compare(args) -> int:
+    from .compare import load_sweep, parse_recipe, print_leaderboard, run_compare
+
+    if bool(args.recipes) == bool(args.config):
+        raise RunError("give the recipes with --recipes or --config (one of the two)")
+    sweep = load_sweep(args.config) if args.config else {
+        "recipes": dict(parse_recipe(r) for r in args.recipes.split(",")), "seeds": None, "settings": {}}
+    budget = {k: v for k, v in vars(args).items() if k in RunConfig.__dataclass_fields__
+              and k not in ("model", "output_dir", "seed")}
+    settings = {**budget, **sweep["settings"]}
+    seeds = args.seeds or sweep["seeds"] or [42]
+    run_compare(model=args.model, output_dir=args.output_dir, recipes=sweep["recipes"], seeds=seeds,
+                settings=settings, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print_leaderboard(Path(args.output_dir))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="weighted-bert", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -219,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate_parser(sub)
     _add_predict_parser(sub)
     _add_demo_parser(sub)
+    _add_report_parser(sub)
+    _add_stats_parser(sub)
+    _add_compare_parser(sub)
     return parser
 
 

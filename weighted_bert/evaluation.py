@@ -10,7 +10,8 @@ import torch
 
 from .data.readers import Dataset
 from .labels import LabelMap
-from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, classification_metrics, per_class_report, shot_accuracy
+from .metrics import (FEW_THRESHOLD, MANY_THRESHOLD, classification_metrics, full_metrics, per_class_report,
+                      shot_accuracy)
 from .prediction import encode_examples, predict_logits, softmax
 from .reports import write_eval_results, write_predictions, write_test_results
 from .io import atomic_write_text
@@ -41,10 +42,18 @@ def run_split(model, tokenizer, dataset: Dataset, label_map: LabelMap, *, max_se
 
 
 def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map: LabelMap, *,
-                     prefix: str = "eval", extra: dict | None = None, **metric_options) -> dict:
-    """Write ``{prefix}_results.txt/.json`` and ``classification_report.txt`` (eval only)."""
+                     prefix: str = "eval", extra: dict | None = None, loss_fn=None,
+                     train_counts: Sequence[int] | None = None, many_threshold: int = MANY_THRESHOLD,
+                     few_threshold: int = FEW_THRESHOLD) -> dict:
+    """Write ``{prefix}_results.txt/.json`` (every metric of ``metrics.full_metrics``, and
+    the loss) and the per-class ``classification_report.txt``."""
     y_true = label_map.encode(dataset)
-    metrics = metrics_from_logits(logits, y_true, **metric_options)
+    probabilities = softmax(logits)
+    metrics = full_metrics(y_true, probabilities.argmax(axis=1), label_map.labels,
+                           confidence=probabilities.max(axis=1), train_counts=train_counts,
+                           many_threshold=many_threshold, few_threshold=few_threshold)
+    if loss_fn is not None:
+        metrics["loss"] = metrics_from_logits(logits, y_true, loss_fn=loss_fn)["loss"]
     metrics["num_examples"] = len(dataset)
     if extra:
         metrics.update(extra)
@@ -55,9 +64,12 @@ def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map
     return metrics
 
 
-def write_prediction_files(output_dir, logits: np.ndarray, dataset: Dataset, label_map: LabelMap) -> np.ndarray:
-    """``test_results.tsv`` (the seed's probabilities) and ``predictions.tsv``."""
+def write_prediction_files(output_dir, logits: np.ndarray, dataset: Dataset, label_map: LabelMap, *,
+                           split: str = "test") -> np.ndarray:
+    """Test: the seed's ``test_results.tsv`` and ``predictions.tsv``; dev: ``eval_predictions.tsv``."""
     probabilities = softmax(logits)
-    write_test_results(Path(output_dir) / "test_results.tsv", probabilities)
-    write_predictions(Path(output_dir) / "predictions.tsv", dataset.examples, probabilities, label_map.labels)
+    if split == "test":
+        write_test_results(Path(output_dir) / "test_results.tsv", probabilities)
+    name = "predictions.tsv" if split == "test" else "eval_predictions.tsv"
+    write_predictions(Path(output_dir) / name, dataset.examples, probabilities, label_map.labels)
     return probabilities

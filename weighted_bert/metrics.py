@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, precision_recall_fscore_support
+from sklearn.metrics import (accuracy_score, balanced_accuracy_score, classification_report, confusion_matrix,
+                             matthews_corrcoef, precision_recall_fscore_support)
 
 MANY_THRESHOLD = 60
 FEW_THRESHOLD = 20
+ECE_BINS = 15
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
@@ -30,6 +32,71 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict
     _, _, wf, _ = precision_recall_fscore_support(y_true, y_pred, average="weighted", zero_division=0)
     return {"accuracy": float(accuracy_score(y_true, y_pred)), "macro_f1": float(f),
             "macro_precision": float(p), "macro_recall": float(r), "weighted_f1": float(wf)}
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], n_bins: int = ECE_BINS) -> float:
+    """Top-label ECE (Guo et al., ICML 2017): ``sum_b |B_b|/n * |accuracy(B_b) - confidence(B_b)|``
+    over ``n_bins`` equal-width bins of the top-label probability; bin b holds
+    confidences in ``(b/n_bins, (b+1)/n_bins]`` (a confidence of 0 goes to the first bin)."""
+    confidence = np.asarray(confidence, dtype=float)
+    correct = np.asarray(correct, dtype=float)
+    if confidence.size == 0:
+        return 0.0
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    ece = 0.0
+    for b in np.unique(bins):
+        mask = bins == b
+        ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(ece)
+
+
+def reliability_bins(confidence: Sequence[float], correct: Sequence[bool], n_bins: int = ECE_BINS) -> list[dict]:
+    """Per bin: its edges, example count, mean confidence and accuracy (None when empty)."""
+    confidence = np.asarray(confidence, dtype=float)
+    correct = np.asarray(correct, dtype=float)
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        mask = bins == b
+        rows.append({"low": b / n_bins, "high": (b + 1) / n_bins, "count": int(mask.sum()),
+                     "confidence": float(confidence[mask].mean()) if mask.any() else None,
+                     "accuracy": float(correct[mask].mean()) if mask.any() else None})
+    return rows
+
+
+def full_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str], *,
+                 confidence: Sequence[float] | None = None, train_counts: Sequence[int] | None = None,
+                 many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> dict:
+    """Every metric we report: :func:`classification_metrics`, balanced accuracy, micro
+    averages, Matthews correlation, ECE (with ``confidence``, the top-label probability),
+    shot-group accuracy (with ``train_counts``), per-class scores and the confusion matrix
+    (rows gold, columns predicted, in label order)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    k = len(labels)
+    metrics = classification_metrics(y_true, y_pred)
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average="micro", zero_division=0)
+    wp, wr, _, _ = precision_recall_fscore_support(y_true, y_pred, average="weighted", zero_division=0)
+    metrics.update({
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
+        "micro_precision": float(p), "micro_recall": float(r), "micro_f1": float(f),
+        "weighted_precision": float(wp), "weighted_recall": float(wr),
+        "mcc": float(matthews_corrcoef(y_true, y_pred)) if len(y_true) else 0.0,
+    })
+    if confidence is not None:
+        metrics["ece"] = expected_calibration_error(confidence, y_true == y_pred)
+    if train_counts is not None:
+        metrics.update(shot_accuracy(y_true, y_pred, train_counts, many_threshold=many_threshold,
+                                     few_threshold=few_threshold))
+    cp, cr, cf, support = precision_recall_fscore_support(y_true, y_pred, labels=list(range(k)), average=None,
+                                                          zero_division=0)
+    metrics["per_class"] = [
+        {"label": labels[c], "precision": float(cp[c]), "recall": float(cr[c]), "f1": float(cf[c]),
+         "support": int(support[c]),
+         **({"train_count": int(train_counts[c]),
+             "shot_group": shot_group(train_counts[c], many_threshold, few_threshold)} if train_counts else {})}
+        for c in range(k)]
+    metrics["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=list(range(k))).tolist()
+    return metrics
 
 
 def shot_group(count: int, many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> str:

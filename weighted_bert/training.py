@@ -11,6 +11,7 @@ import json
 import math
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +26,14 @@ from .losses import get_loss, loss_options
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD
 from .model import TRAINING_INFO, load_fine_tuned, load_for_training
 from .prediction import EncodedDataset, encode_examples
-from .reports import write_json, write_training_curves
+from .io import atomic_write_bytes
+from .plots import training_curves_png
+from .reports import write_json
+from .run_report import build_report
 from .weights import SCHEMES
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
-RESULT_FILES = ("model", "eval_results.txt", "test_results.tsv", "predictions.tsv")
+RESULT_FILES = ("model", "eval_results.txt", "test_results.tsv", "predictions.tsv", "run_summary.json")
 
 
 class RunError(RuntimeError):
@@ -242,7 +246,10 @@ def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps
 
 
 def run(config: RunConfig) -> RunResult:
-    """Train (optionally), evaluate on dev and predict on test, writing the result files."""
+    """Train (optionally), evaluate on dev and predict on test, writing the result files.
+
+    ``run_summary.json`` is written last: its presence marks a finished run."""
+    started = time.perf_counter()
     fine_tuned = None if config.do_train else load_fine_tuned(config.model,
                                                              trust_remote_code=config.trust_remote_code)
     train, dev, test = _read_splits(config, pair=fine_tuned.info.get("pair") if fine_tuned else None)
@@ -279,7 +286,9 @@ def run(config: RunConfig) -> RunResult:
         model = trainer.model
         result.global_step = trainer.state.global_step
         _save_model(trainer, tokenizer, label_map, train_counts, loss_fn, config, output, pair=train.is_pair)
-        write_training_curves(output / "training_curves.png", trainer.state.log_history)
+        curves = training_curves_png(trainer.state.log_history)
+        if curves is not None:
+            atomic_write_bytes(output / "training_curves.png", curves)
 
     shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold)
     if dev is not None:
@@ -288,6 +297,7 @@ def run(config: RunConfig) -> RunResult:
         result.eval_metrics = write_evaluation(output, logits, dev, label_map, loss_fn=loss_fn,
                                                train_counts=train_counts, extra={"global_step": result.global_step},
                                                **shots)
+        write_prediction_files(output, logits, dev, label_map, split="dev")
         _log("dev: " + _summary(result.eval_metrics))
     if test is not None:
         logits = run_split(model, tokenizer, test, label_map, max_seq_length=max_seq_length,
@@ -298,7 +308,21 @@ def run(config: RunConfig) -> RunResult:
                                                    loss_fn=loss_fn, train_counts=train_counts, **shots)
             _log("test: " + _summary(result.test_metrics))
         _log(f"wrote {output / 'test_results.tsv'} and predictions.tsv ({len(test)} lines)")
+    if not (output / "label_map.json").is_file():
+        label_map.save(output / "label_map.json")
+    if dev is not None or (test is not None and test.has_labels):
+        report = build_report(output)
+        if report is not None:
+            _log(f"report: {report}")
+    write_json(output / "run_summary.json", {
+        "global_step": result.global_step, "seconds": time.perf_counter() - started,
+        "eval": _scalars(result.eval_metrics), "test": _scalars(result.test_metrics),
+        "settings": dataclasses.asdict(config)})
     return result
+
+
+def _scalars(metrics: dict | None) -> dict | None:
+    return None if metrics is None else {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
 
 
 def _summary(metrics: dict) -> str:

@@ -1,0 +1,192 @@
+"""``weighted-bert compare``: several training recipes on one data set, one budget, one set
+of seeds, and a leaderboard.
+
+A recipe is ``LOSS[:CLASS_WEIGHTS[:NORMALIZATION]]`` on the command line
+(``ce``, ``weighted_ce:inverse``, ``weighted_ce:balanced:none``), or any set of
+``weighted-bert train`` options in a JSON/YAML sweep file::
+
+    {"recipes": {"ce": {"loss": "ce"},
+                 "seed_method": {"loss": "weighted_ce", "class_weights": "inverse",
+                                 "weight_normalization": "none"}},
+     "seeds": [1, 2, 3],
+     "settings": {"epochs": 3, "learning_rate": 2e-4}}
+
+Each run goes to ``OUTPUT/<recipe>/seed<N>/``. A run whose ``run_summary.json`` exists is
+finished and is not run again, so an interrupted sweep resumes where it stopped; a run
+folder without it is incomplete and is run again from the start.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_write_bytes, atomic_write_text
+from .training import RunConfig, run
+
+COLUMNS = ("accuracy", "macro_f1", "balanced_accuracy", "many_shot_accuracy", "medium_shot_accuracy",
+           "few_shot_accuracy", "ece", "seconds")
+LOWER_IS_BETTER = {"ece", "seconds"}
+
+
+def parse_recipe(spec: str) -> tuple[str, dict]:
+    """``"weighted_ce:balanced:none"`` -> ``("weighted_ce:balanced:none", {...})``."""
+    parts = spec.strip().split(":")
+    if not parts[0] or len(parts) > 3:
+        raise ValueError(f"recipe {spec!r}: expected LOSS[:CLASS_WEIGHTS[:NORMALIZATION]], e.g. weighted_ce:inverse")
+    options = {"loss": parts[0]}
+    for key, value in zip(("class_weights", "weight_normalization"), parts[1:]):
+        options[key] = value
+    return spec.strip(), options
+
+
+def load_sweep(path) -> dict:
+    """A sweep file (JSON, or YAML with PyYAML installed) as ``{recipes, seeds, settings}``."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise ValueError(f"{path}: reading YAML needs PyYAML (pip install pyyaml), or write the sweep as JSON") from None
+        data = yaml.safe_load(text)
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(data, dict) or "recipes" not in data:
+        raise ValueError(f"{path}: expected an object with 'recipes' (and optionally 'seeds', 'settings')")
+    recipes = data["recipes"]
+    if isinstance(recipes, list):
+        recipes = dict(parse_recipe(r) if isinstance(r, str) else (r["name"], r) for r in recipes)
+    for name, options in recipes.items():
+        unknown = set(options) - set(RunConfig.__dataclass_fields__) - {"name"}
+        if unknown:
+            raise ValueError(f"{path}: recipe {name!r} has unknown option(s) {', '.join(sorted(unknown))}")
+    return {"recipes": {n: {k: v for k, v in o.items() if k != "name"} for n, o in recipes.items()},
+            "seeds": data.get("seeds"), "settings": data.get("settings", {})}
+
+
+def _folder_name(recipe: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", recipe)
+
+
+def run_compare(*, model: str, output_dir, recipes: dict[str, dict], seeds: list[int], settings: dict,
+                log=print) -> list[dict]:
+    """Run every (recipe, seed) not finished yet, then write the leaderboard files."""
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    for name, options in recipes.items():
+        for seed in seeds:
+            folder = output / _folder_name(name) / f"seed{seed}"
+            if (folder / "run_summary.json").is_file():
+                log(f"[compare] {name} seed {seed}: finished earlier, kept")
+                continue
+            if folder.exists():
+                log(f"[compare] {name} seed {seed}: incomplete earlier run, starting it again")
+                shutil.rmtree(folder)
+            log(f"[compare] {name} seed {seed}: running")
+            config = RunConfig(model=model, output_dir=str(folder), **{**settings, **options, "seed": seed})
+            run(config)
+    rows = leaderboard(output, recipes, seeds)
+    write_leaderboard(output, rows)
+    return rows
+
+
+def _split_metrics(summary: dict) -> dict:
+    scores = summary.get("test") or summary.get("eval") or {}
+    return {**scores, "seconds": summary.get("seconds")}
+
+
+def leaderboard(output: Path, recipes, seeds) -> list[dict]:
+    rows = []
+    for name in recipes:
+        per_seed = []
+        for seed in seeds:
+            path = output / _folder_name(name) / f"seed{seed}" / "run_summary.json"
+            if path.is_file():
+                per_seed.append(_split_metrics(json.loads(path.read_text(encoding="utf-8"))))
+        row = {"recipe": name, "seeds": len(per_seed)}
+        for column in COLUMNS:
+            values = [s[column] for s in per_seed if s.get(column) is not None]
+            if values:
+                row[f"{column}_mean"] = float(np.mean(values))
+                row[f"{column}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        rows.append(row)
+    return rows
+
+
+def _best(rows: list[dict], column: str):
+    values = [r[f"{column}_mean"] for r in rows if f"{column}_mean" in r]
+    if not values:
+        return None
+    return min(values) if column in LOWER_IS_BETTER else max(values)
+
+
+def write_leaderboard(output: Path, rows: list[dict]) -> None:
+    columns = [c for c in COLUMNS if any(f"{c}_mean" in r for r in rows)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["recipe", "seeds"] + [f"{c}_{s}" for c in columns for s in ("mean", "std")])
+    for r in rows:
+        writer.writerow([r["recipe"], r["seeds"]] + [
+            "" if f"{c}_{s}" not in r else f"{r[f'{c}_{s}']:.6g}" for c in columns for s in ("mean", "std")])
+    atomic_write_text(output / "leaderboard.csv", buffer.getvalue())
+
+    best = {c: _best(rows, c) for c in columns}
+    lines = ["| recipe | seeds | " + " | ".join(c.replace("_", " ") for c in columns) + " |",
+             "|---|---:|" + "---:|" * len(columns)]
+    for r in rows:
+        cells = []
+        for c in columns:
+            if f"{c}_mean" not in r:
+                cells.append("")
+                continue
+            digits = 1 if c == "seconds" else 4
+            cell = f"{r[f'{c}_mean']:.{digits}f} ± {r[f'{c}_std']:.{digits}f}"
+            cells.append(f"**{cell}**" if r[f"{c}_mean"] == best[c] else cell)
+        lines.append(f"| {r['recipe']} | {r['seeds']} | " + " | ".join(cells) + " |")
+    note = ("\nMean ± standard deviation over seeds; the best mean of each column is in bold "
+            "(lowest for ece and seconds). Scores are on the test set when it has labels, else dev.\n")
+    atomic_write_text(output / "leaderboard.md", "\n".join(lines) + "\n" + note)
+    png = leaderboard_png(rows)
+    if png is not None:
+        atomic_write_bytes(output / "leaderboard.png", png)
+
+
+def leaderboard_png(rows: list[dict]) -> bytes | None:
+    rows = [r for r in rows if "macro_f1_mean" in r and "accuracy_mean" in r]
+    if not rows:
+        return None
+    from .plots import _png, _pyplot
+
+    plt = _pyplot()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
+    for r in rows:
+        ax.errorbar(r["accuracy_mean"], r["macro_f1_mean"], xerr=r["accuracy_std"], yerr=r["macro_f1_std"],
+                    fmt="o", capsize=3)
+        ax.annotate(r["recipe"], (r["accuracy_mean"], r["macro_f1_mean"]), fontsize=8, xytext=(4, 4),
+                    textcoords="offset points")
+    ax.set(xlabel="accuracy", ylabel="macro-F1", title="Macro-F1 against accuracy (mean ± sd over seeds)")
+    ax.grid(alpha=0.3)
+    names = [r["recipe"] for r in rows]
+    few = [r.get("few_shot_accuracy_mean", 0) for r in rows]
+    few_sd = [r.get("few_shot_accuracy_std", 0) for r in rows]
+    bx.barh(range(len(rows)), few, xerr=few_sd, color="#d62728", alpha=0.8, capsize=3)
+    bx.set_yticks(range(len(rows)), names, fontsize=8)
+    bx.set(xlabel="few-shot accuracy", title="Few-shot classes", xlim=(0, 1))
+    bx.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def print_leaderboard(output: Path) -> None:
+    sys.stdout.write((output / "leaderboard.md").read_text(encoding="utf-8"))

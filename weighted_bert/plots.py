@@ -1,0 +1,192 @@
+"""The pictures: PNG bytes from plain data, readable with 150 classes.
+
+Each ``*_png`` function returns the PNG as bytes (the caller writes it, atomically) or
+None when there is nothing to draw.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+SHOT_COLOURS = {"many": "#1f77b4", "medium": "#ff7f0e", "few": "#d62728"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig) -> bytes:
+    plt = _pyplot()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def training_curves_png(log_history: Sequence[dict]) -> bytes | None:
+    """Training loss per step; dev accuracy and macro-F1 per epoch."""
+    train = [(h["step"], h["loss"]) for h in log_history if "loss" in h and "step" in h]
+    evals = [(h["epoch"], h.get("eval_accuracy"), h.get("eval_macro_f1"))
+             for h in log_history if "eval_accuracy" in h]
+    if not train:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2 if evals else 1, figsize=(11 if evals else 6, 4), squeeze=False)
+    ax = axes[0][0]
+    ax.plot(*zip(*train), marker="." if len(train) < 30 else None)
+    ax.set(xlabel="optimizer step", ylabel="training loss", title="Training loss")
+    ax.grid(alpha=0.3)
+    if evals:
+        ax = axes[0][1]
+        epochs, acc, f1 = zip(*evals)
+        ax.plot(epochs, acc, marker="o", label="accuracy")
+        ax.plot(epochs, f1, marker="s", label="macro-F1")
+        ax.set(xlabel="epoch", ylabel="dev score", title="Dev set", ylim=(0, 1))
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def per_class_f1_png(per_class: Sequence[dict], *, many_threshold: int, few_threshold: int,
+                     annotate: int = 8) -> bytes | None:
+    """F1 of each class against its training count (log scale): the long-tail picture.
+    The ``annotate`` worst classes are named."""
+    rows = [r for r in per_class if "train_count" in r and r["support"] > 0]
+    if not rows:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(12, 5))
+    counts = np.array([max(r["train_count"], 0.8) for r in rows])  # a 0 count still shows on a log axis
+    f1 = np.array([r["f1"] for r in rows])
+    for group, colour in SHOT_COLOURS.items():
+        mask = np.array([r["shot_group"] == group for r in rows])
+        if mask.any():
+            ax.scatter(counts[mask], f1[mask], s=22, alpha=0.75, color=colour,
+                       label=f"{group}-shot ({mask.sum()} classes, mean F1 {f1[mask].mean():.2f})")
+    for threshold in (few_threshold, many_threshold):
+        ax.axvline(threshold, color="grey", linestyle=":", linewidth=1)
+    worst = np.argsort(f1, kind="stable")[:annotate]
+    # Named beside the plot, not on it: the worst classes often share one point (count 1, F1 0).
+    listing = "\n".join(f"{rows[i]['label'][:28]}  (n={rows[i]['train_count']}, F1 {f1[i]:.2f})" for i in worst)
+    ax.text(1.02, 1.0, "Lowest F1:\n" + listing, transform=ax.transAxes, va="top", fontsize=8, family="monospace")
+    ax.set_xscale("log")
+    ax.set(xlabel="training examples of the class (log scale)", ylabel="F1", ylim=(-0.03, 1.03),
+           title="Per-class F1 against training count")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.35), fontsize=8)
+    fig.subplots_adjust(left=0.07, right=0.62, bottom=0.11, top=0.92)
+    return _png(fig)
+
+
+def top_confusions(matrix: Sequence[Sequence[int]], labels: Sequence[str], limit: int = 20) -> list[dict]:
+    """The largest off-diagonal cells: gold, predicted, count and the share of the gold row."""
+    m = np.asarray(matrix)
+    rows = m.sum(axis=1)
+    cells = [(int(m[i, j]), i, j) for i in range(len(labels)) for j in range(len(labels)) if i != j and m[i, j] > 0]
+    cells.sort(key=lambda t: (-t[0], t[1], t[2]))
+    return [{"gold": labels[i], "predicted": labels[j], "count": count, "share_of_gold": count / rows[i]}
+            for count, i, j in cells[:limit]]
+
+
+def confusion_matrix_png(matrix: Sequence[Sequence[int]], labels: Sequence[str], *, full_up_to: int = 30,
+                         pairs: int = 20) -> bytes | None:
+    """Row-normalised confusion matrix. Up to ``full_up_to`` classes with names on the
+    axes; beyond that the matrix without names and, beside it, the most-confused pairs."""
+    m = np.asarray(matrix, dtype=float)
+    if m.size == 0:
+        return None
+    normalised = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    plt = _pyplot()
+    k = len(labels)
+    confused = top_confusions(matrix, labels, pairs)
+    if k <= full_up_to:
+        size = max(5, 0.35 * k + 3)
+        fig, ax = plt.subplots(figsize=(size + 1, size))
+        image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(k), labels, rotation=90, fontsize=8)
+        ax.set_yticks(range(k), labels, fontsize=8)
+        if k <= 12:
+            for i in range(k):
+                for j in range(k):
+                    if m[i, j]:
+                        ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=8,
+                                color="white" if normalised[i, j] > 0.5 else "black")
+        ax.set(xlabel="predicted", ylabel="gold", title="Confusion matrix (rows sum to 1)")
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    else:
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(16, 7.5), gridspec_kw={"width_ratios": [1, 1.1]})
+        image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+        ax.set(xlabel="predicted class (label-map order)", ylabel="gold class",
+               title=f"Confusion matrix, {k} classes (rows sum to 1)")
+        fig.colorbar(image, ax=ax, fraction=0.046)
+        if confused:
+            names = [f"{c['gold']} → {c['predicted']}" for c in confused][::-1]
+            bx.barh(range(len(names)), [c["count"] for c in confused][::-1], color="#d62728", alpha=0.8)
+            bx.set_yticks(range(len(names)), names, fontsize=8)
+            bx.set(xlabel="examples", title=f"The {len(confused)} most-confused pairs (gold → predicted)")
+            bx.grid(alpha=0.3, axis="x")
+        else:
+            bx.axis("off")
+            bx.text(0.5, 0.5, "no confusions", ha="center")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def reliability_png(bins: Sequence[dict], ece: float) -> bytes | None:
+    """Reliability diagram: accuracy against confidence per bin, with the bin sizes below."""
+    if not any(b["count"] for b in bins):
+        return None
+    plt = _pyplot()
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    width = bins[0]["high"] - bins[0]["low"]
+    centres = [(b["low"] + b["high"]) / 2 for b in bins]
+    accuracy = [b["accuracy"] or 0 for b in bins]
+    confidence = [b["confidence"] if b["confidence"] is not None else c for b, c in zip(bins, centres)]
+    ax.bar(centres, accuracy, width=width * 0.95, color="#1f77b4", alpha=0.8, label="accuracy")
+    ax.bar(centres, np.array(confidence) - np.array(accuracy), bottom=accuracy, width=width * 0.95,
+           color="#d62728", alpha=0.25, label="gap to confidence")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
+    ax.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title=f"Reliability (top label), ECE {ece:.3f}")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    bx.bar(centres, [b["count"] for b in bins], width=width * 0.95, color="grey")
+    bx.set(xlabel="confidence (probability of the predicted class)", ylabel="examples")
+    bx.grid(alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def class_distribution_png(labels: Sequence[str], counts: Sequence[int], *, many_threshold: int,
+                           few_threshold: int, title: str = "Training examples per class") -> bytes | None:
+    """Classes sorted by count (log scale), coloured by shot group."""
+    if not counts:
+        return None
+    from .metrics import shot_group
+
+    plt = _pyplot()
+    order = np.argsort(-np.asarray(counts), kind="stable")
+    k = len(labels)
+    fig, ax = plt.subplots(figsize=(max(8, min(0.12 * k + 4, 20)), 5))
+    colours = [SHOT_COLOURS[shot_group(counts[i], many_threshold, few_threshold)] for i in order]
+    ax.bar(range(k), [max(counts[i], 0.8) for i in order], color=colours, width=0.85)
+    if k <= 40:
+        ax.set_xticks(range(k), [labels[i] for i in order], rotation=90, fontsize=8)
+    else:
+        ax.set_xticks([])
+        ax.set_xlabel(f"{k} classes, sorted by count")
+    ax.set_yscale("log")
+    ax.set(ylabel="examples (log scale)", title=title)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in SHOT_COLOURS.values()]
+    ax.legend(handles, [f"{g}-shot" for g in SHOT_COLOURS], fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return _png(fig)

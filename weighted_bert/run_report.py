@@ -1,0 +1,230 @@
+"""A run's pictures and its ``report.html``, from the files the run saved (no model needed).
+
+Inputs, all in the run folder: ``label_map.json``, the class counts
+(``class_weights.json``), the settings (``model/weighted_bert.json``, optional) and a
+predictions file with gold labels: ``predictions.tsv`` (test) or
+``eval_predictions.tsv`` (dev). Outputs next to them: ``per_class_f1.png``,
+``confusion_matrix.png``, ``top_confusions.tsv``, ``reliability.png`` and
+``report.html`` (one self-contained page: images embedded, no network).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .data.readers import DataFormatError
+from .io import atomic_write_bytes, atomic_write_text
+from .labels import LabelMap
+from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, full_metrics, reliability_bins
+from .model import TRAINING_INFO
+from .plots import confusion_matrix_png, per_class_f1_png, reliability_png, top_confusions
+
+SPLIT_FILES = {"test": "predictions.tsv", "dev": "eval_predictions.tsv"}
+PICTURES = ("training_curves.png", "per_class_f1.png", "confusion_matrix.png", "reliability.png")
+HEADLINE = ("accuracy", "macro_f1", "balanced_accuracy", "weighted_f1", "macro_precision", "macro_recall",
+            "mcc", "ece", "many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy", "loss")
+
+
+def read_predictions(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if rows and "gold_label" not in rows[0]:
+        raise DataFormatError(path, 1, "has no gold_label column; a report needs labelled predictions")
+    return rows
+
+
+def _pick_split(run_dir: Path, split: str) -> str | None:
+    if split != "auto":
+        return split
+    for candidate in ("test", "dev"):
+        path = run_dir / SPLIT_FILES[candidate]
+        if path.is_file():
+            with open(path, encoding="utf-8") as handle:
+                if "gold_label" in handle.readline().rstrip("\n").split("\t"):
+                    return candidate
+    return None
+
+
+def _load_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = None,
+                 few_threshold: int | None = None, examples_per_pair: int = 3) -> Path | None:
+    """Write the pictures and ``report.html`` for ``run_dir``; return the page's path, or
+    None when the run has no labelled predictions to report on."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "label_map.json").is_file():
+        raise DataFormatError(run_dir, None, "has no label_map.json; expected the output folder of a training run")
+    split = _pick_split(run_dir, split)
+    if split is None:
+        return None
+    if split not in SPLIT_FILES:
+        raise ValueError(f"split must be test, dev or auto, not {split!r}")
+    predictions_path = run_dir / SPLIT_FILES[split]
+    if not predictions_path.is_file():
+        raise DataFormatError(predictions_path, None, f"does not exist; the run saved no {split} predictions")
+    label_map = LabelMap.load(run_dir / "label_map.json")
+    info = _load_json(run_dir / "model" / TRAINING_INFO)
+    settings = info.get("settings", {})
+    many = many_threshold if many_threshold is not None else settings.get("many_threshold", MANY_THRESHOLD)
+    few = few_threshold if few_threshold is not None else settings.get("few_threshold", FEW_THRESHOLD)
+    counts = _load_json(run_dir / "class_weights.json").get("class_counts") or info.get("class_counts")
+    rows = read_predictions(predictions_path)
+    label2id = label_map.label2id
+    try:
+        y_true = np.array([label2id[r["gold_label"]] for r in rows], dtype=int)
+        y_pred = np.array([label2id[r["predicted_label"]] for r in rows], dtype=int)
+    except KeyError as err:
+        raise DataFormatError(predictions_path, None, f"has label {err.args[0]!r}, not in label_map.json") from None
+    confidence = np.array([float(r["probability"]) for r in rows])
+    metrics = full_metrics(y_true, y_pred, label_map.labels, confidence=confidence, train_counts=counts,
+                           many_threshold=many, few_threshold=few)
+    saved = _load_json(run_dir / f"{'test' if split == 'test' else 'eval'}_results.json")
+    prefix = "test_" if split == "test" else "eval_"
+    if f"{prefix}loss" in saved:
+        metrics["loss"] = saved[f"{prefix}loss"]
+
+    pictures = {
+        "per_class_f1.png": per_class_f1_png(metrics["per_class"], many_threshold=many, few_threshold=few)
+        if counts else None,
+        "confusion_matrix.png": confusion_matrix_png(metrics["confusion_matrix"], label_map.labels),
+        "reliability.png": reliability_png(reliability_bins(confidence, y_true == y_pred), metrics["ece"]),
+    }
+    for name, png in pictures.items():
+        if png is not None:
+            atomic_write_bytes(run_dir / name, png)
+    confused = top_confusions(metrics["confusion_matrix"], label_map.labels, limit=50)
+    _write_top_confusions(run_dir / "top_confusions.tsv", confused)
+    examples = _confusion_examples(rows, confused[:15], examples_per_pair)
+    page = render_html(run_dir=run_dir, split=split, metrics=metrics, info=info, confused=confused[:15],
+                       examples=examples, many=many, few=few)
+    atomic_write_text(run_dir / "report.html", page)
+    return run_dir / "report.html"
+
+
+def _write_top_confusions(path: Path, confused: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(["gold_label", "predicted_label", "count", "share_of_gold"])
+    for c in confused:
+        writer.writerow([c["gold"], c["predicted"], c["count"], f"{c['share_of_gold']:.4f}"])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _confusion_examples(rows: list[dict], confused: list[dict], limit: int) -> dict:
+    wanted = {(c["gold"], c["predicted"]): [] for c in confused}
+    for r in rows:
+        key = (r["gold_label"], r["predicted_label"])
+        if key in wanted and len(wanted[key]) < limit:
+            wanted[key].append(r["text"] + (f" ‖ {r['text_b']}" if r.get("text_b") else ""))
+    return wanted
+
+
+def _embed(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return html.escape(str(value))
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
+h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.9em}td,th{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left}
+th.sortable{cursor:pointer;user-select:none;background:#f4f4f4}th.sortable:hover{background:#e8e8e8}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.metrics td:first-child{color:#555}.pictures img{max-width:100%;display:block;margin:1em 0;border:1px solid #eee}
+.shot-many{color:#1f77b4}.shot-medium{color:#ff7f0e}.shot-few{color:#d62728}
+.broken{outline:3px solid red}.ex{color:#444;font-size:.9em}
+"""
+
+SCRIPT = """
+function sortTable(th, numeric){
+  const table = th.closest('table'), body = table.tBodies[0], index = th.cellIndex;
+  const descending = th.dataset.order !== 'desc';
+  table.querySelectorAll('th').forEach(h => delete h.dataset.order);
+  th.dataset.order = descending ? 'desc' : 'asc';
+  const key = row => { const t = row.cells[index].dataset.value ?? row.cells[index].textContent;
+                       return numeric ? parseFloat(t) : t.toLowerCase(); };
+  const rows = Array.from(body.rows).sort((a, b) => {
+    const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1); });
+  rows.forEach(r => body.appendChild(r));
+}
+window.addEventListener('load', () => {
+  const images = Array.from(document.images);
+  const loaded = images.filter(img => img.complete && img.naturalWidth > 0);
+  images.filter(img => !loaded.includes(img)).forEach(img => img.classList.add('broken'));
+  document.body.dataset.imagesLoaded = loaded.length + '/' + images.length;
+});
+"""
+
+
+def render_html(*, run_dir: Path, split: str, metrics: dict, info: dict, confused: list[dict], examples: dict,
+                many: int, few: int) -> str:
+    e = html.escape
+    settings = info.get("settings", {})
+    shown_settings = {k: settings[k] for k in ("model", "loss", "class_weights", "weight_normalization",
+                                               "loss_reduction", "learning_rate", "head_learning_rate", "epochs",
+                                               "max_steps", "batch_size", "max_seq_length", "warmup_ratio", "seed",
+                                               "precision") if k in settings}
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>weighted-bert report: "
+             f"{e(run_dir.name)}</title><style>{STYLE}</style></head><body>",
+             f"<h1>weighted-bert report: {e(run_dir.name)}</h1>",
+             f"<p>Scores on the <b>{'test' if split == 'test' else 'dev'}</b> set "
+             f"({sum(r['support'] for r in metrics['per_class'])} examples, {len(metrics['per_class'])} classes). "
+             f"Shot groups by training count: many &gt; {many}, few &lt; {few}, medium between.</p>",
+             "<h2>Headline metrics</h2><table class='metrics'><tbody>"]
+    parts += [f"<tr><td>{e(k)}</td><td class='num'>{_fmt(metrics[k])}</td></tr>" for k in HEADLINE if k in metrics]
+    parts.append("</tbody></table>")
+    if shown_settings:
+        parts.append("<h2>Settings</h2><table class='settings'><tbody>")
+        parts += [f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in shown_settings.items()]
+        parts.append("</tbody></table>")
+    parts.append("<h2>Pictures</h2><div class='pictures'>")
+    for name in PICTURES:
+        src = _embed(run_dir / name)
+        if src:
+            parts.append(f"<figure><img src='{src}' alt='{e(name)}'><figcaption>{e(name)}</figcaption></figure>")
+    parts.append("</div>")
+    has_counts = bool(metrics["per_class"]) and "train_count" in metrics["per_class"][0]
+    columns = [("label", False)] + ([("train count", True), ("shot", False)] if has_counts else []) + [
+        ("support", True), ("precision", True), ("recall", True), ("F1", True)]
+    parts.append("<h2>Per class</h2><p>Click a column to sort.</p><table id='per-class'><thead><tr>")
+    parts += [f"<th class='sortable' onclick='sortTable(this,{str(num).lower()})'>{e(name)}</th>"
+              for name, num in columns]
+    parts.append("</tr></thead><tbody>")
+    for row in metrics["per_class"]:
+        cells = [f"<td>{e(row['label'])}</td>"]
+        if has_counts:
+            cells += [f"<td class='num'>{row['train_count']}</td>",
+                      f"<td class='shot-{row['shot_group']}'>{row['shot_group']}</td>"]
+        cells += [f"<td class='num'>{row['support']}</td>"] + [
+            f"<td class='num' data-value='{row[k]}'>{row[k]:.3f}</td>" for k in ("precision", "recall", "f1")]
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    parts.append("<h2>Most-confused pairs</h2>")
+    if confused:
+        parts.append("<table id='confusions'><thead><tr><th>gold</th><th>predicted as</th><th>count</th>"
+                     "<th>share of gold</th><th>examples</th></tr></thead><tbody>")
+        for c in confused:
+            texts = "<br>".join(f"<span class='ex'>{e(t)}</span>" for t in examples.get((c["gold"], c["predicted"]), []))
+            parts.append(f"<tr><td>{e(c['gold'])}</td><td>{e(c['predicted'])}</td><td class='num'>{c['count']}</td>"
+                         f"<td class='num'>{c['share_of_gold']:.2f}</td><td>{texts}</td></tr>")
+        parts.append("</tbody></table><p>All pairs: <code>top_confusions.tsv</code>.</p>")
+    else:
+        parts.append("<p>No confusions: every example was classified correctly.</p>")
+    parts.append(f"<script>{SCRIPT}</script></body></html>")
+    return "\n".join(parts)
