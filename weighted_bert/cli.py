@@ -20,7 +20,7 @@ from .model import ModelSourceError
 from .training import PRECISIONS, RunConfig, RunError
 from .weights import NORMALIZATIONS, SCHEMES
 
-USER_ERRORS = (DataFormatError, RunError, ModelSourceError, FileNotFoundError, ValueError)
+USER_ERRORS = (DataFormatError, RunError, ModelSourceError, FileNotFoundError, ValueError)  # CheckpointError too
 
 
 def _add_data_flags(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +102,11 @@ def _add_train_parser(sub) -> None:
     run.add_argument("--overwrite-output-dir", action="store_true",
                      help="allow writing over another run's results in --output-dir")
     run.add_argument("--keep-checkpoints", action="store_true", help="keep the Trainer's checkpoints folder")
+    run.add_argument("--vocab-file", help="WordPiece vocab.txt, for a model without a tokenizer of its own "
+                     "(a Google TensorFlow folder has one)")
+    run.add_argument("--do-lower-case", action=argparse.BooleanOptionalAction, default=None,
+                     help="lower-case with --vocab-file (default: yes, as Google's BERT)")
+    run.add_argument("--bert-config-file", help="bert_config.json of a TensorFlow checkpoint not beside it")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="allow model folders that ship their own Python code (off by default)")
     run.add_argument("--many-threshold", type=int, default=MANY_THRESHOLD,
@@ -204,6 +209,31 @@ def _predict(args) -> int:
     return 0
 
 
+def _add_import_tf_parser(sub) -> None:
+    p = sub.add_parser("import-tf", help="convert a Google TensorFlow BERT checkpoint to a Hugging Face folder",
+                       description="Read a Google BERT TensorFlow checkpoint (no TensorFlow needed) and write a "
+                       "plain Hugging Face folder (safetensors, config, tokenizer) that later runs load directly.")
+    p.add_argument("source", help="checkpoint folder (bert_config.json, vocab.txt, bert_model.ckpt.*), prefix, "
+                   "or the seed's fine-tuned output folder")
+    p.add_argument("dest", help="new folder to write")
+    p.add_argument("--bert-config-file", help="bert_config.json when it is not beside the checkpoint")
+    p.add_argument("--vocab-file", help="vocab.txt when it is not beside the checkpoint")
+    p.add_argument("--do-lower-case", action=argparse.BooleanOptionalAction, default=True,
+                   help="lower-case input (default yes; --no-do-lower-case for cased models)")
+    p.add_argument("--labels", type=lambda s: s.split(","), help="class names of a fine-tuned checkpoint "
+                   "(default: its label2id.pkl)")
+    p.set_defaults(func=_import_tf)
+
+
+def _import_tf(args) -> int:
+    from .tf_import import import_tf
+
+    dest = import_tf(args.source, args.dest, bert_config_file=args.bert_config_file, vocab_file=args.vocab_file,
+                     do_lower_case=args.do_lower_case, labels=args.labels)
+    print(dest)
+    return 0
+
+
 def _add_demo_parser(sub) -> None:
     p = sub.add_parser("demo", help="train the packaged MiniLM on CLINC150-LT with ce and weighted_ce")
     p.add_argument("--output-dir", default="demo_output", help="folder for both runs (default demo_output)")
@@ -258,10 +288,10 @@ def _add_stats_parser(sub) -> None:
 
 
 def _stats(args) -> int:
-    from .model import load_tokenizer, resolve_model_source
+    from .model import load_tokenizer
     from .stats import dataset_stats, format_stats, write_stats
 
-    tokenizer = load_tokenizer(resolve_model_source(args.model)) if args.model else None
+    tokenizer = load_tokenizer(args.model) if args.model else None
     stats = dataset_stats(args.data, tokenizer=tokenizer, columns=_columns(args),
                           many_threshold=args.many_threshold, few_threshold=args.few_threshold)
     print(format_stats(stats))
@@ -310,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate_parser(sub)
     _add_predict_parser(sub)
     _add_demo_parser(sub)
+    _add_import_tf_parser(sub)
     _add_report_parser(sub)
     _add_stats_parser(sub)
     _add_compare_parser(sub)

@@ -8,9 +8,10 @@ seed flag               here
 ======================  ==========================================================
 --task_name             must be ``weightedloss`` (the seed's only processor)
 --data_dir              --data-dir (train_data.txt, dev_data.txt, test_data.txt)
---init_checkpoint       --model (a Hugging Face folder, or a file inside one)
---vocab_file            used when the model folder has no tokenizer of its own
---bert_config_file      checked to exist; the model folder's config.json is used
+--init_checkpoint       --model: a Google TensorFlow checkpoint (bert_model.ckpt, read
+                        without TensorFlow), a Hugging Face folder, or a file inside one
+--vocab_file            the WordPiece vocabulary of a TensorFlow checkpoint
+--bert_config_file      the TensorFlow checkpoint's config (a Hugging Face folder has its own)
 --do_lower_case         used with --vocab_file (default true, as in the seed)
 --max_seq_length        --max-seq-length
 --train_batch_size      --batch-size
@@ -29,8 +30,11 @@ Any ``weighted-bert train`` option can also be given in this style, e.g.
 ``--weight_normalization=none`` for the seed's raw weights (by default weights are
 normalised so that weighting does not multiply the learning rate, a fault of the seed).
 
-With ``--do_train=false``, the model is the fine-tuned one in ``--output_dir`` (as the
-seed's TensorFlow Estimator restored it from there), else ``--init_checkpoint``.
+With ``--do_train=false``, the model is the fine-tuned one in ``--output_dir`` (ours, or
+the seed's own TensorFlow checkpoints with its ``label2id.pkl``, as the seed's Estimator
+restored it from there), else ``--init_checkpoint``. ``--do_lower_case`` is checked
+against the checkpoint's name as Google's ``validate_case_matches_checkpoint`` did, with a
+warning.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ import sys
 from pathlib import Path
 
 from .cli import report_user_errors
+from .tf_checkpoint import is_tf_checkpoint
+from .tf_import import case_mismatch_warning
 from .training import RunConfig, RunError, run
 
 BOOLEAN = {"do_train", "do_eval", "do_predict", "do_lower_case", "weighted_loss", "use_tpu",
@@ -53,7 +59,7 @@ TRUE, FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
 # RunConfig fields that can be passed through; the ones the seed flags set are not.
 PASS_THROUGH = {name for name in RunConfig.__dataclass_fields__} - {
     "model", "output_dir", "data_dir", "do_train", "do_eval", "do_predict", "batch_size", "eval_batch_size",
-    "epochs", "warmup_ratio", "vocab_file", "do_lower_case", "extra_loss_options"}
+    "epochs", "warmup_ratio", "vocab_file", "do_lower_case", "bert_config_file", "extra_loss_options"}
 
 
 class FlagError(ValueError):
@@ -120,13 +126,17 @@ def config_from_flags(flags: dict) -> RunConfig:
         if "init_checkpoint" not in flags:
             raise FlagError("--init_checkpoint is required to train (a pretrained model folder)")
         model = flags["init_checkpoint"]
-    elif (output_dir / "model" / "config.json").is_file():
-        model = str(output_dir)
+    elif (output_dir / "model" / "config.json").is_file() or is_tf_checkpoint(output_dir):
+        model = str(output_dir)  # fine-tuned here, by weighted-bert or by the seed itself
     elif "init_checkpoint" in flags:
         model = flags["init_checkpoint"]
     else:
         raise FlagError(f"--do_train=false needs a fine-tuned model: {output_dir} has none and "
                         "--init_checkpoint is not given")
+    if "init_checkpoint" in flags:
+        warning = case_mismatch_warning(flags.get("do_lower_case", True), flags["init_checkpoint"])
+        if warning:
+            print(warning, file=sys.stderr)
     ignored = sorted(k for k in flags if k in IGNORED)
     if ignored:
         print(f"note: ignoring {', '.join('--' + k for k in ignored)} (TensorFlow/TPU settings)", file=sys.stderr)
@@ -154,7 +164,7 @@ def config_from_flags(flags: dict) -> RunConfig:
     return RunConfig(model=model, output_dir=str(output_dir), data_dir=flags["data_dir"],
                      do_train=do_train, do_eval=do_eval, do_predict=do_predict,
                      vocab_file=flags.get("vocab_file"), do_lower_case=flags.get("do_lower_case", True),
-                     **values)
+                     bert_config_file=flags.get("bert_config_file"), **values)
 
 
 def main(argv=None) -> int:

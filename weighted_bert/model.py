@@ -3,7 +3,8 @@
 Every load goes through :func:`resolve_model_source`, the one place that decides what a
 ``--model`` / ``--init_checkpoint`` value names: a Hugging Face folder, a folder written
 by ``weighted-bert train`` (its ``model/`` subfolder), a file inside a Hugging Face
-folder, or a hub name. Nothing here downloads unless the value is a hub name and the
+folder, a Google TensorFlow checkpoint (read without TensorFlow, see ``tf_import``), or
+a hub name. Nothing here downloads unless the value is a hub name and the
 machine has internet.
 """
 
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .labels import LabelMap
 
 TRAINING_INFO = "weighted_bert.json"  # written next to the fine-tuned weights
-HF_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+GOOGLE_MAX_WORD_CHARS = 200
 
 
 class ModelSourceError(ValueError):
@@ -32,35 +34,48 @@ def _is_hub_name(value: str) -> bool:
     return bool(_HUB_NAME.match(value)) and not value.endswith((".ckpt", ".json", ".bin", ".safetensors"))
 
 
-def resolve_model_source(source) -> str:
-    """A folder ``from_pretrained`` can read, or a hub name, for a user's model value."""
+@dataclass(frozen=True)
+class ModelSource:
+    path: str  # a folder, a TensorFlow checkpoint prefix, or a hub name
+    kind: str  # "hf", "tf" or "hub"
+
+    @property
+    def folder(self) -> Path:
+        """The folder holding the model's files (a TF prefix's parent)."""
+        return Path(self.path).parent if self.kind == "tf" else Path(self.path)
+
+
+def resolve_model_source(source) -> ModelSource:
+    """What a user's model value names: a Hugging Face folder (or the ``model/`` folder
+    of a ``train`` output), a Google TensorFlow checkpoint (folder, prefix or
+    ``.index`` file), or a hub name."""
+    from .tf_checkpoint import CheckpointError, find_checkpoint
+
     text = str(source)
     path = Path(text).expanduser()
     if path.is_dir():
         if (path / "config.json").is_file():
-            return str(path)
+            return ModelSource(str(path), "hf")
         if (path / "model" / "config.json").is_file():
-            return str(path / "model")
-        if (path / "bert_config.json").is_file() or any(path.glob("*.ckpt*.index")) \
-                or (path / "checkpoint").is_file():
-            raise ModelSourceError(f"{path}: a Google TensorFlow checkpoint folder; this version reads "
-                                   "Hugging Face folders only (config.json with model.safetensors)")
-        raise ModelSourceError(f"{path}: no config.json; expected a Hugging Face model folder or the "
-                               "output folder of `weighted-bert train`")
-    parent = path.parent
-    if path.is_file() or path.name.startswith(("bert_model.ckpt", "model.ckpt")) or path.suffix == ".ckpt":
-        # A file (or TF checkpoint prefix) inside a folder: the seed's --init_checkpoint style.
-        if (parent / "config.json").is_file():
-            return str(parent)
-        if (parent / "model" / "config.json").is_file():
-            return str(parent / "model")
-        if (parent / "bert_config.json").is_file() or Path(f"{path}.index").is_file():
-            raise ModelSourceError(f"{path}: a Google TensorFlow checkpoint; this version reads "
-                                   "Hugging Face folders only (config.json with model.safetensors)")
-        raise ModelSourceError(f"{path}: not inside a Hugging Face model folder (no config.json beside it)")
+            return ModelSource(str(path / "model"), "hf")
+    elif path.is_file() or path.name.startswith(("bert_model.ckpt", "model.ckpt")):
+        # A file, or a checkpoint prefix, inside a folder: the seed's --init_checkpoint style.
+        if not Path(f"{path}.index").is_file() and path.suffix != ".index":
+            if (path.parent / "config.json").is_file():
+                return ModelSource(str(path.parent), "hf")
+            if (path.parent / "model" / "config.json").is_file():
+                return ModelSource(str(path.parent / "model"), "hf")
+    try:
+        return ModelSource(str(find_checkpoint(path)), "tf")
+    except CheckpointError as err:
+        if path.exists() or Path(f"{path}.index").exists():
+            raise ModelSourceError(f"{text}: neither a Hugging Face model folder (config.json) nor a readable "
+                                   f"TensorFlow checkpoint ({err})") from None
+    if path.parent.is_dir() and path.name.startswith(("bert_model.ckpt", "model.ckpt")):
+        raise ModelSourceError(f"{text}: no such checkpoint (no {path.name}.index, no config.json beside it)")
     if not _is_hub_name(text):
         raise ModelSourceError(f"{text}: no such model folder")
-    return text  # a hub name such as "bert-base-uncased"
+    return ModelSource(text, "hub")
 
 
 def _from_pretrained(loader, source: str, **kwargs):
@@ -81,43 +96,78 @@ def _from_pretrained(loader, source: str, **kwargs):
         hf_logging.enable_progress_bar()
 
 
-def load_tokenizer(source: str, *, vocab_file=None, do_lower_case: bool | None = None,
+def load_tokenizer(source, *, vocab_file=None, do_lower_case: bool | None = None,
                    trust_remote_code: bool = False):
     """The model's own tokenizer; else a WordPiece tokenizer from ``vocab_file`` (the seed's
-    flag) or from the folder's ``vocab.txt`` (a Google BERT folder), lower-casing unless
-    ``do_lower_case`` is False."""
+    flag) or the folder's ``vocab.txt`` (a Google BERT folder), lower-casing unless
+    ``do_lower_case`` is False. The fast tokenizer does what Google's ``FullTokenizer``
+    does: control characters removed, CJK characters split one per token, accents
+    stripped with lower-casing, WordPiece with [UNK] for words over 200 characters."""
     from transformers import AutoTokenizer, BertTokenizerFast
 
-    folder = Path(source)
-    if folder.is_dir() and not any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
-        vocab = Path(vocab_file) if vocab_file is not None else folder / "vocab.txt"
-        if not vocab.is_file():
-            raise ModelSourceError(f"{folder}: no tokenizer (tokenizer.json or vocab.txt); "
-                                   "name a WordPiece vocabulary with --vocab_file")
-        # The vocabulary path goes first: its keyword is vocab_file in transformers 4, vocab in 5.
-        return BertTokenizerFast(str(vocab), do_lower_case=True if do_lower_case is None else do_lower_case)
-    return _from_pretrained(AutoTokenizer, source, trust_remote_code=trust_remote_code)
+    if not isinstance(source, ModelSource):
+        source = resolve_model_source(source)
+    folder = source.folder
+    own = source.kind == "hub" or any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
+    if source.kind == "hub":
+        return _from_pretrained(AutoTokenizer, source.path, trust_remote_code=trust_remote_code)
+    if own and vocab_file is None:
+        tokenizer = _from_pretrained(AutoTokenizer, str(folder), trust_remote_code=trust_remote_code)
+        _restore_word_limit(tokenizer, folder / "tokenizer.json")
+        return tokenizer
+    vocab = Path(vocab_file) if vocab_file is not None else folder / "vocab.txt"
+    if not vocab.is_file():
+        raise ModelSourceError(f"{vocab}: no such vocabulary; name the WordPiece vocab.txt with --vocab_file")
+    # The vocabulary path goes first: its keyword is vocab_file in transformers 4, vocab in 5.
+    tokenizer = BertTokenizerFast(str(vocab), do_lower_case=True if do_lower_case is None else do_lower_case)
+    # Google's WordpieceTokenizer gives [UNK] only for words over 200 characters (transformers: 100).
+    tokenizer.backend_tokenizer.model.max_input_chars_per_word = GOOGLE_MAX_WORD_CHARS
+    return tokenizer
+
+
+def _restore_word_limit(tokenizer, saved: Path) -> None:
+    """transformers 5 rebuilds a BERT tokenizer's WordPiece from its vocabulary, dropping the
+    saved longest-word limit (200 for Google's models, see load_tokenizer); put it back."""
+    model = getattr(getattr(tokenizer, "backend_tokenizer", None), "model", None)
+    if model is None or not saved.is_file() or not hasattr(model, "max_input_chars_per_word"):
+        return
+    limit = json.loads(saved.read_text(encoding="utf-8")).get("model", {}).get("max_input_chars_per_word")
+    if isinstance(limit, int) and limit != model.max_input_chars_per_word:
+        model.max_input_chars_per_word = limit
 
 
 def load_for_training(source, label_map: LabelMap, *, vocab_file=None, do_lower_case=None,
-                      trust_remote_code: bool = False):
+                      bert_config_file=None, trust_remote_code: bool = False):
     """(model, tokenizer) with a fresh classification head sized for ``label_map``."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     source = resolve_model_source(source)
     tokenizer = load_tokenizer(source, vocab_file=vocab_file, do_lower_case=do_lower_case,
                                trust_remote_code=trust_remote_code)
-    config = _from_pretrained(AutoConfig, source, trust_remote_code=trust_remote_code,
-                              num_labels=len(label_map), id2label=label_map.id2label,
-                              label2id=label_map.label2id, problem_type="single_label_classification")
-    model = _from_pretrained(AutoModelForSequenceClassification, source, config=config,
-                             trust_remote_code=trust_remote_code, ignore_mismatched_sizes=True)
+    if source.kind == "tf":
+        model = _load_tf(source, len(label_map), bert_config_file)
+    else:
+        config = _from_pretrained(AutoConfig, source.path, trust_remote_code=trust_remote_code,
+                                  num_labels=len(label_map), problem_type="single_label_classification")
+        model = _from_pretrained(AutoModelForSequenceClassification, source.path, config=config,
+                                 trust_remote_code=trust_remote_code, ignore_mismatched_sizes=True)
+    model.config.id2label = label_map.id2label
+    model.config.label2id = label_map.label2id
     return model, tokenizer
+
+
+def _load_tf(source: ModelSource, num_labels: int | None, bert_config_file):
+    from .tf_import import load_tf_bert
+
+    model, report = load_tf_bert(source.path, num_labels=num_labels, bert_config_file=bert_config_file)
+    print(f"[weighted-bert] TensorFlow checkpoint {report.summary()}", file=sys.stderr)
+    return model
 
 
 @dataclass
 class FineTuned:
-    """A model folder written by ``weighted-bert train``."""
+    """A fine-tuned classifier: a folder written by ``weighted-bert train``, or a
+    checkpoint written by the seed."""
 
     path: str
     model: object
@@ -126,18 +176,43 @@ class FineTuned:
     info: dict  # loss, its options, class counts, max_seq_length (may be empty)
 
 
-def load_fine_tuned(model_dir, *, trust_remote_code: bool = False) -> FineTuned:
-    """Load a fine-tuned classifier (``OUTPUT`` or ``OUTPUT/model``) for evaluation or prediction."""
+def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=None, do_lower_case=None,
+                    bert_config_file=None, labels=None) -> FineTuned:
+    """Load a fine-tuned classifier (``OUTPUT``, ``OUTPUT/model``, or the seed's TensorFlow
+    output folder) for evaluation or prediction. ``labels`` names a TensorFlow model's
+    classes; else its ``label2id.pkl`` does (read without running any code)."""
     from transformers import AutoModelForSequenceClassification
 
     source = resolve_model_source(model_dir)
-    if not Path(source).is_dir():
+    if source.kind == "hub":
         raise ModelSourceError(f"{model_dir}: not a folder; expected the output folder of `weighted-bert train`")
-    model = _from_pretrained(AutoModelForSequenceClassification, source, trust_remote_code=trust_remote_code)
-    tokenizer = load_tokenizer(source, trust_remote_code=trust_remote_code)
+    tokenizer = load_tokenizer(source, vocab_file=vocab_file, do_lower_case=do_lower_case,
+                               trust_remote_code=trust_remote_code)
+    if source.kind == "tf":
+        model = _load_tf(source, None, bert_config_file)
+        k = model.config.num_labels
+        names = list(labels) if labels else _seed_labels(source.folder, k)
+        if len(names) != k:
+            raise ModelSourceError(f"{source.path}: the classifier has {k} classes, but {len(names)} labels were given")
+        label_map = LabelMap(tuple(names))
+        model.config.id2label, model.config.label2id = label_map.id2label, label_map.label2id
+        return FineTuned(source.path, model, tokenizer, label_map, {})
+    model = _from_pretrained(AutoModelForSequenceClassification, source.path, trust_remote_code=trust_remote_code)
     id2label = model.config.id2label
     label_map = LabelMap(tuple(id2label[i] for i in range(len(id2label))))
-    info_path = Path(source) / TRAINING_INFO
+    info_path = Path(source.path) / TRAINING_INFO
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
     model.eval()
-    return FineTuned(source, model, tokenizer, label_map, info)
+    return FineTuned(source.path, model, tokenizer, label_map, info)
+
+
+def _seed_labels(folder: Path, k: int) -> list[str]:
+    from .tf_import import read_label2id_pickle
+
+    for candidate in (folder / "label_map.json", folder / "label2id.pkl"):
+        if candidate.is_file():
+            return list(LabelMap.load(candidate).labels) if candidate.suffix == ".json" \
+                else read_label2id_pickle(candidate)
+    print(f"warning: {folder}: no label2id.pkl or label_map.json; classes are named 0..{k - 1} "
+          "(give the names with --labels)", file=sys.stderr)
+    return [str(i) for i in range(k)]

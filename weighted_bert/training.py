@@ -124,8 +124,9 @@ class RunConfig:
     overwrite_output_dir: bool = False
     keep_checkpoints: bool = False
     trust_remote_code: bool = False
-    vocab_file: str | None = None
-    do_lower_case: bool | None = None
+    vocab_file: str | None = None  # a WordPiece vocabulary, for models without a tokenizer of their own
+    do_lower_case: bool | None = None  # with vocab_file; None: True, as Google's BERT
+    bert_config_file: str | None = None  # a TensorFlow checkpoint's bert_config.json
     many_threshold: int = MANY_THRESHOLD
     few_threshold: int = FEW_THRESHOLD
     progress: bool = True
@@ -250,8 +251,9 @@ def run(config: RunConfig) -> RunResult:
 
     ``run_summary.json`` is written last: its presence marks a finished run."""
     started = time.perf_counter()
-    fine_tuned = None if config.do_train else load_fine_tuned(config.model,
-                                                             trust_remote_code=config.trust_remote_code)
+    fine_tuned = None if config.do_train else load_fine_tuned(
+        config.model, trust_remote_code=config.trust_remote_code, vocab_file=config.vocab_file,
+        do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file, labels=config.labels)
     train, dev, test = _read_splits(config, pair=fine_tuned.info.get("pair") if fine_tuned else None)
     output = _check_output_dir(config)
     set_seed(config.seed)
@@ -261,6 +263,7 @@ def run(config: RunConfig) -> RunResult:
         train_counts = label_map.counts(train)
         model, tokenizer = load_for_training(config.model, label_map, vocab_file=config.vocab_file,
                                              do_lower_case=config.do_lower_case,
+                                             bert_config_file=config.bert_config_file,
                                              trust_remote_code=config.trust_remote_code)
         loss_name, loss_kwargs = config.loss, config.loss_kwargs(label_map.labels)
         max_seq_length = config.max_seq_length
@@ -275,6 +278,11 @@ def run(config: RunConfig) -> RunResult:
         max_seq_length = info.get("max_seq_length", config.max_seq_length)
         if train_counts is None:
             loss_name, loss_kwargs = "ce", {}
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit and max_seq_length > limit:
+        _log(f"--max-seq-length {max_seq_length} is longer than the model's {limit} positions; using {limit}")
+        max_seq_length = limit
+        config = dataclasses.replace(config, max_seq_length=limit)
     loss_fn = get_loss(loss_name, train_counts or [1] * len(label_map), **loss_kwargs)
     dev_ids = label_map.encode(dev) if dev is not None else None
     if test is not None and test.has_labels:
