@@ -17,6 +17,7 @@ from .labels import LABEL_ORDERS
 from .losses import available_losses
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD
 from .model import ModelSourceError
+from .sampling import SAMPLINGS
 from .training import PRECISIONS, RunConfig, RunError
 from .weights import NORMALIZATIONS, SCHEMES
 
@@ -86,16 +87,31 @@ def _add_train_parser(sub) -> None:
                         help="order of labels read from training data, unless numeric or --labels (default: sorted)")
     labels.add_argument("--loss", choices=available_losses(), default="weighted_ce",
                         help="training loss (default: weighted_ce)")
-    labels.add_argument("--class-weights", default="inverse",
+    labels.add_argument("--class-weights", default=None,
                         help=f"weighting scheme: {', '.join(SCHEMES)}, or a JSON file label -> weight "
-                        "(default: inverse, N / n_c)")
+                        "(default: inverse, N / n_c, for weighted_ce; none for focal's alpha)")
     labels.add_argument("--weight-normalization", choices=NORMALIZATIONS, default="sample_mean",
                         help="sample_mean (default): average weight over training examples is 1, so "
                         "weighting does not change the effective learning rate; none: raw weights (the seed)")
     labels.add_argument("--loss-reduction", choices=("mean", "weighted_mean"), default="mean",
                         help="mean of w_y*CE over the batch (the seed, default), or sum w_y*CE / sum w_y")
     labels.add_argument("--class-weight-beta", type=float, default=0.9999,
-                        help="beta of the effective_number scheme (default 0.9999)")
+                        help="beta of the effective_number scheme and of ldam's deferred re-weighting (default 0.9999)")
+    labels.add_argument("--label-smoothing", type=float, default=0.0,
+                        help="label smoothing for ce, weighted_ce, logit_adjusted, balanced_softmax (default 0)")
+    labels.add_argument("--focal-gamma", type=float, default=2.0, help="focal: exponent of (1 - p) (default 2)")
+    labels.add_argument("--dice-alpha", type=float, default=0.1,
+                        help="dice: self-adjusting exponent of (1 - p) (default 0.1)")
+    labels.add_argument("--dice-smoothing", type=float, default=1.0, help="dice: smoothing gamma (default 1)")
+    labels.add_argument("--la-tau", type=float, default=1.0,
+                        help="logit_adjusted: strength tau of logits + tau log(prior) (default 1)")
+    labels.add_argument("--ldam-max-margin", type=float, default=0.5, help="ldam: largest class margin (default 0.5)")
+    labels.add_argument("--ldam-scale", type=float, default=30.0, help="ldam: scale s of the cosine head (default 30)")
+    labels.add_argument("--drw-start", type=float, default=None,
+                        help="ldam: deferred re-weighting from this fraction of training on, e.g. 0.8 (default off)")
+    labels.add_argument("--sampling", choices=SAMPLINGS, default="random",
+                        help="random (default), class_balanced (each class equally likely) or sqrt "
+                        "(class probability proportional to sqrt(n_c))")
     _add_budget_flags(p)
     p.add_argument("--seed", type=int, default=42, help="random seed")
     run = p.add_argument_group("run")
@@ -148,6 +164,7 @@ def _columns(args) -> Columns:
 def _evaluate(args) -> int:
     from .evaluation import metrics_from_logits, run_split, write_evaluation
     from .losses import get_loss
+    from .training import saved_loss
 
     fine_tuned = _load(args)
     info = fine_tuned.info
@@ -155,7 +172,8 @@ def _evaluate(args) -> int:
     dataset = read_dataset(args.data, labels="required", pair=pair, columns=_columns(args),
                            on_bad_line=args.on_bad_line)
     counts = info.get("class_counts")
-    loss_fn = (get_loss(info["loss"], counts, **info.get("loss_options", {})) if counts else None)
+    loss_name, options = saved_loss(info, fine_tuned.label_map)
+    loss_fn = get_loss(loss_name, counts, **options) if counts else None
     logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
                        max_seq_length=info.get("max_seq_length", 512), batch_size=args.batch_size)
     if args.output_dir:

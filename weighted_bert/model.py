@@ -202,6 +202,13 @@ def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=No
     label_map = LabelMap(tuple(id2label[i] for i in range(len(id2label))))
     info_path = Path(source.path) / TRAINING_INFO
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    if info.get("head", {}).get("type") == "cosine":  # trained with ldam: the saved linear head is s * W/|W|
+        from .losses import CosineClassifier
+
+        linear = model.classifier
+        cosine = CosineClassifier(linear.in_features, linear.out_features, info["head"]["scale"])
+        cosine.weight.data.copy_(linear.weight.data)
+        model.classifier = cosine
     model.eval()
     return FineTuned(source.path, model, tokenizer, label_map, info)
 

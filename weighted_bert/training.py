@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -16,16 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .data import Columns, DataFormatError, Dataset, find_data_files, read_dataset
 from .evaluation import metrics_from_logits, run_split, write_evaluation, write_prediction_files
 from .io import atomic_write_text
 from .labels import LabelMap, build_label_map
-from .losses import get_loss, loss_options
+from .losses import CosineClassifier, get_loss, loss_options
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD
 from .model import TRAINING_INFO, load_fine_tuned, load_for_training
 from .prediction import EncodedDataset, encode_examples
+from .sampling import ClassAwareSampler
 from .io import atomic_write_bytes
 from .plots import training_curves_png
 from .reports import write_json
@@ -47,12 +49,21 @@ class WeightedTrainer(Trainer):
     divides it by the gradient-accumulation steps itself.
     """
 
-    def __init__(self, *args, loss_fn: torch.nn.Module, head_learning_rate: float | None = None, **kwargs):
+    def __init__(self, *args, loss_fn: torch.nn.Module, head_learning_rate: float | None = None,
+                 sampling: str = "random", **kwargs):
         super().__init__(*args, **kwargs)
         self.loss_fn = loss_fn.to(self.args.device)
         self.head_learning_rate = head_learning_rate
+        self.sampling = sampling
         self.model_accepts_loss_kwargs = False
         self.loss_is_scaled_for_ga = False
+        if hasattr(loss_fn, "on_progress"):
+            self.add_callback(_LossProgress(loss_fn))
+
+    def _get_train_sampler(self, *args, **kwargs):
+        if self.sampling == "random":
+            return super()._get_train_sampler(*args, **kwargs)
+        return ClassAwareSampler(self.train_dataset.labels, self.sampling, seed=self.args.seed)
 
     def create_optimizer(self, *args, **kwargs):
         """The Trainer's optimizer, with the classification head (every parameter outside
@@ -83,6 +94,16 @@ class WeightedTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
+class _LossProgress(TrainerCallback):
+    """Tells a loss how far training has got (deferred re-weighting switches on with it)."""
+
+    def __init__(self, loss_fn):
+        self.loss_fn = loss_fn
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.loss_fn.on_progress(state.global_step / max(state.max_steps, 1))
+
+
 @dataclass
 class RunConfig:
     """Everything one ``train`` run needs; the CLI flags map one to one onto these fields."""
@@ -102,10 +123,19 @@ class RunConfig:
     do_eval: bool | None = None  # None: when a dev file is found
     do_predict: bool | None = None  # None: when a test file is found
     loss: str = "weighted_ce"
-    class_weights: str = "inverse"
+    class_weights: str | None = None  # None: the loss's default (inverse for weighted_ce, none for focal)
     weight_normalization: str = "sample_mean"
     loss_reduction: str = "mean"
     class_weight_beta: float = 0.9999
+    label_smoothing: float = 0.0
+    focal_gamma: float = 2.0
+    dice_alpha: float = 0.1
+    dice_smoothing: float = 1.0
+    la_tau: float = 1.0
+    ldam_max_margin: float = 0.5
+    ldam_scale: float = 30.0
+    drw_start: float | None = None
+    sampling: str = "random"
     batch_size: int = 32
     eval_batch_size: int = 64
     learning_rate: float = 5e-5
@@ -133,10 +163,17 @@ class RunConfig:
     extra_loss_options: dict = field(default_factory=dict)
 
     def loss_kwargs(self, labels) -> dict:
-        """The options of ``self.loss`` taken from this config (see ``losses.loss_options``)."""
+        """The options of ``self.loss`` set in this config (see ``losses.loss_options``);
+        an option left at None takes the loss's own default."""
         wanted = loss_options(self.loss)
         values = {**dataclasses.asdict(self), "labels": list(labels), **self.extra_loss_options}
-        return {name: values[name] for name in wanted if name in values}
+        return {name: values[name] for name in wanted if values.get(name) is not None}
+
+    def effective_loss_options(self, labels) -> dict:
+        """Every option of the loss with the value it runs with (for the saved files)."""
+        options = {**loss_options(self.loss), **self.loss_kwargs(labels)}
+        options.pop("labels", None)
+        return options
 
 
 @dataclass
@@ -274,16 +311,16 @@ def run(config: RunConfig) -> RunResult:
                            f"{','.join(label_map.labels)}")
         info = fine_tuned.info
         train_counts = info.get("class_counts")
-        loss_name, loss_kwargs = info.get("loss", "ce"), info.get("loss_options", {})
+        loss_name, loss_kwargs = saved_loss(info, label_map)
         max_seq_length = info.get("max_seq_length", config.max_seq_length)
-        if train_counts is None:
-            loss_name, loss_kwargs = "ce", {}
     limit = getattr(model.config, "max_position_embeddings", None)
     if limit and max_seq_length > limit:
         _log(f"--max-seq-length {max_seq_length} is longer than the model's {limit} positions; using {limit}")
         max_seq_length = limit
         config = dataclasses.replace(config, max_seq_length=limit)
     loss_fn = get_loss(loss_name, train_counts or [1] * len(label_map), **loss_kwargs)
+    if config.do_train and getattr(loss_fn, "requires_cosine_head", False):
+        use_cosine_head(model, loss_fn.scale)
     dev_ids = label_map.encode(dev) if dev is not None else None
     if test is not None and test.has_labels:
         label_map.encode(test)  # unknown test labels stop the run now, not after training
@@ -333,6 +370,48 @@ def _scalars(metrics: dict | None) -> dict | None:
     return None if metrics is None else {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
 
 
+def saved_loss(info: dict, label_map: LabelMap) -> tuple[str, dict]:
+    """The loss a saved model was trained with, to score it the same way; plain
+    cross-entropy when the folder does not say (a model from elsewhere)."""
+    if not info.get("class_counts"):
+        return "ce", {}
+    name, options = info.get("loss", "ce"), dict(info.get("loss_options", {}))
+    if "labels" in loss_options(name):
+        options["labels"] = list(label_map.labels)
+    return name, options
+
+
+def use_cosine_head(model, scale: float) -> None:
+    """Swap a BERT-style linear head for LDAM's cosine head (same ``classifier.weight``)."""
+    head = getattr(model, "classifier", None)
+    if not isinstance(head, torch.nn.Linear):
+        raise RunError(f"the ldam loss needs a model with one linear classifier head (BERT-style); "
+                       f"{type(model).__name__} has {type(head).__name__}")
+    cosine = CosineClassifier(head.in_features, head.out_features, scale).to(head.weight.device)
+    model.classifier = cosine
+
+
+@contextlib.contextmanager
+def plain_head(model):
+    """While saving: a cosine head as the linear layer ``scale * normalise(W) x`` (bias 0),
+    so the folder loads in plain transformers with the same predicted class (the
+    probabilities differ by the feature norm); ``load_fine_tuned`` restores the cosine head
+    from ``weighted_bert.json``."""
+    head = getattr(model, "classifier", None)
+    if not isinstance(head, CosineClassifier):
+        yield None
+        return
+    linear = torch.nn.Linear(head.weight.shape[1], head.weight.shape[0]).to(head.weight.device)
+    with torch.no_grad():
+        linear.weight.copy_(head.scale * torch.nn.functional.normalize(head.weight, dim=-1))
+        linear.bias.zero_()
+    model.classifier = linear
+    try:
+        yield {"type": "cosine", "scale": head.scale}
+    finally:
+        model.classifier = head
+
+
 def _summary(metrics: dict) -> str:
     keys = ("accuracy", "macro_f1", "few_shot_accuracy", "loss")
     return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)
@@ -354,7 +433,7 @@ def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Da
     trainer = WeightedTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
                               data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
                               compute_metrics=compute_metrics if dev is not None else None, loss_fn=loss_fn,
-                              head_learning_rate=config.head_learning_rate)
+                              head_learning_rate=config.head_learning_rate, sampling=config.sampling)
     _log(f"training on {len(train_set)} examples, {len(label_map)} classes, loss {config.loss}, "
          f"precision {mixed_precision(config.precision)}")
     trainer.train()
@@ -368,26 +447,28 @@ def _save_model(trainer, tokenizer, label_map: LabelMap, train_counts, loss_fn, 
     model_dir = output / "model"
     staging = output / ".model.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    trainer.save_model(str(staging))
+    with plain_head(trainer.model) as head:
+        trainer.save_model(str(staging))
     (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; the settings are in weighted_bert.json
     tokenizer.save_pretrained(str(staging))
     label_map.save(staging / "label_map.json")
-    loss_kwargs = config.loss_kwargs(label_map.labels)
+    loss_kwargs = config.effective_loss_options(label_map.labels)
     scheme = loss_kwargs.get("class_weights")
     if isinstance(scheme, str) and scheme not in SCHEMES:  # a JSON file: keep its numbers, not its path
         loss_kwargs["class_weights"] = json.loads(Path(scheme).read_text(encoding="utf-8"))
     info = {"loss": config.loss, "loss_options": loss_kwargs, "class_counts": train_counts,
             "max_seq_length": config.max_seq_length, "pair": pair, "labels": list(label_map.labels),
-            "settings": dataclasses.asdict(config)}
+            "settings": dataclasses.asdict(config), **({"head": head} if head else {})}
     atomic_write_text(staging / TRAINING_INFO, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
     if model_dir.exists():
         shutil.rmtree(model_dir)
     staging.rename(model_dir)
     label_map.save(output / "label_map.json")
-    weights = getattr(loss_fn, "weight", None)
+    weights = next((w for w in (getattr(loss_fn, name, None) for name in ("weight", "alpha"))
+                    if isinstance(w, torch.Tensor)), None)  # weighted_ce's weights, focal's alpha
     write_json(output / "class_weights.json", {
         "loss": config.loss,
-        **{k: v for k, v in loss_kwargs.items() if k != "labels"},
+        **loss_kwargs,
         "labels": list(label_map.labels),
         "class_counts": train_counts,
         "weights": dict(zip(label_map.labels, weights.tolist())) if weights is not None

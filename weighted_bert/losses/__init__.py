@@ -3,10 +3,15 @@
 >>> loss = get_loss("weighted_ce", [5, 1, 2], class_weights="inverse")
 """
 
-from . import cross_entropy, weighted_cross_entropy  # noqa: F401  (registers the losses)
+from . import cross_entropy, dice, focal, ldam, logit_adjusted, weighted_cross_entropy  # noqa: F401  (registers)
 from .cross_entropy import CrossEntropyLoss
+from .dice import SelfAdjustingDiceLoss
+from .focal import FocalLoss
+from .ldam import CosineClassifier, LDAMLoss
+from .logit_adjusted import LogitAdjustedLoss
 from .registry import available_losses, get_loss, loss_options, register_loss
 from .weighted_cross_entropy import WeightedCrossEntropyLoss
 
-__all__ = ["CrossEntropyLoss", "WeightedCrossEntropyLoss", "available_losses", "get_loss",
+__all__ = ["CosineClassifier", "CrossEntropyLoss", "FocalLoss", "LDAMLoss", "LogitAdjustedLoss",
+           "SelfAdjustingDiceLoss", "WeightedCrossEntropyLoss", "available_losses", "get_loss",
            "loss_options", "register_loss"]

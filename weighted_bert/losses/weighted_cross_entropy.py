@@ -22,7 +22,8 @@ class WeightedCrossEntropyLoss(nn.Module):
     * ``reduction="weighted_mean"`` (PyTorch's ``CrossEntropyLoss(weight=...)``):
       ``sum_i w_{y_i} CE_i / sum_i w_{y_i}``.
 
-    The weights usually come from :func:`weighted_bert.weights.class_weights`.
+    The weights usually come from :func:`weighted_bert.weights.class_weights`;
+    ``label_smoothing`` applies to each example's cross-entropy before weighting.
     Inputs: ``logits`` (batch, classes) and integer ``labels`` (batch,).
 
     >>> loss = WeightedCrossEntropyLoss([1.0, 2.0, 4.0])
@@ -30,15 +31,17 @@ class WeightedCrossEntropyLoss(nn.Module):
     4.3944
     """
 
-    def __init__(self, weight: Sequence[float] | torch.Tensor, reduction: str = "mean"):
+    def __init__(self, weight: Sequence[float] | torch.Tensor, reduction: str = "mean",
+                 label_smoothing: float = 0.0):
         super().__init__()
+        self.label_smoothing = label_smoothing
         if reduction not in REDUCTIONS:
             raise ValueError(f"loss reduction must be one of {REDUCTIONS}, not {reduction!r}")
         self.reduction = reduction
         self.register_buffer("weight", torch.as_tensor(weight, dtype=torch.float32))
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        per_example = F.cross_entropy(upcast(logits), labels, reduction="none")
+        per_example = F.cross_entropy(upcast(logits), labels, reduction="none", label_smoothing=self.label_smoothing)
         w = self.weight.to(per_example.dtype)[labels]
         if self.reduction == "mean":
             return (w * per_example).mean()
@@ -47,7 +50,7 @@ class WeightedCrossEntropyLoss(nn.Module):
 
 @register_loss("weighted_ce")
 def _build(class_counts, class_weights="inverse", weight_normalization="sample_mean",
-           loss_reduction="mean", class_weight_beta=0.9999, labels=None):
+           loss_reduction="mean", class_weight_beta=0.9999, labels=None, label_smoothing=0.0):
     weights = compute_class_weights(class_counts, class_weights, beta=class_weight_beta,
                                     normalize=weight_normalization, labels=labels)
-    return WeightedCrossEntropyLoss(weights, reduction=loss_reduction)
+    return WeightedCrossEntropyLoss(weights, reduction=loss_reduction, label_smoothing=label_smoothing)

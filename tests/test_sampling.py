@@ -1,0 +1,62 @@
+"""Class-aware samplers: class frequencies over many draws, and disjoint shares per process."""
+
+import numpy as np
+import pytest
+
+from weighted_bert.sampling import ClassAwareSampler, class_probabilities
+
+# 100 examples of class 0, 10 of class 1, 1 of class 2
+LABELS = [0] * 100 + [1] * 10 + [2]
+
+
+def class_frequencies(sampler):
+    drawn = np.asarray(LABELS)[list(sampler)]
+    return np.bincount(drawn, minlength=3) / len(drawn)
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("class_balanced", [1 / 3, 1 / 3, 1 / 3]),
+    # sqrt(100), sqrt(10), sqrt(1) = 10, 3.1623, 1 over 14.1623
+    ("sqrt", [10 / 14.1623, 3.1623 / 14.1623, 1 / 14.1623]),
+])
+def test_class_frequencies_match_the_target(mode, expected):
+    np.testing.assert_allclose(class_probabilities([100, 10, 1], mode), expected, atol=1e-4)
+    # 60,000 draws: the standard error of a frequency is at most 0.002; tolerance 0.01 is 5 of them
+    sampler = ClassAwareSampler(LABELS, mode, seed=3, num_samples=60_000)
+    np.testing.assert_allclose(class_frequencies(sampler), expected, atol=0.01)
+
+
+def test_within_a_class_examples_are_uniform():
+    sampler = ClassAwareSampler(LABELS, "class_balanced", seed=1, num_samples=60_000)
+    drawn = np.asarray(list(sampler))
+    class_0 = np.bincount(drawn[drawn < 100], minlength=100)
+    assert class_0.min() > 100 and class_0.max() < 300  # about 200 each
+    assert (drawn == 110).mean() == pytest.approx(1 / 3, abs=0.01)  # the single class-2 example
+
+
+def test_two_ranks_share_an_epoch_without_overlap():
+    full = ClassAwareSampler(LABELS, "sqrt", seed=5).epoch_indices()
+    ranks = [ClassAwareSampler(LABELS, "sqrt", seed=5, rank=r, world_size=2) for r in (0, 1)]
+    shares = [list(s) for s in ranks]
+    assert len(shares[0]) + len(shares[1]) == len(full) == len(LABELS)
+    assert [len(s) for s in ranks] == [len(x) for x in shares] == [56, 55]
+    # each position of the epoch's draws goes to exactly one rank
+    merged = np.empty(len(full), dtype=np.int64)
+    merged[0::2], merged[1::2] = shares
+    np.testing.assert_array_equal(merged, full)
+
+
+def test_epochs_differ_and_repeat_with_the_seed():
+    a, b = ClassAwareSampler(LABELS, "class_balanced", seed=7), ClassAwareSampler(LABELS, "class_balanced", seed=7)
+    first = list(a)
+    a.set_epoch(1)
+    assert list(a) != first
+    b.set_epoch(1)
+    assert list(a) == list(b)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="sampling must be"):
+        ClassAwareSampler(LABELS, "oversample")
+    with pytest.raises(ValueError, match="rank 2"):
+        ClassAwareSampler(LABELS, "sqrt", rank=2, world_size=2)

@@ -1,0 +1,67 @@
+"""Class-aware sampling of training examples.
+
+* ``random``: the Trainer's own shuffling (each example once per epoch).
+* ``class_balanced``: every class equally likely, then a uniform example of that class
+  (Shen et al., ECCV 2016; "class-balanced sampling" in Kang et al., ICLR 2020).
+* ``sqrt``: class c drawn with probability proportional to sqrt(n_c) (Mahajan et al., 2018).
+
+An epoch draws as many examples as the training set has, with replacement. The draws
+depend only on ``seed`` and the epoch (``set_epoch``), so every process of a
+distributed run computes the same sequence; process ``rank`` of ``world_size`` takes
+positions ``rank, rank + world_size, ...`` of it: disjoint shares of one epoch. Under
+the Trainer, accelerate already splits the batches between processes, so the Trainer
+uses ``rank=0, world_size=1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+SAMPLINGS = ("random", "class_balanced", "sqrt")
+
+
+def class_probabilities(counts: Sequence[int], mode: str) -> np.ndarray:
+    counts = np.asarray(counts, dtype=float)
+    present = counts > 0
+    if mode == "class_balanced":
+        weights = present.astype(float)
+    elif mode == "sqrt":
+        weights = np.sqrt(counts)
+    else:
+        raise ValueError(f"sampling must be one of {SAMPLINGS[1:]} here, not {mode!r}")
+    return weights / weights.sum()
+
+
+class ClassAwareSampler(torch.utils.data.Sampler):
+    def __init__(self, labels: Sequence[int], mode: str, *, seed: int = 0, num_samples: int | None = None,
+                 rank: int = 0, world_size: int = 1):
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in 0..{world_size - 1}")
+        self.labels = np.asarray(labels)
+        k = int(self.labels.max()) + 1 if len(self.labels) else 0
+        self.by_class = [np.flatnonzero(self.labels == c) for c in range(k)]
+        self.probabilities = class_probabilities([len(i) for i in self.by_class], mode)
+        self.seed, self.epoch = seed, 0
+        self.num_samples = len(self.labels) if num_samples is None else num_samples
+        self.rank, self.world_size = rank, world_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def epoch_indices(self) -> np.ndarray:
+        """The whole epoch's draws, the same in every process."""
+        rng = np.random.default_rng([self.seed, self.epoch])
+        classes = rng.choice(len(self.probabilities), size=self.num_samples, p=self.probabilities)
+        picks = rng.random(self.num_samples)
+        sizes = np.array([len(i) for i in self.by_class])
+        offsets = np.floor(picks * sizes[classes]).astype(int)
+        return np.array([self.by_class[c][o] for c, o in zip(classes, offsets)], dtype=np.int64)
+
+    def __iter__(self):
+        return iter(self.epoch_indices()[self.rank::self.world_size].tolist())
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self.num_samples, self.world_size))
