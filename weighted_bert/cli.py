@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .data import Columns, DataFormatError, parse_dataset, read_dataset
 from .labels import LABEL_ORDERS
 from .losses import available_losses
@@ -130,6 +132,7 @@ def _add_train_parser(sub) -> None:
     run.add_argument("--few-threshold", type=int, default=FEW_THRESHOLD,
                      help=f"classes with fewer training examples are few-shot (default {FEW_THRESHOLD})")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    _add_calibration_flag(run)
     p.set_defaults(func=_train)
 
 
@@ -147,8 +150,59 @@ def _add_evaluate_parser(sub) -> None:
     p.add_argument("--data", required=True, help="labelled data file")
     p.add_argument("--output-dir", help="write eval_results.txt/.json and classification_report.txt here")
     p.add_argument("--batch-size", type=int, default=64)
+    _add_calibration_flag(p)
     _add_data_flags(p)
     p.set_defaults(func=_evaluate)
+
+
+def _note(message: str) -> None:
+    print(f"[weighted-bert] {message}", file=sys.stderr)
+
+
+def _add_calibration_flag(p) -> None:
+    p.add_argument("--no-calibration", dest="calibration", action="store_false",
+                   help="ignore the model folder's calibration.json (from `weighted-bert calibrate`)")
+
+
+def _add_calibrate_parser(sub) -> None:
+    p = sub.add_parser("calibrate", help="fit post-hoc logit adjustment on a dev set to raise macro-F1",
+                       description="Fit tau in logits - tau*log(prior) (and optionally per-class biases) on a "
+                       "labelled dev file to maximise macro-F1; kept in the model folder only when the "
+                       "cross-fitted gain is beyond noise (see weighted_bert/calibration.py).")
+    p.add_argument("--model-dir", required=True, help="output folder of `train` (or its model/ subfolder)")
+    p.add_argument("--data", required=True, help="labelled dev file (not the test set)")
+    p.add_argument("--per-class-bias", action="store_true", help="also fit one bias per class")
+    p.add_argument("--batch-size", type=int, default=64)
+    _add_data_flags(p)
+    p.set_defaults(func=_calibrate)
+
+
+def _calibrate(args) -> int:
+    from .calibration import CALIBRATION_FILE, calibrate
+    from .evaluation import run_split
+    from .reports import write_json
+
+    fine_tuned = _load(args)
+    counts = fine_tuned.info.get("class_counts")
+    if not counts:
+        raise RunError(f"{fine_tuned.path}: no training class counts (weighted_bert.json); calibration needs the prior")
+    dataset = read_dataset(args.data, labels="required", pair=fine_tuned.info.get("pair"), columns=_columns(args),
+                           on_bad_line=args.on_bad_line)
+    logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
+                       max_seq_length=fine_tuned.info.get("max_seq_length", 512), batch_size=args.batch_size)
+    result = calibrate(logits, np.asarray(fine_tuned.label_map.encode(dataset)), counts,
+                       per_class_bias=args.per_class_bias)
+    print(f"dev macro-F1 {result.dev_macro_f1_before:.4f} -> {result.dev_macro_f1_after:.4f} with tau "
+          f"{result.tau}{' and per-class biases' if result.biases else ''}; held-out gain "
+          f"{result.held_out_gain:+.4f} (bootstrap 5th percentile {result.held_out_gain_p05:+.4f})")
+    target = Path(fine_tuned.path) / CALIBRATION_FILE
+    if result.accepted:
+        write_json(target, result.to_dict())
+        print(f"kept: wrote {target}; predict and evaluate apply it (--no-calibration to turn it off)")
+    else:
+        print("not kept: the gain is within noise (" + result.rule + "); nothing changed"
+              + (f", {target} left as it was" if target.exists() else ""))
+    return 0
 
 
 def _load(args):
@@ -176,6 +230,7 @@ def _evaluate(args) -> int:
     loss_fn = get_loss(loss_name, counts, **options) if counts else None
     logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
                        max_seq_length=info.get("max_seq_length", 512), batch_size=args.batch_size)
+    logits = fine_tuned.logits(logits, use_calibration=args.calibration, log=_note)
     if args.output_dir:
         metrics = write_evaluation(args.output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
                                    train_counts=counts)
@@ -195,6 +250,7 @@ def _add_predict_parser(sub) -> None:
                    help="predictions TSV (text, predicted_label, probability[, gold_label]); - for standard output")
     p.add_argument("--probabilities", help="also write the seed's test_results.tsv (class probabilities) here")
     p.add_argument("--batch-size", type=int, default=64)
+    _add_calibration_flag(p)
     _add_data_flags(p)
     p.set_defaults(func=_predict)
 
@@ -215,7 +271,7 @@ def _predict(args) -> int:
         dataset = read_dataset(args.input, **read)
     logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
                        max_seq_length=fine_tuned.info.get("max_seq_length", 512), batch_size=args.batch_size)
-    probabilities = softmax(logits)
+    probabilities = softmax(fine_tuned.logits(logits, use_calibration=args.calibration, log=_note))
     if args.probabilities:
         write_test_results(args.probabilities, probabilities)
     if args.output == "-":
@@ -359,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict_parser(sub)
     _add_demo_parser(sub)
     _add_import_tf_parser(sub)
+    _add_calibrate_parser(sub)
     _add_report_parser(sub)
     _add_stats_parser(sub)
     _add_compare_parser(sub)

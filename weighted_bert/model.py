@@ -174,6 +174,17 @@ class FineTuned:
     tokenizer: object
     label_map: LabelMap
     info: dict  # loss, its options, class counts, max_seq_length (may be empty)
+    calibration: object = None  # a calibration.Calibration fitted by `weighted-bert calibrate`, if any
+
+    def logits(self, raw, *, use_calibration: bool = True, log=None):
+        """``raw`` logits, adjusted by the saved calibration unless told not to (and saying so)."""
+        if self.calibration is None or not use_calibration:
+            return raw
+        if log is not None:
+            log(f"applying the calibration in {Path(self.path) / 'calibration.json'} "
+                f"(tau {self.calibration.tau}{', per-class biases' if self.calibration.biases else ''}); "
+                "--no-calibration turns it off")
+        return self.calibration.apply(raw).astype(raw.dtype)
 
 
 def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=None, do_lower_case=None,
@@ -210,7 +221,13 @@ def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=No
         cosine.weight.data.copy_(linear.weight.data)
         model.classifier = cosine
     model.eval()
-    return FineTuned(source.path, model, tokenizer, label_map, info)
+    calibration = None
+    calibration_path = Path(source.path) / "calibration.json"
+    if calibration_path.is_file():
+        from .calibration import Calibration
+
+        calibration = Calibration.from_dict(json.loads(calibration_path.read_text(encoding="utf-8")))
+    return FineTuned(source.path, model, tokenizer, label_map, info, calibration)
 
 
 def _seed_labels(folder: Path, k: int) -> list[str]:

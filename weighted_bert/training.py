@@ -136,6 +136,7 @@ class RunConfig:
     ldam_scale: float = 30.0
     drw_start: float | None = None
     sampling: str = "random"
+    calibration: bool = True  # apply a saved calibration.json when evaluating a fine-tuned model
     batch_size: int = 32
     eval_batch_size: int = 64
     learning_rate: float = 5e-5
@@ -336,17 +337,23 @@ def run(config: RunConfig) -> RunResult:
             atomic_write_bytes(output / "training_curves.png", curves)
 
     shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold)
-    if dev is not None:
-        logits = run_split(model, tokenizer, dev, label_map, max_seq_length=max_seq_length,
+
+    def split_logits(dataset):
+        logits = run_split(model, tokenizer, dataset, label_map, max_seq_length=max_seq_length,
                            batch_size=config.eval_batch_size)
+        if fine_tuned is None:
+            return logits
+        return fine_tuned.logits(logits, use_calibration=config.calibration, log=_log)
+
+    if dev is not None:
+        logits = split_logits(dev)
         result.eval_metrics = write_evaluation(output, logits, dev, label_map, loss_fn=loss_fn,
                                                train_counts=train_counts, extra={"global_step": result.global_step},
                                                **shots)
         write_prediction_files(output, logits, dev, label_map, split="dev")
         _log("dev: " + _summary(result.eval_metrics))
     if test is not None:
-        logits = run_split(model, tokenizer, test, label_map, max_seq_length=max_seq_length,
-                           batch_size=config.eval_batch_size)
+        logits = split_logits(test)
         write_prediction_files(output, logits, test, label_map)
         if test.has_labels:
             result.test_metrics = write_evaluation(output, logits, test, label_map, prefix="test",
