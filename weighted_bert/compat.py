@@ -143,6 +143,8 @@ def config_from_flags(flags: dict) -> RunConfig:
     values = {k: v for k, v in flags.items() if k in PASS_THROUGH}
     if "weighted_loss" in flags and "loss" not in values:
         values["loss"] = "weighted_ce" if flags["weighted_loss"] else "ce"
+        if flags["weighted_loss"]:
+            values.setdefault("class_weights", "inverse")  # the seed's N / n_c
     values.setdefault("loss", "ce")
     for name, kind in (("max_seq_length", int), ("learning_rate", float), ("seed", int), ("max_steps", int),
                        ("gradient_accumulation_steps", int), ("weight_decay", float), ("logging_steps", int),
