@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from weighted_bert.calibration import calibrate  # noqa: E402
-from weighted_bert.compare import COLUMNS, leaderboard, run_compare  # noqa: E402
+from weighted_bert.compare import aggregate, leaderboard, run_compare  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import demo_data_dir, demo_model_dir  # noqa: E402
 from weighted_bert.evaluation import run_split  # noqa: E402
@@ -78,12 +78,7 @@ def calibrated_rows(runs: Path, seeds, many: int, few: int) -> dict:
         scores.append(metrics)
         print(f"[longtail] calibrated ce seed {seed}: tau {result.tau}, kept {result.accepted}, "
               f"test macro-F1 {metrics['macro_f1']:.4f}", file=sys.stderr)
-    row = {"recipe": CALIBRATED, "seeds": len(scores)}
-    for column in COLUMNS:
-        values = [s[column] for s in scores if s.get(column) is not None]
-        if values:
-            row[f"{column}_mean"] = float(np.mean(values))
-            row[f"{column}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    row = aggregate(CALIBRATED, scores)
     row["taus"] = [s["tau"] for s in scores]
     return row
 

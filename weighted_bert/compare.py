@@ -114,14 +114,19 @@ def leaderboard(output: Path, recipes, seeds) -> list[dict]:
             path = output / _folder_name(name) / f"seed{seed}" / "run_summary.json"
             if path.is_file():
                 per_seed.append(_split_metrics(json.loads(path.read_text(encoding="utf-8"))))
-        row = {"recipe": name, "seeds": len(per_seed)}
-        for column in COLUMNS:
-            values = [s[column] for s in per_seed if s.get(column) is not None]
-            if values:
-                row[f"{column}_mean"] = float(np.mean(values))
-                row[f"{column}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-        rows.append(row)
+        rows.append(aggregate(name, per_seed))
     return rows
+
+
+def aggregate(recipe: str, per_seed: list[dict]) -> dict:
+    """One leaderboard row: mean and sample standard deviation (0 for one seed) of each column."""
+    row = {"recipe": recipe, "seeds": len(per_seed)}
+    for column in COLUMNS:
+        values = [s[column] for s in per_seed if s.get(column) is not None]
+        if values:
+            row[f"{column}_mean"] = float(np.mean(values))
+            row[f"{column}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return row
 
 
 def _best(rows: list[dict], column: str):
