@@ -1,6 +1,7 @@
 """``weighted-bert``: a thin command line over the Python API.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``demo``. A user error (bad file,
+Subcommands: ``train``, ``evaluate``, ``predict``, ``calibrate``, ``stats``, ``compare``,
+``report``, ``import-tf``, ``demo``. A user error (bad file,
 bad flag value, unusable model folder) ends the program with one ``error:`` line and
 exit status 2; set ``WEIGHTED_BERT_DEBUG=1`` to see the traceback instead.
 """
@@ -23,7 +24,8 @@ from .sampling import SAMPLINGS
 from .training import PRECISIONS, RunConfig, RunError
 from .weights import NORMALIZATIONS, SCHEMES
 
-USER_ERRORS = (DataFormatError, RunError, ModelSourceError, FileNotFoundError, ValueError)  # CheckpointError too
+# CheckpointError (TensorFlow checkpoints) is a ValueError too.
+USER_ERRORS = (DataFormatError, RunError, ModelSourceError, FileNotFoundError, ValueError)
 
 
 def _add_data_flags(parser: argparse.ArgumentParser) -> None:
