@@ -133,6 +133,8 @@ def _add_train_parser(sub) -> None:
                      help=f"classes with more training examples are many-shot (default {MANY_THRESHOLD})")
     run.add_argument("--few-threshold", type=int, default=FEW_THRESHOLD,
                      help=f"classes with fewer training examples are few-shot (default {FEW_THRESHOLD})")
+    run.add_argument("--skip-nonfinite", action="store_true",
+                     help="skip (and count) steps whose loss is NaN or infinite instead of stopping")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     _add_calibration_flag(run)
     p.set_defaults(func=_train)

@@ -48,7 +48,7 @@ from .tf_import import case_mismatch_warning
 from .training import RunConfig, RunError, run
 
 BOOLEAN = {"do_train", "do_eval", "do_predict", "do_lower_case", "weighted_loss", "use_tpu",
-           "overwrite_output_dir", "keep_checkpoints", "trust_remote_code", "progress", "calibration"}
+           "overwrite_output_dir", "keep_checkpoints", "trust_remote_code", "progress", "calibration", "skip_nonfinite"}
 SEED_VALUES = {"task_name", "data_dir", "bert_config_file", "vocab_file", "output_dir", "init_checkpoint",
                "max_seq_length", "train_batch_size", "eval_batch_size", "predict_batch_size",
                "learning_rate", "num_train_epochs", "warmup_proportion"}

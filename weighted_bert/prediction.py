@@ -21,9 +21,11 @@ def encode_examples(tokenizer, examples: Sequence[Example], max_seq_length: int)
 class EncodedDataset(torch.utils.data.Dataset):
     """Tokenised examples (and label ids) as the Trainer's collator expects them."""
 
-    def __init__(self, encodings: dict[str, list], labels: Sequence[int] | None = None):
+    def __init__(self, encodings: dict[str, list], labels: Sequence[int] | None = None,
+                 lines: Sequence[int] | None = None):
         self.encodings = encodings
         self.labels = None if labels is None else list(labels)
+        self.lines = None if lines is None else list(lines)  # source line numbers, to name bad batches
         self._length = len(encodings["input_ids"])
 
     def __len__(self) -> int:
@@ -33,6 +35,8 @@ class EncodedDataset(torch.utils.data.Dataset):
         item = {key: values[index] for key, values in self.encodings.items()}
         if self.labels is not None:
             item["labels"] = self.labels[index]
+        if self.lines is not None:
+            item["example_line"] = self.lines[index]
         return item
 
 

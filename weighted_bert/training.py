@@ -42,6 +42,10 @@ class RunError(RuntimeError):
     """A run that cannot go ahead; the message says why and what to change."""
 
 
+class NonFiniteLoss(RunError):
+    """Training produced a NaN or infinite loss."""
+
+
 class WeightedTrainer(Trainer):
     """``Trainer`` whose loss is our ``(logits, labels) -> scalar`` module.
 
@@ -50,8 +54,12 @@ class WeightedTrainer(Trainer):
     """
 
     def __init__(self, *args, loss_fn: torch.nn.Module, head_learning_rate: float | None = None,
-                 sampling: str = "random", **kwargs):
+                 sampling: str = "random", skip_nonfinite: bool = False, train_source: str = "training",
+                 **kwargs):
         super().__init__(*args, **kwargs)
+        self.skip_nonfinite = skip_nonfinite
+        self.skipped_nonfinite = 0
+        self.train_source = train_source
         self.loss_fn = loss_fn.to(self.args.device)
         self.head_learning_rate = head_learning_rate
         self.sampling = sampling
@@ -89,9 +97,23 @@ class WeightedTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs.pop("labels")
+        lines = inputs.pop("example_line", None)
         outputs = model(**inputs)
         loss = self.loss_fn(outputs.logits, labels)
+        if model.training and not torch.isfinite(loss):
+            loss = self._non_finite(loss, lines)
         return (loss, outputs) if return_outputs else loss
+
+    def _non_finite(self, loss, lines):
+        """Stop, naming the step and the batch's lines; or, with ``skip_nonfinite``, give
+        this step no gradient and count it."""
+        where = "" if lines is None else f" on the batch of {self.train_source} lines {sorted(lines.tolist())}"
+        if not self.skip_nonfinite:
+            raise NonFiniteLoss(f"the loss is {loss.item()} at optimizer step {self.state.global_step + 1}{where}; "
+                                "stopped (checkpoints of earlier epochs are kept in checkpoints/); "
+                                "--skip-nonfinite skips such steps instead")
+        self.skipped_nonfinite += 1
+        return torch.zeros((), device=loss.device, requires_grad=True)
 
 
 class _LossProgress(TrainerCallback):
@@ -137,6 +159,7 @@ class RunConfig:
     drw_start: float | None = None
     sampling: str = "random"
     calibration: bool = True  # apply a saved calibration.json when evaluating a fine-tuned model
+    skip_nonfinite: bool = False  # skip (and count) optimizer steps whose loss is NaN or infinite
     batch_size: int = 32
     eval_batch_size: int = 64
     learning_rate: float = 5e-5
@@ -281,6 +304,7 @@ def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps
         dataloader_pin_memory=torch.cuda.is_available(),
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
+        remove_unused_columns=False,  # keep example_line: it names the lines of a batch whose loss is not finite
     )
 
 
@@ -427,7 +451,8 @@ def _summary(metrics: dict) -> str:
 def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Dataset | None, dev_ids,
            output: Path) -> Trainer:
     train_ids = label_map.encode(train)
-    train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length), train_ids)
+    train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length), train_ids,
+                               lines=[e.line for e in train.examples])
     dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length), dev_ids)
                if dev is not None else None)
     steps_per_epoch = max(1, math.ceil(len(train_set) / config.batch_size / config.gradient_accumulation_steps))
@@ -440,10 +465,13 @@ def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Da
     trainer = WeightedTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
                               data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
                               compute_metrics=compute_metrics if dev is not None else None, loss_fn=loss_fn,
-                              head_learning_rate=config.head_learning_rate, sampling=config.sampling)
+                              head_learning_rate=config.head_learning_rate, sampling=config.sampling,
+                              skip_nonfinite=config.skip_nonfinite, train_source=train.path)
     _log(f"training on {len(train_set)} examples, {len(label_map)} classes, loss {config.loss}, "
          f"precision {mixed_precision(config.precision)}")
     trainer.train()
+    if trainer.skipped_nonfinite:
+        _log(f"skipped {trainer.skipped_nonfinite} optimizer step(s) with a non-finite loss")
     if not config.keep_checkpoints:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return trainer
