@@ -18,6 +18,8 @@ import io
 import json
 import pickle
 import re
+import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,7 +205,6 @@ def import_tf(source, dest, *, bert_config_file=None, vocab_file=None, do_lower_
     later runs skip the conversion. A fine-tuned checkpoint keeps its classifier and labels;
     a pre-trained one is saved as a ``BertModel`` (no head)."""
     from .model import load_fine_tuned, load_tokenizer, resolve_model_source
-    from .io import atomic_write_text
 
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
@@ -212,29 +213,22 @@ def import_tf(source, dest, *, bert_config_file=None, vocab_file=None, do_lower_
     if model_source.kind != "tf":
         raise CheckpointError(f"{source}: not a TensorFlow checkpoint")
     prefix = Path(model_source.path)
-    fine_tuned = "output_weights" in read_index(prefix)[1]
-    if fine_tuned:
+    label_map = None
+    if "output_weights" in read_index(prefix)[1]:  # the seed's fine-tuned classifier
         loaded = load_fine_tuned(source, vocab_file=vocab_file, do_lower_case=do_lower_case,
                                  bert_config_file=bert_config_file, labels=labels)
-        model, tokenizer = loaded.model, loaded.tokenizer
-        staging_extra = {"label_map.json": json.dumps({"labels": list(loaded.label_map.labels),
-                                                        "label2id": loaded.label_map.label2id},
-                                                       ensure_ascii=False, indent=2) + "\n"}
+        model, tokenizer, label_map = loaded.model, loaded.tokenizer, loaded.label_map
     else:
         model, report = load_tf_bert(prefix, num_labels=2, bert_config_file=bert_config_file)
-        print(f"[weighted-bert] TensorFlow checkpoint {report.summary()}")
+        print(f"[weighted-bert] TensorFlow checkpoint {report.summary()}", file=sys.stderr)
         model = model.bert  # the encoder alone: a classifier head is made per task at training time
         tokenizer = load_tokenizer(model_source, vocab_file=vocab_file, do_lower_case=do_lower_case)
-        staging_extra = {}
     staging = dest.with_name(f".{dest.name}.partial")
-    if staging.exists():
-        import shutil
-
-        shutil.rmtree(staging)
+    shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
-    for name, text in staging_extra.items():
-        atomic_write_text(staging / name, text)
+    if label_map is not None:
+        label_map.save(staging / "label_map.json")
     if dest.exists():
         dest.rmdir()
     staging.rename(dest)
