@@ -96,7 +96,7 @@ def _add_train_parser(sub) -> None:
                         "(default: inverse, N / n_c, for weighted_ce; none for focal's alpha)")
     labels.add_argument("--weight-normalization", choices=NORMALIZATIONS, default="sample_mean",
                         help="sample_mean (default): average weight over training examples is 1, so "
-                        "weighting does not change the effective learning rate; none: raw weights (the seed)")
+                        "weighting does not change the loss scale; none: raw weights (the seed)")
     labels.add_argument("--loss-reduction", choices=("mean", "weighted_mean"), default="mean",
                         help="mean of w_y*CE over the batch (the seed, default), or sum w_y*CE / sum w_y")
     labels.add_argument("--class-weight-beta", type=float, default=0.9999,

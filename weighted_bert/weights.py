@@ -19,8 +19,9 @@ Normalisation. ``normalize="sample_mean"`` (the default) rescales the raw weight
 ``N / sum_c n_c w_c`` so that the average weight over the training examples is 1. Then
 turning weighting on changes which examples count, not how big the gradient is: the
 seed's raw ``N / n_c`` weights average ``K`` over its examples and so multiplied the
-learning rate by about the number of classes. ``normalize="none"`` keeps the raw
-numbers (the seed's, exactly).
+loss and its gradients by about the number of classes (for SGD, the step size; Adam
+mostly absorbs a constant scale). ``normalize="none"`` keeps the raw numbers (the
+seed's, exactly).
 
 A class with no training example (it can only come from ``--labels``) never is a
 training target, so its weight matters only for evaluation loss; it gets the largest
