@@ -191,7 +191,8 @@ def render_html(*, run_dir: Path, split: str, metrics: dict, info: dict, confuse
     parts.append("</tbody></table>")
     if shown_settings:
         parts.append("<h2>Settings</h2><table class='settings'><tbody>")
-        parts += [f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in shown_settings.items()]
+        parts += [f"<tr><td>{e(k)}</td><td>{e('—' if v is None else str(v))}</td></tr>"
+                  for k, v in shown_settings.items()]
         parts.append("</tbody></table>")
     parts.append("<h2>Pictures</h2><div class='pictures'>")
     for name in PICTURES:
