@@ -202,9 +202,10 @@ def find_checkpoint(path) -> Path:
             match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', state.read_text(encoding="utf-8"), re.M)
             if match:
                 named = Path(match.group(1))
-                prefix = named if named.is_absolute() else path / named
-                if not Path(f"{prefix}.index").is_file() and Path(f"{path / named.name}.index").is_file():
-                    prefix = path / named.name  # a folder moved since training: trust the file name
+                # The seed wrote absolute paths; a folder copied or moved since then holds its
+                # checkpoint under the same file name, and that copy is the one meant.
+                local = path / named.name
+                prefix = local if Path(f"{local}.index").is_file() else (named if named.is_absolute() else path / named)
                 if not Path(f"{prefix}.index").is_file():
                     raise CheckpointError(f"{state}: names {match.group(1)}, whose .index file is missing")
                 return prefix
