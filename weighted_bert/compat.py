@@ -63,7 +63,7 @@ PASS_THROUGH = {name for name in RunConfig.__dataclass_fields__} - {
 
 
 class FlagError(ValueError):
-    pass
+    """A seed flag that is unknown, malformed or missing."""
 
 
 def parse_flags(argv: list[str]) -> dict[str, str | bool]:

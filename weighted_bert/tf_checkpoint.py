@@ -39,12 +39,13 @@ class CheckpointError(ValueError):
 
 
 def _crc32c_function():
+    """google-crc32c's C implementation; a table-driven pure-Python one without it."""
     try:
         import google_crc32c
-
-        return lambda data: google_crc32c.value(bytes(data))
     except ImportError:
-        pass
+        google_crc32c = None
+    if google_crc32c is not None:
+        return lambda data: google_crc32c.value(bytes(data))
     table = []
     for n in range(256):  # Castagnoli polynomial, reflected
         c = n
