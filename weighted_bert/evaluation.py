@@ -9,12 +9,27 @@ import numpy as np
 import torch
 
 from .data.readers import Dataset
+from .io import atomic_write_text
 from .labels import LabelMap
-from .metrics import (FEW_THRESHOLD, MANY_THRESHOLD, classification_metrics, full_metrics, per_class_report,
-                      shot_accuracy)
+from .metrics import (
+    FEW_THRESHOLD,
+    MANY_THRESHOLD,
+    classification_metrics,
+    full_metrics,
+    per_class_report,
+    shot_accuracy,
+)
 from .prediction import encode_examples, predict_logits, softmax
 from .reports import write_eval_results, write_predictions, write_test_results
-from .io import atomic_write_text
+
+
+def objective(loss_fn, logits: np.ndarray, y_true: Sequence[int]) -> float:
+    """The training loss over all of ``logits`` at once (the seed's ``eval_loss``), computed
+    where the loss module's buffers are, without moving the module."""
+    device = next(loss_fn.buffers(), torch.empty(0)).device
+    with torch.no_grad():
+        return float(loss_fn(torch.from_numpy(logits).to(device),
+                             torch.as_tensor(np.asarray(y_true), dtype=torch.long, device=device)))
 
 
 def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=None,
@@ -25,9 +40,7 @@ def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=No
     y_pred = logits.argmax(axis=1)
     metrics = classification_metrics(y_true, y_pred)
     if loss_fn is not None:
-        with torch.no_grad():
-            loss = loss_fn.cpu()(torch.from_numpy(logits), torch.as_tensor(np.asarray(y_true), dtype=torch.long))
-        metrics["loss"] = float(loss)
+        metrics["loss"] = objective(loss_fn, logits, y_true)
     if train_counts is not None:
         metrics.update(shot_accuracy(y_true, y_pred, train_counts, many_threshold=many_threshold,
                                      few_threshold=few_threshold))
@@ -53,7 +66,7 @@ def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map
                            confidence=probabilities.max(axis=1), train_counts=train_counts,
                            many_threshold=many_threshold, few_threshold=few_threshold)
     if loss_fn is not None:
-        metrics["loss"] = metrics_from_logits(logits, y_true, loss_fn=loss_fn)["loss"]
+        metrics["loss"] = objective(loss_fn, logits, y_true)
     metrics["num_examples"] = len(dataset)
     if extra:
         metrics.update(extra)

@@ -98,8 +98,9 @@ def _from_pretrained(loader, source: str, **kwargs):
 
 def load_tokenizer(source, *, vocab_file=None, do_lower_case: bool | None = None,
                    trust_remote_code: bool = False):
-    """The model's own tokenizer; else a WordPiece tokenizer from ``vocab_file`` (the seed's
-    flag) or the folder's ``vocab.txt`` (a Google BERT folder), lower-casing unless
+    """A Hugging Face folder's own tokenizer; else (a TensorFlow checkpoint, a folder
+    without one) a WordPiece tokenizer from ``vocab_file`` (the seed's flag) or the
+    folder's ``vocab.txt``, lower-casing unless
     ``do_lower_case`` is False. The fast tokenizer does what Google's ``FullTokenizer``
     does: control characters removed, CJK characters split one per token, accents
     stripped with lower-casing, WordPiece with [UNK] for words over 200 characters."""
@@ -108,10 +109,10 @@ def load_tokenizer(source, *, vocab_file=None, do_lower_case: bool | None = None
     if not isinstance(source, ModelSource):
         source = resolve_model_source(source)
     folder = source.folder
-    own = source.kind == "hub" or any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
     if source.kind == "hub":
         return _from_pretrained(AutoTokenizer, source.path, trust_remote_code=trust_remote_code)
-    if own and vocab_file is None:
+    own = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
+    if own and (source.kind == "hf" or vocab_file is None):
         tokenizer = _from_pretrained(AutoTokenizer, str(folder), trust_remote_code=trust_remote_code)
         _restore_word_limit(tokenizer, folder / "tokenizer.json")
         return tokenizer

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.readers import Example
-from .io import atomic_write_bytes, atomic_write_text
+from .io import atomic_write_text
 
 
 def _clean(value):

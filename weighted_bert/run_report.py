@@ -24,7 +24,12 @@ from .io import atomic_write_bytes, atomic_write_text
 from .labels import LabelMap
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, full_metrics, reliability_bins
 from .model import TRAINING_INFO
-from .plots import confusion_matrix_png, per_class_f1_png, reliability_png, top_confusions
+from .plots import (
+    confusion_matrix_png,
+    per_class_f1_png,
+    reliability_png,
+    top_confusions,
+)
 
 SPLIT_FILES = {"test": "predictions.tsv", "dev": "eval_predictions.tsv"}
 PICTURES = ("training_curves.png", "per_class_f1.png", "confusion_matrix.png", "reliability.png")

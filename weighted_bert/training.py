@@ -17,21 +17,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers import (
+    DataCollatorWithPadding,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
 
-from .data import Columns, DataFormatError, Dataset, find_data_files, read_dataset
-from .evaluation import metrics_from_logits, run_split, write_evaluation, write_prediction_files
-from .io import atomic_write_text
+from .data import Columns, Dataset, find_data_files, read_dataset
+from .evaluation import (
+    metrics_from_logits,
+    run_split,
+    write_evaluation,
+    write_prediction_files,
+)
+from .io import atomic_write_bytes, atomic_write_text
 from .labels import LabelMap, build_label_map
 from .losses import CosineClassifier, get_loss, loss_options
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD
 from .model import TRAINING_INFO, load_fine_tuned, load_for_training
-from .prediction import EncodedDataset, encode_examples
-from .sampling import ClassAwareSampler
-from .io import atomic_write_bytes
 from .plots import training_curves_png
+from .prediction import EncodedDataset, encode_examples
 from .reports import write_json
 from .run_report import build_report
+from .sampling import ClassAwareSampler
 from .weights import SCHEMES
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")

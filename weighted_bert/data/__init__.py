@@ -1,6 +1,13 @@
 """Data in: readers for the seed format, TSV/CSV and JSONL, and the seed's file names."""
 
-from .readers import Columns, DataFormatError, Dataset, Example, parse_dataset, read_dataset
+from .readers import (
+           Columns,
+           DataFormatError,
+           Dataset,
+           Example,
+           parse_dataset,
+           read_dataset,
+)
 from .splits import DataFiles, find_data_files
 
 __all__ = ["Columns", "DataFiles", "DataFormatError", "Dataset", "Example", "find_data_files",
