@@ -86,11 +86,40 @@ def test_not_utf8_names_the_line(tmp_path):
         read_dataset(path)
 
 
-def test_utf16_and_nul(tmp_path):
-    with pytest.raises(DataFormatError, match="UTF-16"):
-        read_dataset(write(tmp_path, "u.txt", "a\tb\n".encode("utf-16")))
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path):
+    # Spreadsheets save "Unicode text" as tab-separated UTF-16 with a byte-order mark.
+    path = write(tmp_path, "u.txt", "h\u00e9llo\tpos\r\n\u4e16\u754c\tneg\r\n".encode("utf-16"))
+    assert [(e.text, e.label, e.line) for e in read_dataset(path).examples] == [
+        ("h\u00e9llo", "pos", 1), ("\u4e16\u754c", "neg", 2)]
+    big_endian = write(tmp_path, "u.csv", b"\xfe\xff" + "text,label\nhi,1\n".encode("utf-16-be"))
+    assert [(e.text, e.label) for e in read_dataset(big_endian).examples] == [("hi", "1")]
+
+
+def test_utf16_without_byte_order_mark_and_nul(tmp_path):
+    with pytest.raises(DataFormatError, match="looks like UTF-16 without a byte-order mark"):
+        read_dataset(write(tmp_path, "u.txt", "a\tb\nc\td\n".encode("utf-16-le")))
     with pytest.raises(DataFormatError, match="line 2: contains a NUL byte"):
         read_dataset(write(tmp_path, "n.txt", b"a\tb\nc\x00\td\n"))
+
+
+@pytest.mark.parametrize("name, header", [("big.txt", b""), ("big.csv", b"text,label\n")])
+def test_a_ten_megabyte_line(tmp_path, name, header):
+    sep = b"," if name.endswith(".csv") else b"\t"
+    path = write(tmp_path, name, header + b"word " * (2 * 2**20) + sep + b"pos\nsmall" + sep + b"neg\n")
+    data = read_dataset(path)
+    assert [len(e.text) for e in data.examples] == [10 * 2**20, 5]
+    assert [e.label for e in data.examples] == ["pos", "neg"]
+
+
+def test_header_only_and_unclosed_quote(tmp_path):
+    with pytest.raises(DataFormatError, match="has a header row but no examples"):
+        read_dataset(write(tmp_path, "h.tsv", "text\tlabel\n"))
+    unclosed = write(tmp_path, "q.csv", 'text,label\n"good,pos\nbad,neg\nok,pos\n')
+    with pytest.raises(DataFormatError, match="line 2: has 1 field.*runs from here to line 4: is a closing quote"):
+        read_dataset(unclosed)
+    # In the seed format a stray quote is text: only an enclosing pair is removed.
+    seed = write(tmp_path, "q.txt", '"good\tpos\nbad"\tneg\n')
+    assert [e.text for e in read_dataset(seed).examples] == ['"good', 'bad"']
 
 
 def test_missing_and_empty_files(tmp_path):

@@ -15,7 +15,8 @@ Formats, chosen by extension:
   and ``label_column``.
 * ``.jsonl`` / ``.json`` (one object a line): the same column names as keys.
 
-All files are UTF-8, with or without a byte-order mark, LF or CRLF line ends.
+Files are UTF-8, with or without a byte-order mark, or UTF-16 with a byte-order mark
+(what spreadsheets save as "Unicode text"); LF or CRLF line ends.
 """
 
 from __future__ import annotations
@@ -111,10 +112,7 @@ def parse_dataset(data: bytes, path, *, labels: str = "required", pair: bool | N
     if on_bad_line not in ON_BAD_LINE:
         raise ValueError(f"on_bad_line must be one of {ON_BAD_LINE}, not {on_bad_line!r}")
     path = Path(path)
-    _check_encoding(path, data)
-    text = data.decode("utf-8", errors="surrogateescape")
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = _decode(path, data)
     suffix = path.suffix.lower()
     columns = columns or Columns()
     sink = _Sink(path, on_bad_line)
@@ -150,21 +148,38 @@ class _Sink:
         self.skipped.append(error)
 
 
-def _check_encoding(path: Path, data: bytes) -> None:
+def _decode(path: Path, data: bytes) -> str:
+    """The file's text: UTF-8 (an optional byte-order mark dropped) or UTF-16 with a
+    byte-order mark; anything else stops with the line and column of the first bad byte."""
+    encoding = "utf-8"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataFormatError(path, None, "is UTF-16; expected UTF-8 (re-save the file as UTF-8)")
+        encoding = "utf-16"
+    elif _looks_like_utf16(data):
+        raise DataFormatError(path, None, "looks like UTF-16 without a byte-order mark (every other byte is "
+                              "NUL); expected UTF-8, or UTF-16 that starts with a byte-order mark")
     try:
-        data.decode("utf-8")
+        text = data.decode(encoding)
     except UnicodeDecodeError as err:
+        if encoding == "utf-16":
+            raise DataFormatError(path, None, f"is not valid UTF-16 ({err.reason} at byte {err.start}); "
+                                  "expected a UTF-8 or UTF-16 text file") from None
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise DataFormatError(
             path, line, f"is not valid UTF-8 (byte 0x{data[err.start]:02x} at column {column}); "
             "expected a UTF-8 file"
         ) from None
-    nul = data.find(b"\x00")
+    text = text.removeprefix("\ufeff")
+    nul = text.find("\x00")
     if nul >= 0:
-        raise DataFormatError(path, data.count(b"\n", 0, nul) + 1, "contains a NUL byte; expected text")
+        raise DataFormatError(path, text.count("\n", 0, nul) + 1, "contains a NUL byte; expected text")
+    return text
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    head = data[:4096]
+    return len(head) >= 4 and (head[1::2].count(0) > 0.9 * len(head[1::2])
+                               or head[0::2].count(0) > 0.9 * len(head[0::2]))
 
 
 def _unquote(field_text: str) -> str:
@@ -236,6 +251,17 @@ def _seed_expectation(n_fields: int, labels: str, pair: bool | None) -> str:
 
 def _read_delimited(path: Path, text: str, delimiter: str, columns: Columns, labels: str,
                     sink: _Sink) -> list[Example]:
+    # The csv module refuses fields over 128 KiB; a field can be as long as the file.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        return _read_rows(path, text, delimiter, columns, labels, sink)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _read_rows(path: Path, text: str, delimiter: str, columns: Columns, labels: str,
+               sink: _Sink) -> list[Example]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -260,12 +286,16 @@ def _read_delimited(path: Path, text: str, delimiter: str, columns: Columns, lab
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            sink.bad(number, f"has {len(row)} field(s); expected {len(header)} as in the header")
+            spans = f" (a quoted field runs from here to line {start - 1}: is a closing quote missing?)" \
+                if start - 1 > number and any("\n" in cell for cell in row) else ""
+            sink.bad(number, f"has {len(row)} field(s); expected {len(header)} as in the header{spans}")
             continue
         record = {name: row[i] for name, i in index.items()}
         example = _example_from_record(record, columns, labels, number, sink)
         if example is not None:
             examples.append(example)
+    if not examples and not sink.skipped:
+        raise DataFormatError(path, None, "has a header row but no examples; expected examples below it")
     return examples
 
 
