@@ -121,7 +121,14 @@ def _add_train_parser(sub) -> None:
     run = p.add_argument_group("run")
     run.add_argument("--overwrite-output-dir", action="store_true",
                      help="allow writing over another run's results in --output-dir")
-    run.add_argument("--keep-checkpoints", action="store_true", help="keep the Trainer's checkpoints folder")
+    run.add_argument("--keep-checkpoints", action="store_true",
+                     help="keep the checkpoints folder after a finished run (it is removed by default)")
+    run.add_argument("--save-steps", type=int, default=None,
+                     help="write a resumable checkpoint (and score dev) every N optimizer steps "
+                     "(default: each epoch)")
+    run.add_argument("--resume", action="store_true",
+                     help="resume from the last complete checkpoint in --output-dir, and fail if there is none "
+                     "(rerunning the same command resumes anyway)")
     run.add_argument("--vocab-file", help="WordPiece vocab.txt, for a model without a tokenizer of its own "
                      "(a Google TensorFlow folder has one)")
     run.add_argument("--do-lower-case", action=argparse.BooleanOptionalAction, default=None,

@@ -3,28 +3,30 @@
 Flags follow absl's syntax (``--do_train=true``, ``--do_train``, ``--nodo_train``,
 ``--max_seq_length 128``) and map onto :class:`weighted_bert.training.RunConfig`:
 
-======================  ==========================================================
-seed flag               here
-======================  ==========================================================
---task_name             must be ``weightedloss`` (the seed's only processor)
---data_dir              --data-dir (train_data.txt, dev_data.txt, test_data.txt)
---init_checkpoint       --model: a Google TensorFlow checkpoint (bert_model.ckpt, read
-                        without TensorFlow), a Hugging Face folder, or a file inside one
---vocab_file            the WordPiece vocabulary of a TensorFlow checkpoint
---bert_config_file      the TensorFlow checkpoint's config (a Hugging Face folder has its own)
---do_lower_case         used with --vocab_file (default true, as in the seed)
---max_seq_length        --max-seq-length
---train_batch_size      --batch-size
+==========================  ==========================================================
+seed flag                   here
+==========================  ==========================================================
+--task_name                 must be ``weightedloss`` (the seed's only processor)
+--data_dir                  --data-dir (train_data.txt, dev_data.txt, test_data.txt)
+--init_checkpoint           --model: a Google TensorFlow checkpoint (bert_model.ckpt, read
+                            without TensorFlow), a Hugging Face folder, or a file inside one
+--vocab_file                the WordPiece vocabulary of a TensorFlow checkpoint
+--bert_config_file          the TensorFlow checkpoint's config (a Hugging Face folder has its own)
+--do_lower_case             used with --vocab_file (default true, as in the seed)
+--max_seq_length            --max-seq-length
+--train_batch_size          --batch-size
 --eval_batch_size,
---predict_batch_size    --eval-batch-size (the larger of the two)
---learning_rate         --learning-rate
---num_train_epochs      --epochs
---warmup_proportion     --warmup-ratio
---output_dir            --output-dir
---weighted_loss         true: --loss weighted_ce --class-weights inverse; false: --loss ce
---do_train/eval/predict as in the seed (each false unless given)
-TPU flags, --save_checkpoints_steps, --iterations_per_loop   accepted and ignored
-======================  ==========================================================
+--predict_batch_size        --eval-batch-size (the larger of the two)
+--learning_rate             --learning-rate
+--num_train_epochs          --epochs
+--warmup_proportion         --warmup-ratio
+--output_dir                --output-dir
+--weighted_loss             true: --loss weighted_ce --class-weights inverse; false: --loss ce
+--do_train/eval/predict     as in the seed (each false unless given)
+--save_checkpoints_steps    --save-steps (a resumable checkpoint every N steps)
+TPU flags,                  accepted and ignored
+--iterations_per_loop
+==========================  ==========================================================
 
 Any ``weighted-bert train`` option can also be given in this style, e.g.
 ``--weight_normalization=none`` for the seed's raw weights (by default weights are
@@ -48,13 +50,14 @@ from .tf_import import case_mismatch_warning
 from .training import RunConfig, RunError, run
 
 BOOLEAN = {"do_train", "do_eval", "do_predict", "do_lower_case", "weighted_loss", "use_tpu",
-           "overwrite_output_dir", "keep_checkpoints", "trust_remote_code", "progress", "calibration", "skip_nonfinite"}
+           "overwrite_output_dir", "keep_checkpoints", "trust_remote_code", "progress", "calibration", "skip_nonfinite",
+           "resume"}
 SEED_VALUES = {"task_name", "data_dir", "bert_config_file", "vocab_file", "output_dir", "init_checkpoint",
                "max_seq_length", "train_batch_size", "eval_batch_size", "predict_batch_size",
-               "learning_rate", "num_train_epochs", "warmup_proportion"}
+               "learning_rate", "num_train_epochs", "warmup_proportion", "save_checkpoints_steps"}
 SEED_FLAGS = SEED_VALUES | {"do_train", "do_eval", "do_predict", "do_lower_case", "weighted_loss"}
 IGNORED = {"use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores",
-           "save_checkpoints_steps", "iterations_per_loop"}
+           "iterations_per_loop"}
 TRUE, FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
 # RunConfig fields that can be passed through; the ones the seed flags set are not.
 PASS_THROUGH = {name for name in RunConfig.__dataclass_fields__} - {
@@ -149,7 +152,7 @@ def config_from_flags(flags: dict) -> RunConfig:
     for name, kind in (("max_seq_length", int), ("learning_rate", float), ("seed", int), ("max_steps", int),
                        ("gradient_accumulation_steps", int), ("weight_decay", float), ("logging_steps", int),
                        ("class_weight_beta", float), ("max_grad_norm", float), ("many_threshold", int),
-                       ("few_threshold", int)):
+                       ("few_threshold", int), ("save_steps", int)):
         if name in flags:
             values[name] = _number(flags, name, kind)
     if "labels" in values:
@@ -159,6 +162,8 @@ def config_from_flags(flags: dict) -> RunConfig:
     eval_sizes = [_number(flags, k, int) for k in ("eval_batch_size", "predict_batch_size") if k in flags]
     if eval_sizes:
         values["eval_batch_size"] = max(eval_sizes)
+    if "save_checkpoints_steps" in flags and "save_steps" not in flags:
+        values["save_steps"] = _number(flags, "save_checkpoints_steps", int)
     if "num_train_epochs" in flags:
         values["epochs"] = _number(flags, "num_train_epochs", float)
     if "warmup_proportion" in flags:

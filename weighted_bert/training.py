@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -46,6 +48,11 @@ from .weights import SCHEMES
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 RESULT_FILES = ("model", "eval_results.txt", "test_results.tsv", "predictions.tsv", "run_summary.json")
+CHECKPOINTS = "checkpoints"
+RUN_SETTINGS = "run_settings.json"  # in checkpoints/: what a resumed run must match
+# Settings that change nothing the training computes: a rerun may differ in these and still resume.
+NOT_TRAINING = ("output_dir", "progress", "overwrite_output_dir", "keep_checkpoints", "resume", "logging_steps",
+                "eval_batch_size", "do_predict", "test_file", "calibration", "many_threshold", "few_threshold")
 
 
 class RunError(RuntimeError):
@@ -187,6 +194,8 @@ class RunConfig:
     on_bad_line: str = "error"
     overwrite_output_dir: bool = False
     keep_checkpoints: bool = False
+    save_steps: int | None = None  # None: a checkpoint each epoch
+    resume: bool = False  # True: a complete checkpoint must be there to resume from (rerunning resumes anyway)
     trust_remote_code: bool = False
     vocab_file: str | None = None  # a WordPiece vocabulary, for models without a tokenizer of their own
     do_lower_case: bool | None = None  # with vocab_file; None: True, as Google's BERT
@@ -266,17 +275,97 @@ def _check_output_dir(config: RunConfig) -> Path:
         raise RunError(f"{output}: exists and is not a folder; expected an output folder")
     if config.do_train and not config.overwrite_output_dir:
         existing = [name for name in RESULT_FILES if (output / name).exists()]
-        if existing:
+        unfinished = not (output / "run_summary.json").exists() and complete_checkpoints(output / CHECKPOINTS)
+        if existing and not unfinished:
             raise RunError(f"{output}: holds another run's results ({', '.join(existing)}); "
                            "choose a new --output-dir or pass --overwrite-output-dir")
     try:
         output.mkdir(parents=True, exist_ok=True)
-        probe = output / ".weighted-bert-write-test"
+        probe = output / f".weighted-bert-write-test-{_rank()}"
         probe.write_text("")
         probe.unlink()
     except OSError as err:
         raise RunError(f"{output}: cannot write there ({err.strerror})") from None
     return output
+
+
+def _rank() -> int:
+    """This process's rank under torchrun/accelerate (0 when not distributed)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def complete_checkpoints(folder: Path) -> list[Path]:
+    """The Trainer's checkpoints in ``folder`` that were written to the end, oldest first.
+
+    The Trainer writes ``trainer_state.json`` after the weights, optimizer, scheduler and
+    RNG states, so a checkpoint whose state file parses and names its own step was not
+    cut short by a killed process."""
+    found = []
+    for path in Path(folder).glob("checkpoint-*"):
+        step = path.name.removeprefix("checkpoint-")
+        if not step.isdigit():
+            continue
+        try:
+            state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if state.get("global_step") == int(step) and (path / "optimizer.pt").is_file():
+            found.append((int(step), path))
+    return [path for _, path in sorted(found)]
+
+
+def _fingerprint(config: RunConfig, train: Dataset, dev: Dataset | None) -> dict:
+    """What a run computes from: its settings and the bytes of its training and dev files."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_TRAINING}
+    files = {split: hashlib.sha256(Path(data.path).read_bytes()).hexdigest()
+             for split, data in (("train", train), ("dev", dev)) if data is not None and Path(data.path).is_file()}
+    return {"settings": settings, "files_sha256": files}
+
+
+def _resume_point(config: RunConfig, output: Path, fingerprint: dict) -> str | None:
+    """The checkpoint to resume from, or None to start afresh (clearing old checkpoints).
+
+    A folder holding checkpoints of an unfinished run with the same settings and data
+    resumes from its last complete checkpoint; with other settings the run stops rather
+    than mix two runs; ``--overwrite-output-dir`` starts afresh."""
+    folder = output / CHECKPOINTS
+    found = [] if config.overwrite_output_dir and not config.resume else complete_checkpoints(folder)
+    if not found:
+        if config.resume:
+            raise RunError(f"{folder}: no complete checkpoint to resume from")
+        if _rank() == 0:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            atomic_write_text(folder / RUN_SETTINGS, json.dumps(fingerprint, indent=2, default=str) + "\n")
+        return None
+    try:
+        previous = json.loads((folder / RUN_SETTINGS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = {}
+    saved = json.loads(json.dumps(fingerprint, default=str))
+    if previous != saved:
+        differ = sorted({k for k in {**saved.get("settings", {}), **previous.get("settings", {})}
+                         if saved["settings"].get(k) != previous.get("settings", {}).get(k)}
+                        | {f"{k} file" for k in ("train", "dev")
+                           if saved["files_sha256"].get(k) != previous.get("files_sha256", {}).get(k)})
+        raise RunError(f"{folder}: holds checkpoints of an unfinished run with other settings or data "
+                       f"({', '.join(differ) or 'unreadable run_settings.json'}); rerun with the same ones to "
+                       "resume, or pass --overwrite-output-dir to start afresh")
+    return str(found[-1])
+
+
+def _check_disk(model, output: Path, has_dev: bool) -> None:
+    """Stop now, not after an hour, when the disk cannot hold the checkpoints: each holds
+    the weights and AdamW's two moments; the best and the last are kept, and a new one is
+    written before an old one is removed."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    checkpoint = 3 * weights
+    need = checkpoint * (3 if has_dev else 2) + weights
+    free = shutil.disk_usage(output).free
+    if free < need:
+        raise RunError(f"{output}: {free / 1e9:.2f} GB free on its disk; this run needs about {need / 1e9:.2f} GB "
+                       f"(checkpoints of {checkpoint / 1e9:.2f} GB each and the final model); free some space "
+                       "or choose another --output-dir")
 
 
 def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_per_epoch: int) -> TrainingArguments:
@@ -285,7 +374,7 @@ def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps
         total_steps = config.max_steps
     else:
         total_steps = math.ceil(steps_per_epoch * config.epochs)
-    strategy = "epoch" if has_dev else "no"
+    strategy = "steps" if config.save_steps else "epoch"
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         per_device_train_batch_size=config.batch_size,
@@ -302,9 +391,11 @@ def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps
         data_seed=config.seed,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        eval_strategy=strategy,
+        eval_strategy=strategy if has_dev else "no",
         save_strategy=strategy,
-        save_total_limit=1 if has_dev else None,
+        save_steps=config.save_steps or 500,
+        eval_steps=config.save_steps,
+        save_total_limit=1,  # and the best one
         load_best_model_at_end=has_dev,
         metric_for_best_model="macro_f1" if has_dev else None,
         greater_is_better=True,
@@ -362,9 +453,13 @@ def run(config: RunConfig) -> RunResult:
 
     result = RunResult(str(output), label_map, train_counts)
     if config.do_train:
-        trainer = _train(config, model, tokenizer, loss_fn, label_map, train, dev, dev_ids, output)
-        model = trainer.model
+        _check_disk(model, output, dev is not None)
+        resume_from = _resume_point(config, output, _fingerprint(config, train, dev))
+        trainer = _train(config, model, tokenizer, loss_fn, label_map, train, dev, dev_ids, output, resume_from)
         result.global_step = trainer.state.global_step
+        if not trainer.is_world_process_zero():
+            return result  # process 0 evaluates and writes every file
+        model = trainer.model
         _save_model(trainer, tokenizer, label_map, train_counts, loss_fn, config, output, pair=train.is_pair)
         curves = training_curves_png(trainer.state.log_history)
         if curves is not None:
@@ -404,6 +499,8 @@ def run(config: RunConfig) -> RunResult:
         "global_step": result.global_step, "seconds": time.perf_counter() - started,
         "eval": _scalars(result.eval_metrics), "test": _scalars(result.test_metrics),
         "settings": dataclasses.asdict(config)})
+    if config.do_train and not config.keep_checkpoints:
+        shutil.rmtree(output / CHECKPOINTS, ignore_errors=True)  # only now: a run killed before this resumes
     return result
 
 
@@ -459,14 +556,14 @@ def _summary(metrics: dict) -> str:
 
 
 def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Dataset | None, dev_ids,
-           output: Path) -> Trainer:
+           output: Path, resume_from: str | None = None) -> Trainer:
     train_ids = label_map.encode(train)
     train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length), train_ids,
                                lines=[e.line for e in train.examples])
     dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length), dev_ids)
                if dev is not None else None)
     steps_per_epoch = max(1, math.ceil(len(train_set) / config.batch_size / config.gradient_accumulation_steps))
-    checkpoint_dir = output / "checkpoints"
+    checkpoint_dir = output / CHECKPOINTS
     args = _training_args(config, checkpoint_dir, dev is not None, steps_per_epoch)
 
     def compute_metrics(prediction):
@@ -479,11 +576,11 @@ def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Da
                               skip_nonfinite=config.skip_nonfinite, train_source=train.path)
     _log(f"training on {len(train_set)} examples, {len(label_map)} classes, loss {config.loss}, "
          f"precision {mixed_precision(config.precision)}")
-    trainer.train()
+    if resume_from:
+        _log(f"resuming from {resume_from} (a run of the same settings and data was stopped there)")
+    trainer.train(resume_from_checkpoint=resume_from)
     if trainer.skipped_nonfinite:
         _log(f"skipped {trainer.skipped_nonfinite} optimizer step(s) with a non-finite loss")
-    if not config.keep_checkpoints:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return trainer
 
 

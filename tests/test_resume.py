@@ -1,0 +1,111 @@
+"""A run killed with SIGKILL resumes from its last complete checkpoint and ends where an
+uninterrupted run ends; the disk is checked before training starts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import namedtuple
+
+import pytest
+
+from weighted_bert import training
+from weighted_bert.cli import main
+from weighted_bert.training import complete_checkpoints
+
+# 138 training examples at batch 8: 18 steps an epoch, 54 in all, a checkpoint every 6.
+FLAGS = ["--epochs", "3", "--learning-rate", "3e-3", "--batch-size", "8", "--save-steps", "6",
+         "--sampling", "class_balanced", "--no-progress", "--seed", "11"]
+
+# The same command, each optimizer step slowed down so that the test can kill it mid-run.
+SLOW_TRAIN = """
+import sys, time
+from weighted_bert.training import WeightedTrainer
+step = WeightedTrainer.training_step
+def slow_step(self, *args, **kwargs):
+    time.sleep(0.25)
+    return step(self, *args, **kwargs)
+WeightedTrainer.training_step = slow_step
+from weighted_bert.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def command(tiny_bert, toy_data_dir, output):
+    return ["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(output),
+            *FLAGS]
+
+
+def kill_after_a_checkpoint(args, output, at_least_step):
+    process = subprocess.Popen([sys.executable, "-c", SLOW_TRAIN, *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            done = complete_checkpoints(output / "checkpoints")
+            if done and int(done[-1].name.split("-")[1]) >= at_least_step:
+                os.kill(process.pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read()[-3000:]
+    return process
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_run(tmp_path, tiny_bert, toy_data_dir, capsys):
+    assert main(command(tiny_bert, toy_data_dir, tmp_path / "whole")) == 0
+
+    killed = tmp_path / "killed"
+    kill_after_a_checkpoint(command(tiny_bert, toy_data_dir, killed), killed, at_least_step=24)
+    assert not (killed / "run_summary.json").exists() and not (killed / "eval_results.txt").exists()
+    stopped_at = int(complete_checkpoints(killed / "checkpoints")[-1].name.split("-")[1])
+    assert 24 <= stopped_at < 54
+
+    capsys.readouterr()
+    assert main(command(tiny_bert, toy_data_dir, killed)) == 0  # the same command again
+    assert f"resuming from {killed / 'checkpoints'}" in capsys.readouterr().err
+
+    whole, resumed = (json.loads((tmp_path / name / "eval_results.json").read_text()) for name in ("whole", "killed"))
+    assert resumed["global_step"] == whole["global_step"] == 54
+    for name in ("eval_accuracy", "eval_macro_f1", "eval_loss", "eval_ece"):
+        assert resumed[name] == pytest.approx(whole[name], abs=1e-6), name
+    probabilities = [[float(p) for line in (tmp_path / name / "test_results.tsv").read_text().splitlines()
+                      for p in line.split("\t")] for name in ("whole", "killed")]
+    assert probabilities[1] == pytest.approx(probabilities[0], abs=1e-6)
+    assert not (killed / "checkpoints").exists()  # removed once the run has finished
+
+
+def test_a_rerun_with_other_settings_does_not_resume(tmp_path, tiny_bert, toy_data_dir, capsys):
+    output = tmp_path / "run"
+    kill_after_a_checkpoint(command(tiny_bert, toy_data_dir, output), output, at_least_step=6)
+    capsys.readouterr()
+    assert main([*command(tiny_bert, toy_data_dir, output), "--learning-rate", "1e-3"]) == 2
+    error = capsys.readouterr().err
+    assert "unfinished run with other settings or data (learning_rate)" in error
+    assert "--overwrite-output-dir" in error
+
+
+def test_resume_without_a_checkpoint_and_incomplete_checkpoints(tmp_path, tiny_bert, toy_data_dir, capsys):
+    assert main([*command(tiny_bert, toy_data_dir, tmp_path / "new"), "--resume"]) == 2
+    assert "no complete checkpoint to resume from" in capsys.readouterr().err
+    folder = tmp_path / "checkpoints"
+    for step, state in ((6, '{"global_step": 6}'), (12, '{"global_st'), (18, None)):
+        (folder / f"checkpoint-{step}").mkdir(parents=True)
+        (folder / f"checkpoint-{step}" / "optimizer.pt").write_bytes(b"")
+        if state is not None:
+            (folder / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    assert [p.name for p in complete_checkpoints(folder)] == ["checkpoint-6"]
+
+
+def test_not_enough_disk_stops_before_training(tmp_path, tiny_bert, toy_data_dir, capsys, monkeypatch):
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(training.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**5, 10**5))
+    assert main(command(tiny_bert, toy_data_dir, tmp_path / "full")) == 2
+    error = capsys.readouterr().err
+    assert "GB free on its disk; this run needs about" in error
+    assert not (tmp_path / "full" / "checkpoints").exists()
