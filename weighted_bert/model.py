@@ -11,6 +11,7 @@ machine has internet.
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import sys
 from dataclasses import dataclass
@@ -91,6 +92,18 @@ def _from_pretrained(loader, source: str, **kwargs):
     except OSError as err:
         where = "folder" if Path(source).exists() else "hub name (needs internet, or a local folder)"
         raise ModelSourceError(f"{source}: cannot load as a model {where}: {str(err).splitlines()[0]}") from None
+    except ValueError as err:
+        if "trust_remote_code" not in str(err) and "custom code" not in str(err):
+            raise
+        raise ModelSourceError(f"{source}: its config asks to run Python code shipped with the model; refused, "
+                               "nothing of it was run. Pass --trust-remote-code only if you trust that code") from None
+    except pickle.UnpicklingError as err:
+        # torch.load(weights_only=True) stopped at something other than tensors; nothing ran.
+        found = re.search(r"GLOBAL (\S+)", str(err))
+        raise ModelSourceError(
+            f"{source}: refused to load its pickled weights (pytorch_model.bin): they hold "
+            f"{found.group(1) if found else 'objects other than tensors'}, which loading would run; nothing in "
+            "the file was run. Use a model saved as safetensors, or convert one you trust") from None
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
