@@ -294,6 +294,11 @@ def _rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
+def _world_size() -> int:
+    """How many processes train together (``--batch-size`` is per process)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def complete_checkpoints(folder: Path) -> list[Path]:
     """The Trainer's checkpoints in ``folder`` that were written to the end, oldest first.
 
@@ -375,6 +380,9 @@ def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps
     else:
         total_steps = math.ceil(steps_per_epoch * config.epochs)
     strategy = "steps" if config.save_steps else "epoch"
+    # Several processes (torchrun, accelerate launch) on machines without a GPU: accelerate
+    # only sets up CPU data parallelism (gloo) when told to use the CPU.
+    cpu_ddp = _world_size() > 1 and not torch.cuda.is_available()
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         per_device_train_batch_size=config.batch_size,
@@ -405,6 +413,8 @@ def _training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps
         dataloader_pin_memory=torch.cuda.is_available(),
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
+        use_cpu=cpu_ddp,
+        ddp_backend="gloo" if cpu_ddp else None,
         remove_unused_columns=False,  # keep example_line: it names the lines of a batch whose loss is not finite
     )
 
@@ -562,7 +572,8 @@ def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Da
                                lines=[e.line for e in train.examples])
     dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length), dev_ids)
                if dev is not None else None)
-    steps_per_epoch = max(1, math.ceil(len(train_set) / config.batch_size / config.gradient_accumulation_steps))
+    global_batch = config.batch_size * _world_size() * config.gradient_accumulation_steps
+    steps_per_epoch = max(1, math.ceil(len(train_set) / global_batch))
     checkpoint_dir = output / CHECKPOINTS
     args = _training_args(config, checkpoint_dir, dev is not None, steps_per_epoch)
 

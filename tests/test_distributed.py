@@ -1,0 +1,72 @@
+"""Two processes on the CPU (torchrun, gloo) train the same model as one process with the
+same global batch; only process 0 writes, and dev metrics count each example once."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from weighted_bert.cli import main
+
+FLAGS = ["--epochs", "4", "--learning-rate", "3e-3", "--no-progress", "--seed", "5", "--logging-steps", "1",
+         "--sampling", "class_balanced"]
+
+
+@pytest.fixture
+def no_dropout_bert(tiny_bert, tmp_path):
+    """The tiny BERT without dropout: dropout masks are drawn per process, so with them two
+    processes and one process would not compute the same steps."""
+    folder = tmp_path / "bert"
+    shutil.copytree(tiny_bert, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.fixture
+def data_dir(toy_data_dir, tmp_path):
+    """The toy task with 128 training lines: 8 full global batches of 16 an epoch (a ragged
+    last batch is filled up differently by two processes, by design of accelerate)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    lines = (toy_data_dir / "train_data.txt").read_text().splitlines(keepends=True)
+    (folder / "train_data.txt").write_text("".join(lines[:128]))
+    for name in ("dev_data.txt", "test_data.txt"):
+        shutil.copy(toy_data_dir / name, folder / name)
+    return folder
+
+
+LAUNCHERS = {
+    "torchrun": ["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517"],
+    # accelerate's --multi_gpu launcher is torchrun underneath; without GPUs we train with gloo.
+    "accelerate": ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes=2", "--num_machines=1",
+                   "--mixed_precision=no", "--dynamo_backend=no", "--main_process_port=29518"],
+}
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path, no_dropout_bert, data_dir, launcher):
+    common = ["train", "--model", str(no_dropout_bert), "--data-dir", str(data_dir), *FLAGS]
+    assert main([*common, "--output-dir", str(tmp_path / "one"), "--batch-size", "16"]) == 0
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, *LAUNCHERS[launcher], "-m", "weighted_bert", *common, "--output-dir", str(tmp_path / "two"), "--batch-size", "8"],
+        capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stderr.count("[weighted-bert] dev:") == 1  # process 1 neither evaluates nor writes
+
+    one, two = (json.loads((tmp_path / name / "eval_results.json").read_text()) for name in ("one", "two"))
+    assert two["global_step"] == one["global_step"] == 32
+    assert two["eval_num_examples"] == one["eval_num_examples"] == 30  # no padding duplicates counted
+    for name in ("eval_accuracy", "eval_macro_f1"):
+        assert two[name] == one[name]
+    assert two["eval_loss"] == pytest.approx(one["eval_loss"], abs=1e-5)  # measured: 6e-8 apart
+    weights = [json.loads((tmp_path / name / "class_weights.json").read_text()) for name in ("one", "two")]
+    assert weights[0] == weights[1]
+    lines = (tmp_path / "two" / "test_results.tsv").read_text().splitlines()
+    assert len(lines) == len((data_dir / "test_data.txt").read_text().splitlines())
