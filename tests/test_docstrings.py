@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["weighted_bert.weights", "weighted_bert.losses.cross_entropy", "weighted_bert.losses.weighted_cross_entropy",
+MODULES = ["weighted_bert.weights", "weighted_bert.speed", "weighted_bert.losses.cross_entropy", "weighted_bert.losses.weighted_cross_entropy",
            "weighted_bert.losses.focal", "weighted_bert.losses.dice", "weighted_bert.losses.logit_adjusted",
            "weighted_bert.losses.ldam"]
 

@@ -1,7 +1,7 @@
 """``weighted-bert``: a thin command line over the Python API.
 
 Subcommands: ``train``, ``evaluate``, ``predict``, ``calibrate``, ``stats``, ``compare``,
-``report``, ``import-tf``, ``demo``. A user error (bad file,
+``report``, ``import-tf``, ``export``, ``demo``. A user error (bad file,
 bad flag value, unusable model folder) ends the program with one ``error:`` line and
 exit status 2; set ``WEIGHTED_BERT_DEBUG=1`` to see the traceback instead.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Columns, DataFormatError, parse_dataset, read_dataset
+from .export import ExportError
 from .labels import LABEL_ORDERS
 from .losses import available_losses
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD
@@ -25,7 +26,7 @@ from .training import PRECISIONS, RunConfig, RunError
 from .weights import NORMALIZATIONS, SCHEMES
 
 # CheckpointError (TensorFlow checkpoints) is a ValueError too.
-USER_ERRORS = (DataFormatError, RunError, ModelSourceError, FileNotFoundError, ValueError)
+USER_ERRORS = (DataFormatError, RunError, ModelSourceError, ExportError, FileNotFoundError, ValueError)
 
 
 def _add_data_flags(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +66,8 @@ def _add_budget_flags(p: argparse.ArgumentParser) -> None:
                      help="fraction of steps with linear warmup (the seed's warmup_proportion)")
     opt.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping norm")
     opt.add_argument("--precision", choices=PRECISIONS, default="auto",
-                     help="auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU")
+                     help="auto: bf16 on GPUs that have it, fp16 on older GPUs, bf16 autocast on CPUs with "
+                     "AVX512-BF16/AMX, fp32 otherwise")
     opt.add_argument("--logging-steps", type=int, default=10, help="log the training loss every N steps")
 
 
@@ -116,6 +118,9 @@ def _add_train_parser(sub) -> None:
     labels.add_argument("--sampling", choices=SAMPLINGS, default="random",
                         help="random (default), class_balanced (each class equally likely) or sqrt "
                         "(class probability proportional to sqrt(n_c))")
+    labels.add_argument("--length-grouping", action=argparse.BooleanOptionalAction, default=True,
+                        help="with random sampling, batch examples of similar length so that little is padded "
+                        "(default on)")
     _add_budget_flags(p)
     p.add_argument("--seed", type=int, default=42, help="random seed")
     run = p.add_argument_group("run")
@@ -161,6 +166,7 @@ def _add_evaluate_parser(sub) -> None:
     p.add_argument("--data", required=True, help="labelled data file")
     p.add_argument("--output-dir", help="write eval_results.txt/.json and classification_report.txt here")
     p.add_argument("--batch-size", type=int, default=64)
+    _add_backend_flags(p)
     _add_calibration_flag(p)
     _add_data_flags(p)
     p.set_defaults(func=_evaluate)
@@ -184,6 +190,7 @@ def _add_calibrate_parser(sub) -> None:
     p.add_argument("--data", required=True, help="labelled dev file (not the test set)")
     p.add_argument("--per-class-bias", action="store_true", help="also fit one bias per class")
     p.add_argument("--batch-size", type=int, default=64)
+    _add_backend_flags(p)
     _add_data_flags(p)
     p.set_defaults(func=_calibrate)
 
@@ -200,7 +207,8 @@ def _calibrate(args) -> int:
     dataset = read_dataset(args.data, labels="required", pair=fine_tuned.info.get("pair"), columns=_columns(args),
                            on_bad_line=args.on_bad_line)
     logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
-                       max_seq_length=fine_tuned.info.get("max_seq_length", 512), batch_size=args.batch_size)
+                       max_seq_length=fine_tuned.info.get("max_seq_length", 512), batch_size=args.batch_size,
+                       precision=args.precision)
     result = calibrate(logits, np.asarray(fine_tuned.label_map.encode(dataset)), counts,
                        per_class_bias=args.per_class_bias)
     print(f"dev macro-F1 {result.dev_macro_f1_before:.4f} -> {result.dev_macro_f1_after:.4f} with tau "
@@ -219,7 +227,27 @@ def _calibrate(args) -> int:
 def _load(args):
     from .model import load_fine_tuned
 
-    return load_fine_tuned(args.model_dir)
+    fine_tuned = load_fine_tuned(args.model_dir)
+    backend = getattr(args, "backend", "torch")
+    if backend == "torch":
+        return fine_tuned
+    import dataclasses
+
+    from .export import OnnxClassifier, onnx_path
+
+    path = onnx_path(fine_tuned.path, backend)
+    if not path.is_file():
+        raise RunError(f"{path}: no such ONNX model; write it first with `weighted-bert export --model-dir "
+                       f"{args.model_dir}{' --quantize int8' if backend == 'onnx-int8' else ''}`")
+    return dataclasses.replace(fine_tuned, model=OnnxClassifier(path, len(fine_tuned.label_map)))
+
+
+def _add_backend_flags(p) -> None:
+    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch",
+                   help="torch (default), or the ONNX model written by `weighted-bert export` (fp32 or int8), "
+                   "run by ONNX Runtime")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="torch backend: fp32 (default) or bf16 autocast (faster where the hardware has bf16)")
 
 
 def _columns(args) -> Columns:
@@ -240,7 +268,8 @@ def _evaluate(args) -> int:
     loss_name, options = saved_loss(info, fine_tuned.label_map)
     loss_fn = get_loss(loss_name, counts, **options) if counts else None
     logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
-                       max_seq_length=info.get("max_seq_length", 512), batch_size=args.batch_size)
+                       max_seq_length=info.get("max_seq_length", 512), batch_size=args.batch_size,
+                       precision=args.precision)
     logits = fine_tuned.logits(logits, use_calibration=args.calibration, log=_note)
     if args.output_dir:
         metrics = write_evaluation(args.output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
@@ -261,6 +290,7 @@ def _add_predict_parser(sub) -> None:
                    help="predictions TSV (text, predicted_label, probability[, gold_label]); - for standard output")
     p.add_argument("--probabilities", help="also write the seed's test_results.tsv (class probabilities) here")
     p.add_argument("--batch-size", type=int, default=64)
+    _add_backend_flags(p)
     _add_calibration_flag(p)
     _add_data_flags(p)
     p.set_defaults(func=_predict)
@@ -281,7 +311,8 @@ def _predict(args) -> int:
     else:
         dataset = read_dataset(args.input, **read)
     logits = run_split(fine_tuned.model, fine_tuned.tokenizer, dataset, fine_tuned.label_map,
-                       max_seq_length=fine_tuned.info.get("max_seq_length", 512), batch_size=args.batch_size)
+                       max_seq_length=fine_tuned.info.get("max_seq_length", 512), batch_size=args.batch_size,
+                       precision=args.precision)
     probabilities = softmax(fine_tuned.logits(logits, use_calibration=args.calibration, log=_note))
     if args.probabilities:
         write_test_results(args.probabilities, probabilities)
@@ -316,6 +347,26 @@ def _import_tf(args) -> int:
     dest = import_tf(args.source, args.dest, bert_config_file=args.bert_config_file, vocab_file=args.vocab_file,
                      do_lower_case=args.do_lower_case, labels=args.labels)
     print(dest)
+    return 0
+
+
+def _add_export_parser(sub) -> None:
+    p = sub.add_parser("export", help="write an ONNX model (optionally int8) for fast CPU prediction",
+                       description="Export a fine-tuned model to ONNX (checked against PyTorch before it is kept), "
+                       "optionally with ONNX Runtime's dynamic int8 quantisation, into the model folder's onnx/; "
+                       "`predict --backend onnx` or `--backend onnx-int8` then uses it.")
+    p.add_argument("--model-dir", required=True, help="output folder of `train` (or its model/ subfolder)")
+    p.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (the only format so far)")
+    p.add_argument("--quantize", choices=("int8",), default=None, help="also write an int8 model")
+    p.set_defaults(func=_export)
+
+
+def _export(args) -> int:
+    from .export import export_onnx
+    from .model import load_fine_tuned
+
+    for path in export_onnx(load_fine_tuned(args.model_dir), quantize=args.quantize):
+        print(path)
     return 0
 
 
@@ -426,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict_parser(sub)
     _add_demo_parser(sub)
     _add_import_tf_parser(sub)
+    _add_export_parser(sub)
     _add_calibrate_parser(sub)
     _add_report_parser(sub)
     _add_stats_parser(sub)

@@ -48,10 +48,10 @@ def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=No
 
 
 def run_split(model, tokenizer, dataset: Dataset, label_map: LabelMap, *, max_seq_length: int,
-              batch_size: int) -> np.ndarray:
+              batch_size: int, precision: str = "fp32") -> np.ndarray:
     """Logits for every example of ``dataset``, in file order."""
     encodings = encode_examples(tokenizer, dataset.examples, max_seq_length)
-    return predict_logits(model, tokenizer, encodings, batch_size=batch_size)
+    return predict_logits(model, tokenizer, encodings, batch_size=batch_size, precision=precision)
 
 
 def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map: LabelMap, *,

@@ -5,6 +5,10 @@
   (Shen et al., ECCV 2016; "class-balanced sampling" in Kang et al., ICLR 2020).
 * ``sqrt``: class c drawn with probability proportional to sqrt(n_c) (Mahajan et al., 2018).
 
+:class:`LengthGroupedSampler` is ``random`` with batches of similar length: each example
+once per epoch, so that dynamic padding pads little (what the Trainer's
+``group_by_length`` does, seeded per epoch here so that a resumed run draws the same).
+
 An epoch draws as many examples as the training set has, with replacement. The draws
 depend only on ``seed`` and the epoch (``set_epoch``), so every process of a
 distributed run computes the same sequence; process ``rank`` of ``world_size`` takes
@@ -65,3 +69,35 @@ class ClassAwareSampler(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return len(range(self.rank, self.num_samples, self.world_size))
+
+
+class LengthGroupedSampler(torch.utils.data.Sampler):
+    """A random permutation cut into mega-batches of ``mega_factor * batch_size``
+    examples, each sorted by length (longest first), so consecutive batches hold
+    examples of similar length; the mega-batch holding the longest example goes first, so
+    that running out of memory shows at the first step. Depends only on ``seed`` and the
+    epoch, like :class:`ClassAwareSampler`."""
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, *, seed: int = 0, mega_factor: int = 50):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.lengths = np.asarray(lengths)
+        self.mega = batch_size * mega_factor
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def epoch_indices(self) -> np.ndarray:
+        order = np.random.default_rng([self.seed, self.epoch, 1]).permutation(len(self.lengths))
+        megas = [chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+                 for chunk in np.split(order, range(self.mega, len(order), self.mega))]
+        longest = max(range(len(megas)), key=lambda i: self.lengths[megas[i][0]]) if megas else 0
+        megas[0], megas[longest] = megas[longest], megas[0]
+        return np.concatenate(megas) if megas else order
+
+    def __iter__(self):
+        return iter(self.epoch_indices().tolist())
+
+    def __len__(self) -> int:
+        return len(self.lengths)
