@@ -92,3 +92,11 @@ def test_mfu_is_logged_beside_the_loss(trained_run):
     steps = [json.loads(line) for line in (trained_run / "training_log.jsonl").read_text().splitlines()]
     logged = [s for s in steps if "loss" in s]
     assert logged and all(0 < s["mfu"] < 1 and s["tokens_per_second"] > 0 for s in logged[1:])
+
+
+def test_measuring_the_peak_leaves_the_training_rng_alone():
+    # The peak is measured at the first log line, mid-training: drawing from the global RNG
+    # there would change the dropout masks of every later step (and break resuming).
+    state = torch.get_rng_state()
+    assert speed.matmul_peak_flops.__wrapped__("float32", "cpu", size=64, seconds=0.01) > 0
+    assert torch.equal(torch.get_rng_state(), state)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,43 +12,102 @@ import torch
 from .data.readers import Example
 
 
-def encode_examples(tokenizer, examples: Sequence[Example], max_seq_length: int) -> dict[str, list]:
-    """Token ids per example, truncated to ``max_seq_length`` and not padded (padding is per batch)."""
-    texts = [e.text for e in examples]
-    pairs = [e.text_pair for e in examples] if examples and examples[0].text_pair is not None else None
-    encoded = tokenizer(texts, pairs, truncation=True, max_length=max_seq_length, padding=False)
-    return {key: list(values) for key, values in encoded.items()}
+class TokenTable(Sequence):
+    """Rows of token ids of varying length in one flat array plus row offsets: a million
+    rows cost a few bytes a token, not a Python list a row. ``table[i]`` is row i as a list."""
+
+    def __init__(self, flat: np.ndarray, offsets: np.ndarray):
+        self.flat, self.offsets = flat, offsets
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[int]], dtype=np.int32) -> TokenTable:
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=dtype, count=int(offsets[-1]))
+        return cls(flat, offsets)
+
+    @classmethod
+    def concatenate(cls, tables: Sequence[TokenTable]) -> TokenTable:
+        if len(tables) == 1:
+            return tables[0]
+        starts = np.cumsum([0] + [len(t.flat) for t in tables[:-1]])
+        offsets = np.concatenate([tables[0].offsets[:1]] + [t.offsets[1:] + s for t, s in zip(tables, starts)])
+        return cls(np.concatenate([t.flat for t in tables]), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, index):
+        if not isinstance(index, (int, np.integer)):
+            raise TypeError("a TokenTable is indexed one row at a time")
+        if index < 0:
+            index += len(self)
+        return self.flat[self.offsets[index]:self.offsets[index + 1]].tolist()
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def encode_examples(tokenizer, examples: Sequence[Example], max_seq_length: int, *, chunk_size: int = 20_000,
+                    progress: bool = False) -> dict[str, TokenTable]:
+    """Token ids per example, truncated to ``max_seq_length`` and not padded (padding is
+    per batch), tokenised ``chunk_size`` examples at a time into :class:`TokenTable`\\ s.
+    The attention mask (all ones before padding) is not stored; padding makes it."""
+    pairs = bool(examples) and examples[0].text_pair is not None
+    tables: dict[str, list[TokenTable]] = {}
+    bar = _progress(len(examples), progress)
+    for start in range(0, len(examples), chunk_size):
+        part = examples[start:start + chunk_size]
+        encoded = tokenizer([e.text for e in part], [e.text_pair for e in part] if pairs else None,
+                            truncation=True, max_length=max_seq_length, padding=False, return_attention_mask=False)
+        for key, rows in encoded.items():
+            tables.setdefault(key, []).append(TokenTable.from_rows(rows, np.int32 if key == "input_ids" else np.int8))
+        bar.update(len(part))
+    bar.close()
+    if not tables:
+        return {"input_ids": TokenTable(np.zeros(0, np.int32), np.zeros(1, np.int64))}
+    return {key: TokenTable.concatenate(parts) for key, parts in tables.items()}
+
+
+def _progress(total: int, show: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="tokenising", unit=" lines", disable=not show or total < 50_000,
+                mininterval=1.0, file=sys.stderr)
 
 
 class EncodedDataset(torch.utils.data.Dataset):
     """Tokenised examples (and label ids) as the Trainer's collator expects them."""
 
-    def __init__(self, encodings: dict[str, list], labels: Sequence[int] | None = None,
+    def __init__(self, encodings: dict[str, Sequence], labels: Sequence[int] | None = None,
                  lines: Sequence[int] | None = None):
         self.encodings = encodings
-        self.labels = None if labels is None else list(labels)
-        self.lines = None if lines is None else list(lines)  # source line numbers, to name bad batches
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
+        self.lines = None if lines is None else np.asarray(lines, dtype=np.int64)  # to name bad batches
         self._length = len(encodings["input_ids"])
         self._lengths = None
 
     def __len__(self) -> int:
         return self._length
 
-    def lengths(self) -> list[int]:
+    def lengths(self) -> np.ndarray:
         if self._lengths is None:
-            self._lengths = [len(ids) for ids in self.encodings["input_ids"]]
+            ids = self.encodings["input_ids"]
+            self._lengths = ids.lengths() if isinstance(ids, TokenTable) else np.array([len(r) for r in ids])
         return self._lengths
 
     def mean_length(self) -> float:
-        return sum(self.lengths()) / max(self._length, 1)
+        return float(self.lengths().mean()) if self._length else 0.0
 
     def __getitem__(self, index: int) -> dict:
         item = {key: values[index] for key, values in self.encodings.items()}
         if self.labels is not None:
-            item["labels"] = self.labels[index]
+            item["labels"] = int(self.labels[index])
         if self.lines is not None:
-            item["example_line"] = self.lines[index]
+            item["example_line"] = int(self.lines[index])
         return item
+
 
 
 def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: int = 64,
@@ -59,7 +120,8 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
     """
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
-    lengths = np.array([len(ids) for ids in encodings["input_ids"]])
+    ids = encodings["input_ids"]
+    lengths = ids.lengths() if isinstance(ids, TokenTable) else np.array([len(r) for r in ids])
     order = np.argsort(-lengths, kind="stable")
     onnx = hasattr(model, "session")
     out = np.zeros((len(lengths), model.config.num_labels), dtype=np.float32)

@@ -55,8 +55,9 @@ def matmul_peak_flops(dtype_name: str = "float32", device: str = "cpu", size: in
     """FLOP/s of a ``size`` x ``size`` matrix multiply in ``dtype_name`` on ``device``,
     the best of repeated timings over about ``seconds``."""
     dtype = getattr(torch, dtype_name)
-    a = torch.randn(size, size, device=device).to(dtype)
-    b = torch.randn(size, size, device=device).to(dtype)
+    generator = torch.Generator().manual_seed(0)  # never the global RNG: training draws from it
+    a = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    b = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     a @ b
     sync()

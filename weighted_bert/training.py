@@ -504,7 +504,8 @@ def run(config: RunConfig) -> RunResult:
         result.global_step = trainer.state.global_step
         if not trainer.is_world_process_zero():
             return result  # process 0 evaluates and writes every file
-        model = trainer.model
+        # Mixed precision wraps the model's forward in autocast; scoring below runs as asked.
+        model = trainer.model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
         _save_model(trainer, tokenizer, label_map, train_counts, loss_fn, config, output, pair=train.is_pair)
         atomic_write_text(output / "training_log.jsonl", "".join(
             json.dumps(entry) + "\n" for entry in trainer.state.log_history))
@@ -605,7 +606,8 @@ def _summary(metrics: dict) -> str:
 def _train(config, model, tokenizer, loss_fn, label_map, train: Dataset, dev: Dataset | None, dev_ids,
            output: Path, resume_from: str | None = None) -> Trainer:
     train_ids = label_map.encode(train)
-    train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length), train_ids,
+    train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length,
+                                               progress=config.progress), train_ids,
                                lines=[e.line for e in train.examples])
     dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length), dev_ids)
                if dev is not None else None)
