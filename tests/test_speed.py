@@ -11,9 +11,9 @@ import torch
 
 from weighted_bert import speed, training
 from weighted_bert.cli import main
-from weighted_bert.model import load_fine_tuned
-from weighted_bert.prediction import encode_examples, predict_logits
 from weighted_bert.data import read_dataset
+from weighted_bert.model import load_fine_tuned
+from weighted_bert.prediction import predict_logits
 from weighted_bert.sampling import LengthGroupedSampler
 
 

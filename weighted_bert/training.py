@@ -126,19 +126,7 @@ class WeightedTrainer(Trainer):
         optimizer = super().create_optimizer(*args, **kwargs)
         if self.head_learning_rate is None:
             return optimizer
-        prefix = self.model.base_model_prefix + "."
-        head = {id(p) for name, p in self.model.named_parameters() if not name.startswith(prefix)}
-        groups = []
-        for group in optimizer.param_groups:
-            for is_head in (False, True):
-                params = [p for p in group["params"] if (id(p) in head) == is_head]
-                if params:
-                    groups.append({**group, "params": params,
-                                   "lr": self.head_learning_rate if is_head else group["lr"]})
-        optimizer.param_groups.clear()  # no step taken yet, so there is no state to move
-        for group in groups:
-            optimizer.add_param_group(group)
-        return optimizer
+        return head_groups(optimizer, self.model, self.head_learning_rate)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs.pop("labels")
@@ -159,10 +147,28 @@ class WeightedTrainer(Trainer):
         where = "" if lines is None else f" on the batch of {self.train_source} lines {sorted(lines.tolist())}"
         if not self.skip_nonfinite:
             raise NonFiniteLoss(f"the loss is {loss.item()} at optimizer step {self.state.global_step + 1}{where}; "
-                                "stopped (checkpoints of earlier epochs are kept in checkpoints/); "
+                                "stopped; the last complete checkpoint stays in checkpoints/; "
                                 "--skip-nonfinite skips such steps instead")
         self.skipped_nonfinite += 1
         return torch.zeros((), device=loss.device, requires_grad=True)
+
+
+def head_groups(optimizer, model, head_learning_rate: float):
+    """Split each parameter group of a fresh ``optimizer`` into the encoder's parameters and
+    the head's (every parameter outside ``model.base_model_prefix``), the head's at
+    ``head_learning_rate``."""
+    prefix = model.base_model_prefix + "."
+    head = {id(p) for name, p in model.named_parameters() if not name.startswith(prefix)}
+    groups = []
+    for group in optimizer.param_groups:
+        for is_head in (False, True):
+            params = [p for p in group["params"] if (id(p) in head) == is_head]
+            if params:
+                groups.append({**group, "params": params, "lr": head_learning_rate if is_head else group["lr"]})
+    optimizer.param_groups.clear()  # no step taken yet, so there is no state to move
+    for group in groups:
+        optimizer.add_param_group(group)
+    return optimizer
 
 
 class _LossProgress(TrainerCallback):

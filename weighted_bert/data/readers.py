@@ -45,7 +45,7 @@ class DataFormatError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million examples without a dict each
 class Example:
     text: str
     text_pair: str | None = None
@@ -208,7 +208,7 @@ def _read_seed(path: Path, text: str, labels: str, pair: bool | None, sink: _Sin
             sink.bad(number, f"has no tab; expected {wanted}" if len(fields) == 1 else
                      f"has {len(fields)} tab-separated fields; expected {wanted} like the lines before it")
             continue
-        label = fields[-1] if has_label else None
+        label = sys.intern(fields[-1]) if has_label else None  # one string per class, not per line
         if has_label and not label.strip():
             sink.bad(number, "has an empty label; expected a label after the last tab")
             continue
