@@ -81,7 +81,8 @@ def run_b(model_dir, data, steps, batch, seq_len, out) -> float:
     rows = [{**{k: v[i] for k, v in encoded.items()}, "labels": y} for i, y in enumerate(label_map.encode(train))]
     loss_fn = get_loss("weighted_ce", label_map.counts(train))
     args = TrainingArguments(output_dir=str(out / "b"), per_device_train_batch_size=batch, learning_rate=1e-4,
-                             max_steps=steps, warmup_steps=round(0.06 * steps), bf16=True, save_strategy="no",
+                             max_steps=steps, warmup_steps=round(0.06 * steps), bf16=True,
+                             use_cpu=not torch.cuda.is_available(), save_strategy="no",
                              eval_strategy="no", logging_steps=steps, report_to="none", disable_tqdm=True,
                              train_sampling_strategy="group_by_length", seed=42)
     timer = StepTimer()
@@ -145,7 +146,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print(row, flush=True)
     text = (f"# GPU training throughput\n\n`bash benchmarks/gpu.sh`; {name}, torch {torch.__version__}; "
-            f"BERT-base shape ({layers} layers, hidden {hidden}) randomly initialised, sequence length "
+            f"BERT ({layers} layers, hidden {hidden}; 12 and 768 are BERT-base) randomly initialised, sequence length "
             f"{args.seq_len}, batch {args.batch_size}, {steps} steps, bf16. Measured bf16 matmul peak "
             f"{peak / 1e12:.1f} TFLOP/s" + (f" (data sheet {sheet / 1e12:.0f})" if sheet else "") +
             f"; {time.perf_counter() - started:.0f} s in all.\n\n" + table(rows) + "\n")
