@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import torch  # noqa: E402
-from throughput import HeadLRTrainer, StepTimer, table  # noqa: E402
+from throughput import HeadLRTrainer, StepTimer, table, timed_weighted_bert  # noqa: E402
 from transformers import (  # noqa: E402
     BertConfig,
     BertForSequenceClassification,
@@ -94,21 +94,11 @@ def run_b(model_dir, data, steps, batch, seq_len, out) -> float:
 
 
 def run_c(model_dir, data, steps, batch, seq_len, out) -> float:
-    timer = StepTimer()
-
-    class Timed(training.WeightedTrainer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.add_callback(timer)
-
-    real, training.WeightedTrainer = training.WeightedTrainer, Timed
-    try:
+    with timed_weighted_bert() as timer:
         training.run(training.RunConfig(
             model=str(model_dir), train_file=str(data), output_dir=str(out / "c"), batch_size=batch,
             learning_rate=1e-4, head_learning_rate=3e-2, max_steps=steps, warmup_ratio=0.06,
             max_seq_length=seq_len, progress=False, do_eval=False, do_predict=False, logging_steps=steps))
-    finally:
-        training.WeightedTrainer = real
     return timer.end - timer.start
 
 

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from throughput import BATCH, HEAD_LR, LR, MAX_LEN, WARMUP, StepTimer, table  # noqa: E402
+from throughput import BATCH, HEAD_LR, LR, MAX_LEN, WARMUP, table, timed_weighted_bert  # noqa: E402
 
 from weighted_bert import sampling, training  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
@@ -32,27 +32,16 @@ from weighted_bert.demo import demo_data_dir, demo_model_dir  # noqa: E402
 
 
 def one_run(precision: str, factor: int | None, seed: int, steps: int, out: Path) -> tuple[float, float]:
-    timer = StepTimer()
-    grouping = factor is not None
     if factor:
         sampling.LENGTH_GROUP_FACTOR = factor
-
-    class Timed(training.WeightedTrainer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.add_callback(timer)
-
     data = demo_data_dir()
-    real, training.WeightedTrainer = training.WeightedTrainer, Timed
-    try:
+    with timed_weighted_bert() as timer:
         result = training.run(training.RunConfig(
             model=str(demo_model_dir()), train_file=str(data / "train_data.txt"), dev_file=str(data / "dev_data.txt"),
             do_predict=False, output_dir=str(out / f"{precision}-{factor}-{seed}"), batch_size=BATCH,
             learning_rate=LR, head_learning_rate=HEAD_LR, max_steps=steps, warmup_ratio=WARMUP, seed=seed,
             max_seq_length=MAX_LEN, eval_batch_size=128, progress=False, precision=precision,
-            length_grouping=grouping))
-    finally:
-        training.WeightedTrainer = real
+            length_grouping=factor is not None))
     return steps * BATCH / (timer.end - timer.start), result.eval_metrics["macro_f1"]
 
 

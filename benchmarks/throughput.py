@@ -30,6 +30,7 @@ Writes benchmarks/results/throughput.md and throughput.csv.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -123,8 +124,10 @@ def trainer_run(name, padding, bf16, grouped, steps, model_dir, train, dev, labe
     return timer.end - timer.start, model, dev_macro_f1(model, tokenizer, dev, label_map)
 
 
-def weighted_bert_run(steps, model_dir, data, out):
-    """(c): weighted-bert's own run(), timed with the same callback."""
+@contextlib.contextmanager
+def timed_weighted_bert():
+    """While open, every `weighted-bert train` run (``training.run``) carries a StepTimer,
+    the callback that times (a) and (b): the same clock for all."""
     timer = StepTimer()
 
     class Timed(training.WeightedTrainer):
@@ -134,14 +137,20 @@ def weighted_bert_run(steps, model_dir, data, out):
 
     real, training.WeightedTrainer = training.WeightedTrainer, Timed
     try:
-        config = training.RunConfig(
-            model=str(model_dir), train_file=str(data / "train_data.txt"), dev_file=str(data / "dev_data.txt"),
-            do_predict=False, output_dir=str(out / "c"), loss="weighted_ce", batch_size=BATCH, learning_rate=LR,
-            head_learning_rate=HEAD_LR, max_steps=steps, warmup_ratio=WARMUP, seed=SEED,
-            max_seq_length=MAX_LEN, eval_batch_size=128, progress=False, overwrite_output_dir=True)
-        result = training.run(config)
+        yield timer
     finally:
         training.WeightedTrainer = real
+
+
+def weighted_bert_run(steps, model_dir, data, out):
+    """(c): weighted-bert's own run(), timed with the same callback."""
+    config = training.RunConfig(
+        model=str(model_dir), train_file=str(data / "train_data.txt"), dev_file=str(data / "dev_data.txt"),
+        do_predict=False, output_dir=str(out / "c"), loss="weighted_ce", batch_size=BATCH, learning_rate=LR,
+        head_learning_rate=HEAD_LR, max_steps=steps, warmup_ratio=WARMUP, seed=SEED,
+        max_seq_length=MAX_LEN, eval_batch_size=128, progress=False, overwrite_output_dir=True)
+    with timed_weighted_bert() as timer:
+        result = training.run(config)
     precision = training.mixed_precision(config.precision)
     return timer.end - timer.start, result.eval_metrics["macro_f1"], precision
 
