@@ -65,8 +65,10 @@ def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), words)
 
 
+# fp32: the same numbers on machines with and without bf16 hardware (with bf16 autocast this
+# 64-wide model at a learning rate of 3e-3 misses the task for some seeds).
 TRAIN_FLAGS = ["--epochs", "12", "--learning-rate", "3e-3", "--batch-size", "8", "--warmup-ratio", "0.1",
-               "--logging-steps", "5", "--no-progress", "--seed", "7"]
+               "--logging-steps", "5", "--no-progress", "--seed", "7", "--precision", "fp32"]
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,7 @@ def test_train_sh_end_to_end(tmp_path, tiny_bert, toy_data_dir):
     output = tmp_path / "output"
     env = {**os.environ, "BERT_BASE_DIR": str(tiny_bert), "DATA_DIR": str(toy_data_dir),
            "OUTPUT_DIR": str(output), "SEED_EXTRA_FLAGS": "--learning_rate=3e-3 --num_train_epochs=12 "
-           "--train_batch_size=8 --progress=false --seed=7"}
+           "--train_batch_size=8 --progress=false --seed=7 --precision=fp32"}
     result = subprocess.run(["bash", str(REPO / "train.sh")], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     results = (output / "eval_results.txt").read_text()
