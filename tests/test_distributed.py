@@ -4,6 +4,7 @@ same global batch; only process 0 writes, and dev metrics count each example onc
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -42,11 +43,17 @@ def data_dir(toy_data_dir, tmp_path):
     return folder
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 LAUNCHERS = {
-    "torchrun": ["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517"],
+    "torchrun": ["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port={port}"],
     # accelerate's --multi_gpu launcher is torchrun underneath; without GPUs we train with gloo.
     "accelerate": ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes=2", "--num_machines=1",
-                   "--mixed_precision=no", "--dynamo_backend=no", "--main_process_port=29518"],
+                   "--mixed_precision=no", "--dynamo_backend=no", "--main_process_port={port}"],
 }
 
 
@@ -57,7 +64,8 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, no_dropout
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, *LAUNCHERS[launcher], "-m", "weighted_bert", *common, "--output-dir", str(tmp_path / "two"), "--batch-size", "8"],
+        [sys.executable, *(a.format(port=free_port()) for a in LAUNCHERS[launcher]), "-m", "weighted_bert",
+         *common, "--output-dir", str(tmp_path / "two"), "--batch-size", "8"],
         capture_output=True, text=True, env=env, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-4000:]
     assert result.stderr.count("[weighted-bert] dev:") == 1  # process 1 neither evaluates nor writes
