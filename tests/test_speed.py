@@ -100,3 +100,10 @@ def test_measuring_the_peak_leaves_the_training_rng_alone():
     state = torch.get_rng_state()
     assert speed.matmul_peak_flops.__wrapped__("float32", "cpu", size=64, seconds=0.01) > 0
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_non_embedding_parameters_by_hand():
+    model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 3))
+    assert speed.non_embedding_parameters(model) == 4 * 3 + 3  # the 40 embedding weights do not count
+    # 6 N per token plus attention 12 * layers * hidden * seq_len: 6*15 + 12*2*4*5 = 90 + 480
+    assert speed.flops_per_token(non_embedding_params=15, layers=2, hidden=4, seq_len=5) == 570
