@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 from collections.abc import Sequence
@@ -49,6 +50,11 @@ class TokenTable(Sequence):
         return np.diff(self.offsets)
 
 
+def row_lengths(rows) -> np.ndarray:
+    """Tokens in each row of a :class:`TokenTable` or of a list of lists."""
+    return rows.lengths() if isinstance(rows, TokenTable) else np.array([len(r) for r in rows], dtype=np.int64)
+
+
 def encode_examples(tokenizer, examples: Sequence[Example], max_seq_length: int, *, chunk_size: int = 20_000,
                     progress: bool = False) -> dict[str, TokenTable]:
     """Token ids per example, truncated to ``max_seq_length`` and not padded (padding is
@@ -93,8 +99,7 @@ class EncodedDataset(torch.utils.data.Dataset):
 
     def lengths(self) -> np.ndarray:
         if self._lengths is None:
-            ids = self.encodings["input_ids"]
-            self._lengths = ids.lengths() if isinstance(ids, TokenTable) else np.array([len(r) for r in ids])
+            self._lengths = row_lengths(self.encodings["input_ids"])
         return self._lengths
 
     def mean_length(self) -> float:
@@ -120,26 +125,24 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
     """
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
-    ids = encodings["input_ids"]
-    lengths = ids.lengths() if isinstance(ids, TokenTable) else np.array([len(r) for r in ids])
+    lengths = row_lengths(encodings["input_ids"])
     order = np.argsort(-lengths, kind="stable")
     onnx = hasattr(model, "session")
     out = np.zeros((len(lengths), model.config.num_labels), dtype=np.float32)
-    if onnx:
+    if not onnx:
+        device = next(model.parameters()).device
+        model.eval()
+    autocast = (contextlib.nullcontext() if onnx else
+                torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"))
+    with torch.inference_mode(), autocast:
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
-            out[index] = model.logits(tokenizer.pad({k: [v[i] for i in index] for k, v in encodings.items()},
-                                                    return_tensors="np"))
-        return out
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-        for start in range(0, len(order), batch_size):
-            index = order[start:start + batch_size]
-            batch = tokenizer.pad({k: [v[i] for i in index] for k, v in encodings.items()},
-                                  return_tensors="pt")
-            batch = {k: t.to(device) for k, t in batch.items()}
-            out[index] = model(**batch).logits.float().cpu().numpy()
+            rows = {k: [v[i] for i in index] for k, v in encodings.items()}
+            if onnx:
+                out[index] = model.logits(tokenizer.pad(rows, return_tensors="np"))
+            else:
+                batch = {k: t.to(device) for k, t in tokenizer.pad(rows, return_tensors="pt").items()}
+                out[index] = model(**batch).logits.float().cpu().numpy()
     return out
 
 

@@ -103,8 +103,9 @@ class WeightedTrainer(Trainer):
         (nanoGPT's habit): model FLOPs of the unpadded tokens over the measured matrix-
         multiply peak of this device in the training dtype (see :mod:`weighted_bert.speed`)."""
         now = time.perf_counter()
-        if "loss" in logs and self._since is not None and now > self._since and self._tokens:
-            rate = self._tokens / (now - self._since)
+        tokens = int(self._tokens)
+        if "loss" in logs and self._since is not None and now > self._since and tokens:
+            rate = tokens / (now - self._since)
             dtype = "bfloat16" if self.args.bf16 else "float16" if self.args.fp16 else "float32"
             peak = matmul_peak_flops(dtype, self.args.device.type)
             flops = model_flops_per_token(self.model, self.train_dataset.mean_length())
@@ -132,7 +133,8 @@ class WeightedTrainer(Trainer):
         labels = inputs.pop("labels")
         lines = inputs.pop("example_line", None)
         if model.training and "attention_mask" in inputs:
-            self._tokens += int(inputs["attention_mask"].sum())
+            # A device tensor, read only at log time: no host sync each step on a GPU.
+            self._tokens = self._tokens + inputs["attention_mask"].sum()
             if self._since is None:
                 self._since = time.perf_counter()
         outputs = model(**inputs)
