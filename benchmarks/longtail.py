@@ -29,9 +29,9 @@ from weighted_bert.calibration import calibrate  # noqa: E402
 from weighted_bert.compare import aggregate, leaderboard, run_compare  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import demo_data_dir, demo_model_dir  # noqa: E402
-from weighted_bert.evaluation import run_split  # noqa: E402
+from weighted_bert.inference import logits_of  # noqa: E402
 from weighted_bert.metrics import full_metrics  # noqa: E402
-from weighted_bert.model import load_fine_tuned  # noqa: E402
+from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 from weighted_bert.prediction import softmax  # noqa: E402
 
 RECIPES = {
@@ -61,13 +61,13 @@ def calibrated_rows(runs: Path, seeds, many: int, few: int) -> dict:
             continue
         started = time.perf_counter()
         model = load_fine_tuned(run)
-        counts = model.info["class_counts"]
+        counts = model.info.class_counts
         dev = read_dataset(data / "dev_data.txt")
         test = read_dataset(data / "test_data.txt")
-        args = dict(max_seq_length=model.info["max_seq_length"], batch_size=128)
-        dev_logits = run_split(model.model, model.tokenizer, dev, model.label_map, **args)
+        args = dict(max_seq_length=model.max_seq_length, batch_size=128)
+        dev_logits = logits_of(model.model, model.tokenizer, dev, **args)
         result = calibrate(dev_logits, np.asarray(model.label_map.encode(dev)), counts)
-        test_logits = result.apply(run_split(model.model, model.tokenizer, test, model.label_map, **args))
+        test_logits = result.apply(logits_of(model.model, model.tokenizer, test, **args))
         probabilities = softmax(test_logits)
         metrics = full_metrics(model.label_map.encode(test), probabilities.argmax(1), model.label_map.labels,
                                confidence=probabilities.max(1), train_counts=counts, many_threshold=many,
@@ -136,8 +136,7 @@ def main() -> None:
                     few_threshold=args.few_threshold)
     runs = Path(args.runs_dir)
     run_compare(model=demo_model_dir(), output_dir=runs, recipes=recipes, seeds=seeds,
-                settings={**settings, "data_dir": str(demo_data_dir()), "progress": False},
-                log=lambda m: print(m, file=sys.stderr, flush=True))
+                settings={**settings, "data_dir": str(demo_data_dir()), "progress": False})
     rows = leaderboard(runs, recipes, seeds)
     if "ce" in recipes:
         rows.append(calibrated_rows(runs, seeds, args.many_threshold, args.few_threshold))

@@ -57,14 +57,14 @@ from transformers import (  # noqa: E402
     set_seed,
 )
 
-from weighted_bert import training  # noqa: E402
+from weighted_bert import trainer, training  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import demo_data_dir, demo_model_dir  # noqa: E402
-from weighted_bert.evaluation import run_split  # noqa: E402
+from weighted_bert.inference import logits_of  # noqa: E402
 from weighted_bert.labels import build_label_map  # noqa: E402
 from weighted_bert.losses import get_loss  # noqa: E402
 from weighted_bert.metrics import full_metrics  # noqa: E402
-from weighted_bert.model import load_fine_tuned  # noqa: E402
+from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 from weighted_bert.prediction import encode_examples, predict_logits  # noqa: E402
 from weighted_bert.speed import cpu_supports_bf16, matmul_peak_flops, model_flops_per_token  # noqa: E402
 
@@ -90,11 +90,11 @@ class HeadLRTrainer(Trainer):
     that (a), (b) and (c) optimise identically and differ only in how fast they run."""
 
     def create_optimizer(self, *args, **kwargs):
-        return training.head_groups(super().create_optimizer(*args, **kwargs), self.model, HEAD_LR)
+        return trainer.head_groups(super().create_optimizer(*args, **kwargs), self.model, HEAD_LR)
 
 
 def dev_macro_f1(model, tokenizer, dev, label_map) -> float:
-    logits = run_split(model, tokenizer, dev, label_map, max_seq_length=MAX_LEN, batch_size=128)
+    logits = logits_of(model, tokenizer, dev, max_seq_length=MAX_LEN, batch_size=128)
     return full_metrics(label_map.encode(dev), logits.argmax(1), label_map.labels)["macro_f1"]
 
 
@@ -130,16 +130,16 @@ def timed_weighted_bert():
     the callback that times (a) and (b): the same clock for all."""
     timer = StepTimer()
 
-    class Timed(training.WeightedTrainer):
+    class Timed(trainer.WeightedTrainer):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.add_callback(timer)
 
-    real, training.WeightedTrainer = training.WeightedTrainer, Timed
+    real, trainer.WeightedTrainer = trainer.WeightedTrainer, Timed
     try:
         yield timer
     finally:
-        training.WeightedTrainer = real
+        trainer.WeightedTrainer = real
 
 
 def weighted_bert_run(steps, model_dir, data, out):
@@ -151,7 +151,7 @@ def weighted_bert_run(steps, model_dir, data, out):
         max_seq_length=MAX_LEN, eval_batch_size=128, progress=False, overwrite_output_dir=True)
     with timed_weighted_bert() as timer:
         result = training.run(config)
-    precision = training.mixed_precision(config.precision)
+    precision = trainer.mixed_precision(config.precision)
     return timer.end - timer.start, result.eval_metrics["macro_f1"], precision
 
 
@@ -229,7 +229,7 @@ def predict_section(run_dir: Path) -> list[dict]:
         encodings = encode_examples(fine_tuned.tokenizer, test.examples[:64], 64)
         predict_logits(model, fine_tuned.tokenizer, encodings, batch_size=batch, precision=precision)  # warm up
         start = time.perf_counter()
-        encodings = encode_examples(fine_tuned.tokenizer, test.examples, fine_tuned.info.get("max_seq_length", 128))
+        encodings = encode_examples(fine_tuned.tokenizer, test.examples, fine_tuned.max_seq_length)
         logits = predict_logits(model, fine_tuned.tokenizer, encodings, batch_size=batch, precision=precision)
         seconds = time.perf_counter() - start
         rows.append({"backend": name, "seconds": round(seconds, 2), "examples_per_s": round(len(texts) / seconds, 1),

@@ -133,7 +133,7 @@ def test_compare_sweep_file(tmp_path):
         "weighted_ce:balanced:none",
         {"loss": "weighted_ce", "class_weights": "balanced", "weight_normalization": "none"})
     path = write(tmp_path / "s.json", json.dumps({"recipes": {"seed": {"loss": "weighted_ce", "lr": 1}}}))
-    with pytest.raises(ValueError, match="unknown option"):
+    with pytest.raises(ValueError, match="recipe 'seed': unknown setting 'lr'"):
         load_sweep(path)
     path = write(tmp_path / "s.yaml", "recipes: [ce, 'weighted_ce:inverse']\nseeds: [1, 2]\n")
     sweep = load_sweep(path)

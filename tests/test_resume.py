@@ -11,9 +11,9 @@ from collections import namedtuple
 
 import pytest
 
-from weighted_bert import training
+from weighted_bert import resume
 from weighted_bert.cli import main
-from weighted_bert.training import complete_checkpoints
+from weighted_bert.resume import complete_checkpoints
 
 # 138 training examples at batch 8: 18 steps an epoch, 54 in all, a checkpoint every 6.
 FLAGS = ["--epochs", "3", "--learning-rate", "3e-3", "--batch-size", "8", "--save-steps", "6",
@@ -22,7 +22,7 @@ FLAGS = ["--epochs", "3", "--learning-rate", "3e-3", "--batch-size", "8", "--sav
 # The same command, each optimizer step slowed down so that the test can kill it mid-run.
 SLOW_TRAIN = """
 import sys, time
-from weighted_bert.training import WeightedTrainer
+from weighted_bert.trainer import WeightedTrainer
 step = WeightedTrainer.training_step
 def slow_step(self, *args, **kwargs):
     time.sleep(0.25)
@@ -104,7 +104,7 @@ def test_resume_without_a_checkpoint_and_incomplete_checkpoints(tmp_path, tiny_b
 
 def test_not_enough_disk_stops_before_training(tmp_path, tiny_bert, toy_data_dir, capsys, monkeypatch):
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(training.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**5, 10**5))
+    monkeypatch.setattr(resume.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**5, 10**5))
     assert main(command(tiny_bert, toy_data_dir, tmp_path / "full")) == 2
     error = capsys.readouterr().err
     assert "GB free on its disk; this run needs about" in error

@@ -56,7 +56,7 @@ def test_epochs_differ_and_repeat_with_the_seed():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="sampling must be"):
+    with pytest.raises(ValueError, match="sampling 'oversample' is not one of class_balanced, sqrt"):
         ClassAwareSampler(LABELS, "oversample")
     with pytest.raises(ValueError, match="rank 2"):
         ClassAwareSampler(LABELS, "sqrt", rank=2, world_size=2)

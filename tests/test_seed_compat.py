@@ -80,3 +80,58 @@ def test_seed_script_reports_bad_input_in_one_line(tmp_path, tiny_bert):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: {data / 'train_data.txt'}, line 2: has no tab; expected text<TAB>label")
+
+
+def _seed_text(name, kind, tmp_path):
+    """A valid value for setting ``name`` as the seed's users would type it."""
+    files = {"vocab_file", "bert_config_file"}
+    if name in files:
+        path = tmp_path / f"{name}.txt"
+        path.write_text("x\n")
+        return str(path)
+    texts = {bool: "true", int: "3", float: "0.5", list: "a,b"}
+    special = {"loss": "focal", "class_weights": "inverse", "weight_normalization": "none",
+               "loss_reduction": "weighted_mean", "sampling": "sqrt", "label_order": "first_seen",
+               "precision": "fp32", "on_bad_line": "skip", "max_steps": "7"}
+    return special.get(name) or texts.get(kind) or f"{name}-value"
+
+
+def test_every_seed_flag_reaches_the_run_with_its_type(tmp_path, monkeypatch):
+    """Each setting, typed in the seed style (seed names where it has them, e.g.
+    --train_batch_size), through the seed script's entry point, arrives with the schema's type."""
+    import dataclasses
+
+    from weighted_bert import compat, training
+    from weighted_bert.config import RunConfig
+    from weighted_bert.settings import field_types
+
+    kinds = field_types(RunConfig)
+    argv = ["--task_name=weightedloss", "--do_train=true", f"--output_dir={tmp_path / 'out'}",
+            f"--init_checkpoint={tmp_path / 'model'}", f"--data_dir={tmp_path}"]
+    expected = {}
+    for f in dataclasses.fields(RunConfig):
+        kind = kinds[f.name][0]
+        if f.name in ("model", "output_dir", "data_dir", "do_train"):
+            continue
+        flag = f.metadata["seed"][0] if f.metadata["seed"] else f.name
+        text = _seed_text(f.name, kind, tmp_path)
+        argv.append(f"--{flag}={text}")
+        expected[f.name] = kind
+    seen = {}
+    monkeypatch.setattr(training, "run", lambda config: seen.setdefault("config", config))
+    assert compat.main(argv) == 0
+    config = seen["config"]
+    for name, kind in expected.items():
+        assert type(getattr(config, name)) is kind, (name, getattr(config, name))
+    assert (config.batch_size, config.epochs, config.warmup_ratio, config.save_steps) == (3, 0.5, 0.5, 3)
+    assert config.labels == ["a", "b"] and config.do_lower_case is True
+
+
+def test_a_bad_seed_value_is_one_line_naming_the_flag(tmp_path, capsys):
+    from weighted_bert.compat import main as seed_main
+
+    code = seed_main(["--task_name=weightedloss", "--do_train=true", f"--data_dir={tmp_path}",
+                      f"--init_checkpoint={tmp_path}", f"--output_dir={tmp_path / 'o'}", "--focal_gamma=strong"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: focal gamma 'strong' is not a number (setting focal_gamma, --focal-gamma)")

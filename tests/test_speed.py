@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from weighted_bert import speed, training
+from weighted_bert import speed, trainer
 from weighted_bert.cli import main
 from weighted_bert.data import read_dataset
-from weighted_bert.model import load_fine_tuned
 from weighted_bert.prediction import predict_logits
+from weighted_bert.saved_model import load_fine_tuned
 from weighted_bert.sampling import LengthGroupedSampler
 
 
@@ -56,11 +56,11 @@ def test_onnx_backend_without_an_export_says_what_to_run(trained_run, toy_data_d
 
 def test_auto_precision_without_bf16_hardware_is_fp32(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(training, "cpu_supports_bf16", lambda: False)
-    assert training.mixed_precision("auto") == "fp32"
-    monkeypatch.setattr(training, "cpu_supports_bf16", lambda: True)
-    assert training.mixed_precision("auto") == "bf16"
-    assert training.mixed_precision("fp32") == "fp32"
+    monkeypatch.setattr(trainer, "cpu_supports_bf16", lambda: False)
+    assert trainer.mixed_precision("auto") == "fp32"
+    monkeypatch.setattr(trainer, "cpu_supports_bf16", lambda: True)
+    assert trainer.mixed_precision("auto") == "bf16"
+    assert trainer.mixed_precision("fp32") == "fp32"
 
 
 def test_cpu_bf16_detection_reads_the_cpu_flags(monkeypatch, tmp_path):

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from weighted_bert.model import load_fine_tuned, load_tokenizer, resolve_model_source
+from weighted_bert.model import load_tokenizer, resolve_model_source
+from weighted_bert.saved_model import load_fine_tuned
 from weighted_bert.tf_checkpoint import CheckpointError, find_checkpoint, read_checkpoint, read_index
 from weighted_bert.tf_import import case_mismatch_warning, load_tf_bert, read_label2id_pickle
 

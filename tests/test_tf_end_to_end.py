@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from weighted_bert.cli import main
-from weighted_bert.model import load_fine_tuned
+from weighted_bert.saved_model import load_fine_tuned
 
 from inews_slice import write_inews_slice
 

@@ -16,15 +16,18 @@ changes. The parameters kept are then fitted on the whole dev set.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
+
+from .reports import write_json
 
 TAU_GRID = np.round(np.arange(0.0, 3.0 + 1e-9, 0.05), 2)
 BIAS_GRID = np.arange(-2.0, 2.0 + 1e-9, 0.25)
 MIN_GAIN = 0.005
 BOOTSTRAP = 200
-CALIBRATION_FILE = "calibration.json"
 
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> float:
@@ -92,6 +95,13 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: dict) -> "Calibration":
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    @classmethod
+    def read(cls, path) -> "Calibration":
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def write(self, path) -> None:
+        write_json(path, self.to_dict())
 
 
 def log_prior_from_counts(counts) -> np.ndarray:

@@ -28,8 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import RunConfig
+from .errors import UserError
 from .io import atomic_write_bytes, atomic_write_text
-from .training import RunConfig, run
+from .log import get_logger
+from .run_folder import RUN_SUMMARY
+from .settings import check_values, read_settings_file
+from .training import run
+
+log = get_logger(__name__)
 
 COLUMNS = ("accuracy", "macro_f1", "balanced_accuracy", "many_shot_accuracy", "medium_shot_accuracy",
            "few_shot_accuracy", "ece", "seconds")
@@ -37,63 +44,61 @@ LOWER_IS_BETTER = {"ece", "seconds"}
 
 
 def parse_recipe(spec: str) -> tuple[str, dict]:
-    """``"weighted_ce:balanced:none"`` -> ``("weighted_ce:balanced:none", {...})``."""
+    """``"weighted_ce:balanced:none"`` -> ``("weighted_ce:balanced:none", {...})``, each part
+    checked by the settings schema."""
     parts = spec.strip().split(":")
     if not parts[0] or len(parts) > 3:
-        raise ValueError(f"recipe {spec!r}: expected LOSS[:CLASS_WEIGHTS[:NORMALIZATION]], e.g. weighted_ce:inverse")
-    options = {"loss": parts[0]}
-    for key, value in zip(("class_weights", "weight_normalization"), parts[1:]):
-        options[key] = value
-    return spec.strip(), options
+        raise UserError(f"recipe {spec!r}: expected LOSS[:CLASS_WEIGHTS[:NORMALIZATION]], e.g. weighted_ce:inverse")
+    options = dict(zip(("loss", "class_weights", "weight_normalization"), parts))
+    return spec.strip(), _checked(options, f"recipe {spec.strip()!r}")
+
+
+def _checked(options: dict, where: str) -> dict:
+    return check_values(RunConfig, options, where=where)
 
 
 def load_sweep(path) -> dict:
-    """A sweep file (JSON, or YAML with PyYAML installed) as ``{recipes, seeds, settings}``."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise ValueError(f"{path}: reading YAML needs PyYAML (pip install pyyaml), or write the sweep as JSON") from None
-        data = yaml.safe_load(text)
-    else:
-        try:
-            data = json.loads(text)
-        except ValueError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(data, dict) or "recipes" not in data:
-        raise ValueError(f"{path}: expected an object with 'recipes' (and optionally 'seeds', 'settings')")
+    """A sweep file (JSON, or YAML with PyYAML installed) as ``{recipes, seeds, settings}``,
+    every setting checked by the schema before anything runs."""
+    data = read_settings_file(path)
+    if "recipes" not in data:
+        raise UserError(f"{path}: expected an object with 'recipes' (and optionally 'seeds', 'settings')")
+    unknown = sorted(set(data) - {"recipes", "seeds", "settings"})
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; expected recipes, seeds, settings")
     recipes = data["recipes"]
     if isinstance(recipes, list):
-        recipes = dict(parse_recipe(r) if isinstance(r, str) else (r["name"], r) for r in recipes)
-    for name, options in recipes.items():
-        unknown = set(options) - set(RunConfig.__dataclass_fields__) - {"name"}
-        if unknown:
-            raise ValueError(f"{path}: recipe {name!r} has unknown option(s) {', '.join(sorted(unknown))}")
-    return {"recipes": {n: {k: v for k, v in o.items() if k != "name"} for n, o in recipes.items()},
-            "seeds": data.get("seeds"), "settings": data.get("settings", {})}
+        recipes = dict(parse_recipe(r) if isinstance(r, str) else (r.get("name"), r) for r in recipes)
+    if not isinstance(recipes, dict) or not recipes or not all(isinstance(o, dict) for o in recipes.values()):
+        raise UserError(f"{path}: 'recipes' must map each recipe's name to its settings")
+    seeds = data.get("seeds")
+    if seeds is not None:
+        if not isinstance(seeds, list) or not seeds:
+            raise UserError(f"{path}: 'seeds' must be a list of whole numbers")
+        seeds = [_checked({"seed": s}, str(path))["seed"] for s in seeds]
+    return {"recipes": {n: _checked({k: v for k, v in o.items() if k != "name"}, f"{path}: recipe {n!r}")
+                        for n, o in recipes.items()},
+            "seeds": seeds, "settings": _checked(data.get("settings") or {}, f"{path}: settings")}
 
 
 def _folder_name(recipe: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", recipe)
 
 
-def run_compare(*, model: str, output_dir, recipes: dict[str, dict], seeds: list[int], settings: dict,
-                log=print) -> list[dict]:
+def run_compare(*, model: str, output_dir, recipes: dict[str, dict], seeds: list[int], settings: dict) -> list[dict]:
     """Run every (recipe, seed) not finished yet, then write the leaderboard files."""
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     for name, options in recipes.items():
         for seed in seeds:
             folder = output / _folder_name(name) / f"seed{seed}"
-            if (folder / "run_summary.json").is_file():
-                log(f"[compare] {name} seed {seed}: finished earlier, kept")
+            if (folder / RUN_SUMMARY).is_file():
+                log.info(f"[compare] {name} seed {seed}: finished earlier, kept")
                 continue
             if folder.exists():
-                log(f"[compare] {name} seed {seed}: incomplete earlier run, starting it again")
+                log.info(f"[compare] {name} seed {seed}: incomplete earlier run, starting it again")
                 shutil.rmtree(folder)
-            log(f"[compare] {name} seed {seed}: running")
+            log.info(f"[compare] {name} seed {seed}: running")
             config = RunConfig(model=model, output_dir=str(folder), **{**settings, **options, "seed": seed})
             run(config)
     rows = leaderboard(output, recipes, seeds)
@@ -111,7 +116,7 @@ def leaderboard(output: Path, recipes, seeds) -> list[dict]:
     for name in recipes:
         per_seed = []
         for seed in seeds:
-            path = output / _folder_name(name) / f"seed{seed}" / "run_summary.json"
+            path = output / _folder_name(name) / f"seed{seed}" / RUN_SUMMARY
             if path.is_file():
                 per_seed.append(_split_metrics(json.loads(path.read_text(encoding="utf-8"))))
         rows.append(aggregate(name, per_seed))

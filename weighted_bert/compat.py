@@ -1,7 +1,8 @@
 """The seed's command line: ``run_classifier_weighted_loss.py`` flags, as its users typed them.
 
 Flags follow absl's syntax (``--do_train=true``, ``--do_train``, ``--nodo_train``,
-``--max_seq_length 128``) and map onto :class:`weighted_bert.training.RunConfig`:
+``--max_seq_length 128``) and map onto :class:`weighted_bert.config.RunConfig`, which
+converts and checks every value (types included) exactly as for ``weighted-bert train``:
 
 ==========================  ==========================================================
 seed flag                   here
@@ -28,7 +29,8 @@ TPU flags,                  accepted and ignored
 --iterations_per_loop
 ==========================  ==========================================================
 
-Any ``weighted-bert train`` option can also be given in this style, e.g.
+The seed names come from the ``seed`` entries of the schema's fields. Any
+``weighted-bert train`` option can also be given in this style, e.g.
 ``--weight_normalization=none`` for the seed's raw weights (by default weights are
 normalised so that weighting does not multiply the learning rate, a fault of the seed).
 
@@ -41,37 +43,37 @@ warning.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
-from .cli import report_user_errors
-from .tf_checkpoint import is_tf_checkpoint
-from .tf_import import case_mismatch_warning
-from .training import RunConfig, RunError, run
+from .config import RunConfig
+from .errors import UserError
+from .log import get_logger
+from .run_folder import MODEL
+from .settings import FALSE, TRUE, build, canonical_name, check_value, field_types
 
-BOOLEAN = {"do_train", "do_eval", "do_predict", "do_lower_case", "weighted_loss", "use_tpu",
-           "overwrite_output_dir", "keep_checkpoints", "trust_remote_code", "progress", "calibration", "skip_nonfinite",
-           "resume"}
-SEED_VALUES = {"task_name", "data_dir", "bert_config_file", "vocab_file", "output_dir", "init_checkpoint",
-               "max_seq_length", "train_batch_size", "eval_batch_size", "predict_batch_size",
-               "learning_rate", "num_train_epochs", "warmup_proportion", "save_checkpoints_steps"}
-SEED_FLAGS = SEED_VALUES | {"do_train", "do_eval", "do_predict", "do_lower_case", "weighted_loss"}
-IGNORED = {"use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores",
-           "iterations_per_loop"}
-TRUE, FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
-# RunConfig fields that can be passed through; the ones the seed flags set are not.
-PASS_THROUGH = {name for name in RunConfig.__dataclass_fields__} - {
-    "model", "output_dir", "data_dir", "do_train", "do_eval", "do_predict", "batch_size", "eval_batch_size",
-    "epochs", "warmup_ratio", "vocab_file", "do_lower_case", "bert_config_file", "extra_loss_options"}
+log = get_logger(__name__)
+
+# The seed's flag name -> the setting it sets, from the schema (init_checkpoint -> model, ...).
+SEED_NAMES = {seed: f.name for f in dataclasses.fields(RunConfig) for seed in f.metadata.get("seed", ())}
+SEED_ONLY = {"task_name", "weighted_loss"}
+IGNORED = {"use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores", "iterations_per_loop"}
+BOOLEAN = {name for name, (kind, *_) in field_types(RunConfig).items() if kind is bool} | {"weighted_loss", "use_tpu"}
+SEED_FLAGS = set(SEED_NAMES) | SEED_ONLY | {"data_dir", "output_dir", "vocab_file", "bert_config_file",
+                                            "do_train", "do_eval", "do_predict", "do_lower_case"}
 
 
-class FlagError(ValueError):
+class FlagError(UserError, ValueError):
     """A seed flag that is unknown, malformed or missing."""
 
 
+def _known(name: str) -> bool:
+    return name in SEED_NAMES or name in SEED_ONLY or name in IGNORED or canonical_name(RunConfig, name) is not None
+
+
 def parse_flags(argv: list[str]) -> dict[str, str | bool]:
-    """absl-style ``--name=value`` / ``--name value`` / ``--name`` / ``--noname``."""
-    known = BOOLEAN | SEED_VALUES | IGNORED | PASS_THROUGH
+    """absl-style ``--name=value`` / ``--name value`` / ``--name`` / ``--noname``; values stay text."""
     flags: dict[str, str | bool] = {}
     items = list(argv)
     while items:
@@ -80,10 +82,10 @@ def parse_flags(argv: list[str]) -> dict[str, str | bool]:
             raise FlagError(f"unexpected argument {item!r}; flags look like --name=value")
         name, has_value, value = item.lstrip("-").partition("=")
         name = name.replace("-", "_")
-        if name not in known and name.startswith("no") and name[2:] in BOOLEAN and not has_value:
+        if not _known(name) and name.startswith("no") and name[2:] in BOOLEAN and not has_value:
             flags[name[2:]] = False
             continue
-        if name not in known:
+        if not _known(name):
             raise FlagError(f"unknown flag --{name}; the seed's flags are: "
                             f"{', '.join('--' + f for f in sorted(SEED_FLAGS))} (and weighted-bert train's options)")
         if name in BOOLEAN:
@@ -102,14 +104,23 @@ def parse_flags(argv: list[str]) -> dict[str, str | bool]:
     return flags
 
 
-def _number(flags, name, kind):
-    try:
-        return kind(flags[name])
-    except ValueError:
-        raise FlagError(f"--{name}={flags[name]}: expected {'a whole number' if kind is int else 'a number'}") from None
+def _model(flags: dict, output_dir: Path, do_train: bool) -> str:
+    from .tf_checkpoint import is_tf_checkpoint
+
+    if do_train:
+        if "init_checkpoint" not in flags:
+            raise FlagError("--init_checkpoint is required to train (a pretrained model folder)")
+        return flags["init_checkpoint"]
+    if (output_dir / MODEL / "config.json").is_file() or is_tf_checkpoint(output_dir):
+        return str(output_dir)  # fine-tuned here, by weighted-bert or by the seed itself
+    if "init_checkpoint" in flags:
+        return flags["init_checkpoint"]
+    raise FlagError(f"--do_train=false needs a fine-tuned model: {output_dir} has none and "
+                    "--init_checkpoint is not given")
 
 
 def config_from_flags(flags: dict) -> RunConfig:
+    """A :class:`RunConfig` from parsed seed flags; the schema converts and checks the values."""
     for name in ("task_name", "output_dir"):
         if name not in flags:
             raise FlagError(f"--{name} is required")
@@ -125,64 +136,43 @@ def config_from_flags(flags: dict) -> RunConfig:
         if name in flags and not Path(flags[name]).is_file():
             raise FlagError(f"--{name}={flags[name]}: no such file")
     output_dir = Path(flags["output_dir"])
-    if do_train:
-        if "init_checkpoint" not in flags:
-            raise FlagError("--init_checkpoint is required to train (a pretrained model folder)")
-        model = flags["init_checkpoint"]
-    elif (output_dir / "model" / "config.json").is_file() or is_tf_checkpoint(output_dir):
-        model = str(output_dir)  # fine-tuned here, by weighted-bert or by the seed itself
-    elif "init_checkpoint" in flags:
-        model = flags["init_checkpoint"]
-    else:
-        raise FlagError(f"--do_train=false needs a fine-tuned model: {output_dir} has none and "
-                        "--init_checkpoint is not given")
     if "init_checkpoint" in flags:
+        from .tf_import import case_mismatch_warning
+
         warning = case_mismatch_warning(flags.get("do_lower_case", True), flags["init_checkpoint"])
         if warning:
-            print(warning, file=sys.stderr)
+            log.warning(warning.removeprefix("warning: "))
     ignored = sorted(k for k in flags if k in IGNORED)
     if ignored:
-        print(f"note: ignoring {', '.join('--' + k for k in ignored)} (TensorFlow/TPU settings)", file=sys.stderr)
-    values = {k: v for k, v in flags.items() if k in PASS_THROUGH}
-    if "weighted_loss" in flags and "loss" not in values:
+        log.info(f"ignoring {', '.join('--' + k for k in ignored)} (TensorFlow/TPU settings)")
+    values = {"do_lower_case": True, "loss": "ce"}  # the seed's defaults where ours differ
+    batch_sizes = ("eval_batch_size", "predict_batch_size")  # the seed had both; one batch size scores here
+    sizes = [check_value(RunConfig, "eval_batch_size", flags[k]) for k in batch_sizes if k in flags]
+    if sizes:
+        values["eval_batch_size"] = max(sizes)
+    for name, value in flags.items():
+        if name in SEED_ONLY or name in IGNORED or name in batch_sizes or name == "init_checkpoint":
+            continue
+        if name == "save_checkpoints_steps" and "save_steps" in flags:
+            continue
+        values[SEED_NAMES.get(name) or canonical_name(RunConfig, name)] = value
+    if "weighted_loss" in flags and "loss" not in flags:
         values["loss"] = "weighted_ce" if flags["weighted_loss"] else "ce"
         if flags["weighted_loss"]:
             values.setdefault("class_weights", "inverse")  # the seed's N / n_c
-    values.setdefault("loss", "ce")
-    for name, kind in (("max_seq_length", int), ("learning_rate", float), ("seed", int), ("max_steps", int),
-                       ("gradient_accumulation_steps", int), ("weight_decay", float), ("logging_steps", int),
-                       ("class_weight_beta", float), ("max_grad_norm", float), ("many_threshold", int),
-                       ("few_threshold", int), ("save_steps", int)):
-        if name in flags:
-            values[name] = _number(flags, name, kind)
-    if "labels" in values:
-        values["labels"] = str(values["labels"]).split(",")
-    if "train_batch_size" in flags:
-        values["batch_size"] = _number(flags, "train_batch_size", int)
-    eval_sizes = [_number(flags, k, int) for k in ("eval_batch_size", "predict_batch_size") if k in flags]
-    if eval_sizes:
-        values["eval_batch_size"] = max(eval_sizes)
-    if "save_checkpoints_steps" in flags and "save_steps" not in flags:
-        values["save_steps"] = _number(flags, "save_checkpoints_steps", int)
-    if "num_train_epochs" in flags:
-        values["epochs"] = _number(flags, "num_train_epochs", float)
-    if "warmup_proportion" in flags:
-        values["warmup_ratio"] = _number(flags, "warmup_proportion", float)
-    return RunConfig(model=model, output_dir=str(output_dir), data_dir=flags["data_dir"],
-                     do_train=do_train, do_eval=do_eval, do_predict=do_predict,
-                     vocab_file=flags.get("vocab_file"), do_lower_case=flags.get("do_lower_case", True),
-                     bert_config_file=flags.get("bert_config_file"), **values)
+    values.update(model=_model(flags, output_dir, do_train), output_dir=str(output_dir),
+                  do_train=do_train, do_eval=do_eval, do_predict=do_predict)
+    return build(RunConfig, values)
 
 
 def main(argv=None) -> int:
+    from .cli import report_user_errors
+    from .training import run
+
     argv = sys.argv[1:] if argv is None else argv
 
     def go():
-        try:
-            config = config_from_flags(parse_flags(argv))
-        except FlagError as err:
-            raise RunError(str(err)) from None
-        run(config)
+        run(config_from_flags(parse_flags(argv)))
         return 0
 
     return report_user_errors(go)

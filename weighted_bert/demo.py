@@ -8,7 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 from .io import atomic_write_text
-from .training import RunConfig, RunError, run
+from .config import RunConfig
+from .errors import RunError
+from .training import run
 
 RECIPES = {
     "ce": dict(loss="ce"),

@@ -1,4 +1,4 @@
-"""Evaluation: logits -> metrics and report files, shared by train, evaluate and predict."""
+"""Evaluation: logits -> metrics and result files, shared by train and evaluate."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from .metrics import (
     per_class_report,
     shot_accuracy,
 )
-from .prediction import encode_examples, predict_logits, softmax
+from .prediction import softmax
 from .reports import write_eval_results, write_predictions, write_test_results
+from .run_folder import CLASSIFICATION_REPORT, PREDICTIONS, TEST_RESULTS
 
 
 def objective(loss_fn, logits: np.ndarray, y_true: Sequence[int]) -> float:
@@ -47,19 +48,13 @@ def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=No
     return metrics
 
 
-def run_split(model, tokenizer, dataset: Dataset, label_map: LabelMap, *, max_seq_length: int,
-              batch_size: int, precision: str = "fp32") -> np.ndarray:
-    """Logits for every example of ``dataset``, in file order."""
-    encodings = encode_examples(tokenizer, dataset.examples, max_seq_length)
-    return predict_logits(model, tokenizer, encodings, batch_size=batch_size, precision=precision)
-
-
 def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map: LabelMap, *,
-                     prefix: str = "eval", extra: dict | None = None, loss_fn=None,
+                     split: str = "dev", extra: dict | None = None, loss_fn=None,
                      train_counts: Sequence[int] | None = None, many_threshold: int = MANY_THRESHOLD,
                      few_threshold: int = FEW_THRESHOLD) -> dict:
-    """Write ``{prefix}_results.txt/.json`` (every metric of ``metrics.full_metrics``, and
-    the loss) and the per-class ``classification_report.txt``."""
+    """Write the ``split``'s results (``eval_results.txt/.json`` for dev, ``test_results.*``
+    for test: every metric of ``metrics.full_metrics``, and the loss) and its per-class
+    classification report."""
     y_true = label_map.encode(dataset)
     probabilities = softmax(logits)
     metrics = full_metrics(y_true, probabilities.argmax(axis=1), label_map.labels,
@@ -70,9 +65,8 @@ def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map
     metrics["num_examples"] = len(dataset)
     if extra:
         metrics.update(extra)
-    write_eval_results(output_dir, metrics, prefix=prefix)
-    report_name = "classification_report.txt" if prefix == "eval" else f"{prefix}_classification_report.txt"
-    atomic_write_text(Path(output_dir) / report_name,
+    write_eval_results(output_dir, metrics, split=split)
+    atomic_write_text(Path(output_dir) / CLASSIFICATION_REPORT[split],
                       per_class_report(y_true, logits.argmax(axis=1), label_map.labels))
     return metrics
 
@@ -82,7 +76,6 @@ def write_prediction_files(output_dir, logits: np.ndarray, dataset: Dataset, lab
     """Test: the seed's ``test_results.tsv`` and ``predictions.tsv``; dev: ``eval_predictions.tsv``."""
     probabilities = softmax(logits)
     if split == "test":
-        write_test_results(Path(output_dir) / "test_results.tsv", probabilities)
-    name = "predictions.tsv" if split == "test" else "eval_predictions.tsv"
-    write_predictions(Path(output_dir) / name, dataset.examples, probabilities, label_map.labels)
+        write_test_results(Path(output_dir) / TEST_RESULTS, probabilities)
+    write_predictions(Path(output_dir) / PREDICTIONS[split], dataset.examples, probabilities, label_map.labels)
     return probabilities

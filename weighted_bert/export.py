@@ -21,13 +21,15 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from .errors import UserError, check_choice
+
 ONNX_DIR = "onnx"
 FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 SAMPLE = ["a short one", "and a somewhat longer sentence to make the batch ragged", "x"]
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     """An export or an ONNX model that cannot be used; the message says why."""
 
 
@@ -59,8 +61,8 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
     model folder's ``onnx/``; each file is written under a temporary name and renamed.
     The fp32 graph must give the PyTorch logits within ``tolerance`` on sample inputs."""
     _need_onnx()
-    if quantize not in (None, "int8"):
-        raise ValueError(f"quantize must be None or 'int8', not {quantize!r}")
+    if quantize is not None:
+        check_choice("quantize", quantize, ("int8",))
     model, tokenizer = fine_tuned.model.eval().float(), fine_tuned.tokenizer
     names = [n for n in INPUT_NAMES if n in tokenizer.model_input_names]
     if names[:2] != ["input_ids", "attention_mask"]:
@@ -94,11 +96,23 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
 
         int8 = folder / FILES["onnx-int8"]
         partial = folder / (FILES["onnx-int8"] + ".partial")
-        logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process is for convolutional models
-        quantize_dynamic(str(target), str(partial), weight_type=QuantType.QInt8)
+        with _quiet_root_logger():  # its advice to pre-process is for convolutional models
+            quantize_dynamic(str(target), str(partial), weight_type=QuantType.QInt8)
         partial.replace(int8)
         written.append(int8)
     return written
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """ONNX Runtime's quantiser logs through the root logger; silence it for the call only."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 class OnnxClassifier:

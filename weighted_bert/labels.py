@@ -12,13 +12,16 @@ Label order (it fixes the columns of ``test_results.tsv``):
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .data.readers import DataFormatError, Dataset
+from .errors import UserError, check_choice
+from .log import get_logger
+
+log = get_logger(__name__)
 
 LABEL_ORDERS = ("sorted", "first_seen")
 
@@ -37,17 +40,16 @@ class LabelMap:
     def __post_init__(self):
         if len(set(self.labels)) != len(self.labels):
             dup = [k for k, v in Counter(self.labels).items() if v > 1]
-            raise ValueError(f"labels must be unique; repeated: {', '.join(map(repr, dup))}")
+            raise UserError(f"labels must be unique; repeated: {', '.join(map(repr, dup))}")
         if not self.labels:
-            raise ValueError("a label map needs at least one label")
+            raise UserError("a label map needs at least one label")
 
     @classmethod
     def from_labels(cls, seen: Iterable[str], *, order: str = "sorted",
                     explicit: Sequence[str] | None = None) -> "LabelMap":
         if explicit:
             return cls(tuple(explicit))
-        if order not in LABEL_ORDERS:
-            raise ValueError(f"label order must be one of {LABEL_ORDERS}, not {order!r}")
+        check_choice("label_order", order, LABEL_ORDERS)
         unique = list(dict.fromkeys(seen))
         numbers = [_as_number(label) for label in unique]
         if unique and all(n is not None for n in numbers):
@@ -119,9 +121,8 @@ def build_label_map(train: Dataset, *, explicit: Sequence[str] | None = None,
                                       f"has label {example.label!r}, which --labels does not list")
         missing = [label for label in explicit if label not in set(seen)]
         if missing:
-            print(f"warning: {train.path}: no training example for label(s) "
-                  f"{', '.join(map(repr, missing))}; their class weight is the largest weight "
-                  "of the classes that have examples", file=sys.stderr)
+            log.warning(f"{train.path}: no training example for label(s) {', '.join(map(repr, missing))}; their "
+                        "class weight is the largest weight of the classes that have examples")
     if len(set(seen)) < 2:
         raise DataFormatError(train.path, None, f"has only one class ({seen[0]!r}); "
                               "expected at least two labels to train a classifier")
@@ -135,5 +136,5 @@ def _warn_near_duplicates(path: str, labels: Sequence[str]) -> None:
         groups.setdefault(label.strip().casefold(), []).append(label)
     for similar in groups.values():
         if len(similar) > 1:
-            print(f"warning: {path}: labels {', '.join(map(repr, similar))} differ only by case or "
-                  "surrounding spaces; they are kept as separate classes", file=sys.stderr)
+            log.warning(f"{path}: labels {', '.join(map(repr, similar))} differ only by case or surrounding "
+                        "spaces; they are kept as separate classes")

@@ -26,8 +26,11 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-MANY_THRESHOLD = 60
-FEW_THRESHOLD = 20
+from .config import RunConfig  # the thresholds' defaults live in the schema
+from .settings import default_of
+
+MANY_THRESHOLD = default_of(RunConfig, "many_threshold")
+FEW_THRESHOLD = default_of(RunConfig, "few_threshold")
 ECE_BINS = 15
 
 

@@ -1,4 +1,4 @@
-"""Model in: where a model comes from, loading it for training, and loading a fine-tuned one.
+"""Model in: where a model comes from, its tokenizer, and loading it for training.
 
 Every load goes through :func:`resolve_model_source`, the one place that decides what a
 ``--model`` / ``--init_checkpoint`` value names: a Hugging Face folder, a folder written
@@ -13,17 +13,19 @@ from __future__ import annotations
 import json
 import pickle
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import UserError
 from .labels import LabelMap
+from .log import get_logger
+from .run_folder import MODEL
 
-TRAINING_INFO = "weighted_bert.json"  # written next to the fine-tuned weights
+log = get_logger(__name__)
 GOOGLE_MAX_WORD_CHARS = 200
 
 
-class ModelSourceError(ValueError):
+class ModelSourceError(UserError, ValueError):
     """A model path or name that cannot be used, with what would work instead."""
 
 
@@ -57,15 +59,15 @@ def resolve_model_source(source) -> ModelSource:
     if path.is_dir():
         if (path / "config.json").is_file():
             return ModelSource(str(path), "hf")
-        if (path / "model" / "config.json").is_file():
-            return ModelSource(str(path / "model"), "hf")
+        if (path / MODEL / "config.json").is_file():
+            return ModelSource(str(path / MODEL), "hf")
     elif path.is_file() or path.name.startswith(("bert_model.ckpt", "model.ckpt")):
         # A file, or a checkpoint prefix, inside a folder: the seed's --init_checkpoint style.
         if not Path(f"{path}.index").is_file() and path.suffix != ".index":
             if (path.parent / "config.json").is_file():
                 return ModelSource(str(path.parent), "hf")
-            if (path.parent / "model" / "config.json").is_file():
-                return ModelSource(str(path.parent / "model"), "hf")
+            if (path.parent / MODEL / "config.json").is_file():
+                return ModelSource(str(path.parent / MODEL), "hf")
     try:
         return ModelSource(str(find_checkpoint(path)), "tf")
     except CheckpointError as err:
@@ -79,12 +81,13 @@ def resolve_model_source(source) -> ModelSource:
     return ModelSource(text, "hub")
 
 
-def _from_pretrained(loader, source: str, **kwargs):
+def from_pretrained(loader, source: str, **kwargs):
+    """``loader.from_pretrained(source)`` with a user's failures said in one line."""
     from transformers.utils import logging as hf_logging
 
     # A new classification head is expected here; transformers' load report and progress
-    # bar would print a table of "MISSING" weights on every run.
-    verbosity = hf_logging.get_verbosity()
+    # bar would print a table of "MISSING" weights on every run. Both are put back as they were.
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
@@ -106,7 +109,8 @@ def _from_pretrained(loader, source: str, **kwargs):
             "the file was run. Use a model saved as safetensors, or convert one you trust") from None
     finally:
         hf_logging.set_verbosity(verbosity)
-        hf_logging.enable_progress_bar()
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def load_tokenizer(source, *, vocab_file=None, do_lower_case: bool | None = None,
@@ -123,10 +127,10 @@ def load_tokenizer(source, *, vocab_file=None, do_lower_case: bool | None = None
         source = resolve_model_source(source)
     folder = source.folder
     if source.kind == "hub":
-        return _from_pretrained(AutoTokenizer, source.path, trust_remote_code=trust_remote_code)
+        return from_pretrained(AutoTokenizer, source.path, trust_remote_code=trust_remote_code)
     own = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
     if own and (source.kind == "hf" or vocab_file is None):
-        tokenizer = _from_pretrained(AutoTokenizer, str(folder), trust_remote_code=trust_remote_code)
+        tokenizer = from_pretrained(AutoTokenizer, str(folder), trust_remote_code=trust_remote_code)
         _restore_word_limit(tokenizer, folder / "tokenizer.json")
         return tokenizer
     vocab = Path(vocab_file) if vocab_file is not None else folder / "vocab.txt"
@@ -159,98 +163,21 @@ def load_for_training(source, label_map: LabelMap, *, vocab_file=None, do_lower_
     tokenizer = load_tokenizer(source, vocab_file=vocab_file, do_lower_case=do_lower_case,
                                trust_remote_code=trust_remote_code)
     if source.kind == "tf":
-        model = _load_tf(source, len(label_map), bert_config_file)
+        model = load_tf(source, len(label_map), bert_config_file)
     else:
-        config = _from_pretrained(AutoConfig, source.path, trust_remote_code=trust_remote_code,
+        config = from_pretrained(AutoConfig, source.path, trust_remote_code=trust_remote_code,
                                   num_labels=len(label_map), problem_type="single_label_classification")
-        model = _from_pretrained(AutoModelForSequenceClassification, source.path, config=config,
+        model = from_pretrained(AutoModelForSequenceClassification, source.path, config=config,
                                  trust_remote_code=trust_remote_code, ignore_mismatched_sizes=True)
     model.config.id2label = label_map.id2label
     model.config.label2id = label_map.label2id
     return model, tokenizer
 
 
-def _load_tf(source: ModelSource, num_labels: int | None, bert_config_file):
+def load_tf(source: ModelSource, num_labels: int | None, bert_config_file):
+    """A Google TensorFlow checkpoint as a BERT classifier, saying what was loaded."""
     from .tf_import import load_tf_bert
 
     model, report = load_tf_bert(source.path, num_labels=num_labels, bert_config_file=bert_config_file)
-    print(f"[weighted-bert] TensorFlow checkpoint {report.summary()}", file=sys.stderr)
+    log.info(f"TensorFlow checkpoint {report.summary()}")
     return model
-
-
-@dataclass
-class FineTuned:
-    """A fine-tuned classifier: a folder written by ``weighted-bert train``, or a
-    checkpoint written by the seed."""
-
-    path: str
-    model: object
-    tokenizer: object
-    label_map: LabelMap
-    info: dict  # loss, its options, class counts, max_seq_length (may be empty)
-    calibration: object = None  # a calibration.Calibration fitted by `weighted-bert calibrate`, if any
-
-    def logits(self, raw, *, use_calibration: bool = True, log=None):
-        """``raw`` logits, adjusted by the saved calibration unless told not to (and saying so)."""
-        if self.calibration is None or not use_calibration:
-            return raw
-        if log is not None:
-            log(f"applying the calibration in {Path(self.path) / 'calibration.json'} "
-                f"(tau {self.calibration.tau}{', per-class biases' if self.calibration.biases else ''}); "
-                "--no-calibration turns it off")
-        return self.calibration.apply(raw).astype(raw.dtype)
-
-
-def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=None, do_lower_case=None,
-                    bert_config_file=None, labels=None) -> FineTuned:
-    """Load a fine-tuned classifier (``OUTPUT``, ``OUTPUT/model``, or the seed's TensorFlow
-    output folder) for evaluation or prediction. ``labels`` names a TensorFlow model's
-    classes; else its ``label2id.pkl`` does (read without running any code)."""
-    from transformers import AutoModelForSequenceClassification
-
-    source = resolve_model_source(model_dir)
-    if source.kind == "hub":
-        raise ModelSourceError(f"{model_dir}: not a folder; expected the output folder of `weighted-bert train`")
-    tokenizer = load_tokenizer(source, vocab_file=vocab_file, do_lower_case=do_lower_case,
-                               trust_remote_code=trust_remote_code)
-    if source.kind == "tf":
-        model = _load_tf(source, None, bert_config_file)
-        k = model.config.num_labels
-        names = list(labels) if labels else _seed_labels(source.folder, k)
-        if len(names) != k:
-            raise ModelSourceError(f"{source.path}: the classifier has {k} classes, but {len(names)} labels were given")
-        label_map = LabelMap(tuple(names))
-        model.config.id2label, model.config.label2id = label_map.id2label, label_map.label2id
-        return FineTuned(source.path, model, tokenizer, label_map, {})
-    model = _from_pretrained(AutoModelForSequenceClassification, source.path, trust_remote_code=trust_remote_code)
-    id2label = model.config.id2label
-    label_map = LabelMap(tuple(id2label[i] for i in range(len(id2label))))
-    info_path = Path(source.path) / TRAINING_INFO
-    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
-    if info.get("head", {}).get("type") == "cosine":  # trained with ldam: the saved linear head is s * W/|W|
-        from .losses import CosineClassifier
-
-        linear = model.classifier
-        cosine = CosineClassifier(linear.in_features, linear.out_features, info["head"]["scale"])
-        cosine.weight.data.copy_(linear.weight.data)
-        model.classifier = cosine
-    model.eval()
-    calibration = None
-    calibration_path = Path(source.path) / "calibration.json"
-    if calibration_path.is_file():
-        from .calibration import Calibration
-
-        calibration = Calibration.from_dict(json.loads(calibration_path.read_text(encoding="utf-8")))
-    return FineTuned(source.path, model, tokenizer, label_map, info, calibration)
-
-
-def _seed_labels(folder: Path, k: int) -> list[str]:
-    from .tf_import import read_label2id_pickle
-
-    for candidate in (folder / "label_map.json", folder / "label2id.pkl"):
-        if candidate.is_file():
-            return list(LabelMap.load(candidate).labels) if candidate.suffix == ".json" \
-                else read_label2id_pickle(candidate)
-    print(f"warning: {folder}: no label2id.pkl or label_map.json; classes are named 0..{k - 1} "
-          "(give the names with --labels)", file=sys.stderr)
-    return [str(i) for i in range(k)]

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .config import SCORING_PRECISIONS
 from .data.readers import Example
+from .errors import check_choice
 
 
 class TokenTable(Sequence):
@@ -114,7 +116,6 @@ class EncodedDataset(torch.utils.data.Dataset):
         return item
 
 
-
 def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: int = 64,
                    precision: str = "fp32") -> np.ndarray:
     """Logits (n_examples, n_classes) as float32, in the order of ``encodings``.
@@ -123,8 +124,7 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
     ``model`` is a PyTorch classifier (run under ``torch.inference_mode``, in bf16 autocast
     with ``precision="bf16"``) or an :class:`weighted_bert.export.OnnxClassifier`.
     """
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
+    check_choice("precision", precision, SCORING_PRECISIONS)
     lengths = row_lengths(encodings["input_ids"])
     order = np.argsort(-lengths, kind="stable")
     onnx = hasattr(model, "session")

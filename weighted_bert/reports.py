@@ -13,6 +13,7 @@ import numpy as np
 
 from .data.readers import Example
 from .io import atomic_write_text
+from .run_folder import RESULTS_PREFIX, results_files
 
 
 def _clean(value):
@@ -32,17 +33,20 @@ def write_json(path, data) -> None:
     atomic_write_text(path, json.dumps(_clean(data), ensure_ascii=False, indent=2) + "\n")
 
 
-def write_eval_results(output_dir, metrics: dict, *, prefix: str = "eval") -> None:
-    """``{prefix}_results.txt`` in the seed's ``key = value`` lines and ``{prefix}_results.json``.
+def write_eval_results(output_dir, metrics: dict, *, split: str = "dev") -> None:
+    """The seed's ``key = value`` lines (``eval_results.txt`` for dev, ``test_results.txt``
+    for test) and the same as JSON, every key prefixed with ``eval_`` or ``test_``.
 
     ``metrics`` keys come without the prefix (``accuracy``, ``loss``, ...); scalar numbers
     go to the text file, everything to the JSON file.
     """
     output_dir = Path(output_dir)
+    prefix = RESULTS_PREFIX[split]
     keyed = {f"{prefix}_{k}" if k != "global_step" else k: v for k, v in metrics.items()}
     lines = [f"{k} = {v}" for k, v in sorted(keyed.items()) if isinstance(v, (int, float))]
-    atomic_write_text(output_dir / f"{prefix}_results.txt", "\n".join(lines) + "\n")
-    write_json(output_dir / f"{prefix}_results.json", keyed)
+    text_name, json_name = results_files(split)
+    atomic_write_text(output_dir / text_name, "\n".join(lines) + "\n")
+    write_json(output_dir / json_name, keyed)
 
 
 def write_test_results(path, probabilities: np.ndarray) -> None:

@@ -20,10 +20,25 @@ from pathlib import Path
 import numpy as np
 
 from .data.readers import DataFormatError
+from .errors import check_choice
 from .io import atomic_write_bytes, atomic_write_text
 from .labels import LabelMap
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, full_metrics, reliability_bins
-from .model import TRAINING_INFO
+from .run_folder import (
+    CLASS_WEIGHTS,
+    CONFUSION_MATRIX,
+    LABEL_MAP,
+    MODEL,
+    PER_CLASS_F1,
+    PICTURES,
+    PREDICTIONS,
+    RELIABILITY,
+    REPORT,
+    RESULTS_PREFIX,
+    TOP_CONFUSIONS,
+    TRAINING_INFO,
+    results_files,
+)
 from .plots import (
     confusion_matrix_png,
     per_class_f1_png,
@@ -31,8 +46,7 @@ from .plots import (
     top_confusions,
 )
 
-SPLIT_FILES = {"test": "predictions.tsv", "dev": "eval_predictions.tsv"}
-PICTURES = ("training_curves.png", "per_class_f1.png", "confusion_matrix.png", "reliability.png")
+SPLIT_FILES = PREDICTIONS
 HEADLINE = ("accuracy", "macro_f1", "balanced_accuracy", "weighted_f1", "macro_precision", "macro_recall",
             "mcc", "ece", "many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy", "loss")
 
@@ -66,22 +80,21 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
     """Write the pictures and ``report.html`` for ``run_dir``; return the page's path, or
     None when the run has no labelled predictions to report on."""
     run_dir = Path(run_dir)
-    if not (run_dir / "label_map.json").is_file():
+    if not (run_dir / LABEL_MAP).is_file():
         raise DataFormatError(run_dir, None, "has no label_map.json; expected the output folder of a training run")
     split = _pick_split(run_dir, split)
     if split is None:
         return None
-    if split not in SPLIT_FILES:
-        raise ValueError(f"split must be test, dev or auto, not {split!r}")
+    check_choice("split", split, tuple(SPLIT_FILES))
     predictions_path = run_dir / SPLIT_FILES[split]
     if not predictions_path.is_file():
         raise DataFormatError(predictions_path, None, f"does not exist; the run saved no {split} predictions")
-    label_map = LabelMap.load(run_dir / "label_map.json")
-    info = _load_json(run_dir / "model" / TRAINING_INFO)
+    label_map = LabelMap.load(run_dir / LABEL_MAP)
+    info = _load_json(run_dir / MODEL / TRAINING_INFO)
     settings = info.get("settings", {})
     many = many_threshold if many_threshold is not None else settings.get("many_threshold", MANY_THRESHOLD)
     few = few_threshold if few_threshold is not None else settings.get("few_threshold", FEW_THRESHOLD)
-    counts = _load_json(run_dir / "class_weights.json").get("class_counts") or info.get("class_counts")
+    counts = _load_json(run_dir / CLASS_WEIGHTS).get("class_counts") or info.get("class_counts")
     rows = read_predictions(predictions_path)
     label2id = label_map.label2id
     try:
@@ -92,27 +105,26 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
     confidence = np.array([float(r["probability"]) for r in rows])
     metrics = full_metrics(y_true, y_pred, label_map.labels, confidence=confidence, train_counts=counts,
                            many_threshold=many, few_threshold=few)
-    saved = _load_json(run_dir / f"{'test' if split == 'test' else 'eval'}_results.json")
-    prefix = "test_" if split == "test" else "eval_"
-    if f"{prefix}loss" in saved:
-        metrics["loss"] = saved[f"{prefix}loss"]
+    saved = _load_json(run_dir / results_files(split)[1])
+    if f"{RESULTS_PREFIX[split]}_loss" in saved:
+        metrics["loss"] = saved[f"{RESULTS_PREFIX[split]}_loss"]
 
     pictures = {
-        "per_class_f1.png": per_class_f1_png(metrics["per_class"], many_threshold=many, few_threshold=few)
+        PER_CLASS_F1: per_class_f1_png(metrics["per_class"], many_threshold=many, few_threshold=few)
         if counts else None,
-        "confusion_matrix.png": confusion_matrix_png(metrics["confusion_matrix"], label_map.labels),
-        "reliability.png": reliability_png(reliability_bins(confidence, y_true == y_pred), metrics["ece"]),
+        CONFUSION_MATRIX: confusion_matrix_png(metrics["confusion_matrix"], label_map.labels),
+        RELIABILITY: reliability_png(reliability_bins(confidence, y_true == y_pred), metrics["ece"]),
     }
     for name, png in pictures.items():
         if png is not None:
             atomic_write_bytes(run_dir / name, png)
     confused = top_confusions(metrics["confusion_matrix"], label_map.labels, limit=50)
-    _write_top_confusions(run_dir / "top_confusions.tsv", confused)
+    _write_top_confusions(run_dir / TOP_CONFUSIONS, confused)
     examples = _confusion_examples(rows, confused[:15], examples_per_pair)
     page = render_html(run_dir=run_dir, split=split, metrics=metrics, info=info, confused=confused[:15],
                        examples=examples, many=many, few=few)
-    atomic_write_text(run_dir / "report.html", page)
-    return run_dir / "report.html"
+    atomic_write_text(run_dir / REPORT, page)
+    return run_dir / REPORT
 
 
 def _write_top_confusions(path: Path, confused: list[dict]) -> None:

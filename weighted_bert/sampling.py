@@ -24,7 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-SAMPLINGS = ("random", "class_balanced", "sqrt")
+from .config import SAMPLINGS
+from .errors import check_choice
 
 
 def class_probabilities(counts: Sequence[int], mode: str) -> np.ndarray:
@@ -35,7 +36,7 @@ def class_probabilities(counts: Sequence[int], mode: str) -> np.ndarray:
     elif mode == "sqrt":
         weights = np.sqrt(counts)
     else:
-        raise ValueError(f"sampling must be one of {SAMPLINGS[1:]} here, not {mode!r}")
+        check_choice("sampling", mode, SAMPLINGS[1:])
     return weights / weights.sum()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Columns, Dataset, find_data_files, read_dataset
+from .data import Columns, DataFormatError, Dataset, find_data_files, read_dataset
 from .io import atomic_write_bytes
 from .labels import LabelMap
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
@@ -65,7 +65,7 @@ def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_
         files = find_data_files(path)
         splits = {name: p for name, p in (("train", files.train), ("dev", files.dev), ("test", files.test)) if p}
         if not splits:
-            raise FileNotFoundError(f"{path}: no train_data.txt, dev_data.txt or test_data.txt (or train/dev/test.*)")
+            raise DataFormatError(path, None, "no train_data.txt, dev_data.txt or test_data.txt (or train/dev/test.*)")
     else:
         splits = {"train": path}
     datasets = {}

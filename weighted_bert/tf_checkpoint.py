@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
+
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
 BLOCK_TRAILER_SIZE = 5
@@ -34,7 +36,7 @@ DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 4: np.uint8, 5: np.int16, 6
 DT_BFLOAT16 = 14
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be read, naming the file and the problem."""
 
 

@@ -36,6 +36,9 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .data.readers import DataFormatError
+from .errors import SettingError, UserError, check_choice
+
 SCHEMES = ("none", "inverse", "balanced", "sqrt_inverse", "effective_number", "proportional")
 NORMALIZATIONS = ("sample_mean", "none")
 
@@ -53,14 +56,13 @@ def class_weights(counts: Sequence[float], scheme="inverse", *, beta: float = 0.
     weight, or such a mapping (both need ``labels``, the label names in order).
     """
     counts = _check_counts(counts)
-    if normalize not in NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {NORMALIZATIONS}, not {normalize!r}")
+    check_choice("weight_normalization", normalize, NORMALIZATIONS)
     raw = _raw_weights(counts, scheme, beta=beta, labels=labels)
     if normalize == "sample_mean":
         total = sum(counts)
         weighted = sum(n * w for n, w in zip(counts, raw))
         if weighted <= 0:
-            raise ValueError("class weights are zero on every training example; cannot normalise them")
+            raise UserError("class weights are zero on every training example; cannot normalise them")
         raw = [w * total / weighted for w in raw]
     return raw
 
@@ -83,7 +85,7 @@ def _raw_weights(counts: list[int], scheme, *, beta: float, labels) -> list[floa
         return _weights_from_mapping(scheme, labels)
     total, k = sum(counts), len(counts)
     if scheme == "effective_number" and not 0 <= beta < 1:
-        raise ValueError(f"beta must be in [0, 1) for effective_number; got {beta}")
+        raise SettingError("class_weight_beta", beta, "is not in [0, 1) (needed by effective_number)")
     formula = {
         "none": lambda n: 1.0,
         "inverse": lambda n: total / n,
@@ -103,14 +105,14 @@ def _weights_from_mapping(scheme, labels) -> list[float]:
         path = Path(scheme)
         source = str(path)
         if not path.is_file():
-            raise ValueError(f"class weights {str(scheme)!r} is neither a scheme ({', '.join(SCHEMES)}) "
-                             "nor an existing JSON file")
+            raise SettingError("class_weights", str(scheme),
+                               f"is neither a scheme ({', '.join(SCHEMES)}) nor an existing JSON file")
         try:
             scheme = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as err:
-            raise ValueError(f"{path}: not valid JSON ({err}); expected {{\"label\": weight, ...}}") from None
+            raise DataFormatError(path, None, f"not valid JSON ({err}); expected {{\"label\": weight, ...}}") from None
         if not isinstance(scheme, dict):
-            raise ValueError(f"{path}: expected a JSON object mapping label to weight")
+            raise DataFormatError(path, None, "expected a JSON object mapping label to weight")
     if labels is None:
         raise ValueError("class weights from a mapping need the label names (labels=...)")
     unknown = [k for k in scheme if k not in set(labels)]
@@ -121,11 +123,11 @@ def _weights_from_mapping(scheme, labels) -> list[float]:
             parts.append(f"no weight for {', '.join(map(repr, missing))}")
         if unknown:
             parts.append(f"labels not in the data: {', '.join(map(repr, unknown))}")
-        raise ValueError(f"{source}: {'; '.join(parts)}")
+        raise DataFormatError(source, None, "; ".join(parts))
     weights = []
     for label in labels:
         w = scheme[label]
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
-            raise ValueError(f"{source}: weight of {label!r} is {w!r}; expected a finite number >= 0")
+            raise DataFormatError(source, None, f"weight of {label!r} is {w!r}; expected a finite number >= 0")
         weights.append(float(w))
     return weights

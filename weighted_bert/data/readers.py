@@ -28,13 +28,18 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import UserError, check_choice
+from ..log import get_logger
+
+log = get_logger(__name__)
+
 ON_BAD_LINE = ("error", "skip", "warn")
 SEED_EXTENSIONS = (".txt",)
 DELIMITED_EXTENSIONS = {".tsv": "\t", ".csv": ","}
 JSONL_EXTENSIONS = (".jsonl", ".json")
 
 
-class DataFormatError(ValueError):
+class DataFormatError(UserError, ValueError):
     """A data file that cannot be read as expected, with where and why."""
 
     def __init__(self, path, line: int | None, problem: str):
@@ -108,9 +113,8 @@ def parse_dataset(data: bytes, path, *, labels: str = "required", pair: bool | N
     """:func:`read_dataset` on bytes already read; ``path`` names them in messages and its
     extension picks the format (``<stdin>`` reads as the seed format)."""
     if labels not in ("required", "optional", "none"):
-        raise ValueError(f"labels must be 'required', 'optional' or 'none', not {labels!r}")
-    if on_bad_line not in ON_BAD_LINE:
-        raise ValueError(f"on_bad_line must be one of {ON_BAD_LINE}, not {on_bad_line!r}")
+        raise ValueError(f"labels must be 'required', 'optional' or 'none', not {labels!r}")  # a caller's bug
+    check_choice("on_bad_line", on_bad_line, ON_BAD_LINE)
     path = Path(path)
     text = _decode(path, data)
     suffix = path.suffix.lower()
@@ -127,7 +131,7 @@ def parse_dataset(data: bytes, path, *, labels: str = "required", pair: bool | N
             raise DataFormatError(path, None, f"no usable example: all {len(sink.skipped)} lines were bad")
         raise DataFormatError(path, None, "is empty; expected one example a line")
     if sink.skipped and on_bad_line == "warn":
-        print(f"warning: {path}: skipped {len(sink.skipped)} bad line(s)", file=sys.stderr)
+        log.warning(f"{path}: skipped {len(sink.skipped)} bad line(s)")
     return Dataset(str(path), examples, sink.skipped)
 
 
@@ -144,7 +148,7 @@ class _Sink:
         if self.on_bad_line == "error":
             raise error
         if self.on_bad_line == "warn":
-            print(f"warning: {error}", file=sys.stderr)
+            log.warning(str(error))
         self.skipped.append(error)
 
 

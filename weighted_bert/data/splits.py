@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .readers import DataFormatError
+
 SEED_NAMES = {"train": "train_data.txt", "dev": "dev_data.txt", "test": "test_data.txt"}
 EXTENSIONS = (".txt", ".tsv", ".csv", ".jsonl")
 
@@ -25,7 +27,7 @@ def find_data_files(data_dir=None, *, train=None, dev=None, test=None) -> DataFi
     if data_dir is not None:
         folder = Path(data_dir)
         if not folder.is_dir():
-            raise FileNotFoundError(f"{folder}: data folder does not exist")
+            raise DataFormatError(folder, None, "data folder does not exist")
         for split, seed_name in SEED_NAMES.items():
             if found[split] is not None:
                 continue

@@ -31,5 +31,5 @@ class CrossEntropyLoss(nn.Module):
 
 
 @register_loss("ce")
-def _build(class_counts, label_smoothing=0.0):
+def _build(class_counts, label_smoothing):
     return CrossEntropyLoss(label_smoothing)

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import RunConfig
+from ..settings import check_value
 from .base import upcast
 from .registry import register_loss
 
@@ -30,10 +32,8 @@ class SelfAdjustingDiceLoss(nn.Module):
 
     def __init__(self, alpha: float = 0.1, smoothing: float = 1.0):
         super().__init__()
-        if alpha < 0 or smoothing < 0:
-            raise ValueError(f"dice alpha and smoothing must be >= 0, got {alpha}, {smoothing}")
-        self.alpha = alpha
-        self.smoothing = smoothing
+        self.alpha = check_value(RunConfig, "dice_alpha", alpha)
+        self.smoothing = check_value(RunConfig, "dice_smoothing", smoothing)
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         p = F.softmax(upcast(logits), dim=-1)
@@ -46,5 +46,5 @@ class SelfAdjustingDiceLoss(nn.Module):
 
 
 @register_loss("dice")
-def _build(class_counts, dice_alpha=0.1, dice_smoothing=1.0):
+def _build(class_counts, dice_alpha, dice_smoothing):
     return SelfAdjustingDiceLoss(dice_alpha, dice_smoothing)

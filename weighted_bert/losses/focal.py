@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import RunConfig
+from ..settings import check_value
 from ..weights import class_weights as compute_class_weights
 from .base import upcast
 from .registry import register_loss
@@ -27,9 +29,7 @@ class FocalLoss(nn.Module):
 
     def __init__(self, gamma: float = 2.0, alpha: Sequence[float] | None = None):
         super().__init__()
-        if gamma < 0:
-            raise ValueError(f"focal gamma must be >= 0, got {gamma}")
-        self.gamma = gamma
+        self.gamma = check_value(RunConfig, "focal_gamma", gamma)
         self.register_buffer("alpha", None if alpha is None else torch.as_tensor(alpha, dtype=torch.float32))
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -42,8 +42,7 @@ class FocalLoss(nn.Module):
 
 
 @register_loss("focal")
-def _build(class_counts, focal_gamma=2.0, class_weights="none", weight_normalization="sample_mean",
-           class_weight_beta=0.9999, labels=None):
+def _build(class_counts, focal_gamma, class_weights, weight_normalization, class_weight_beta, labels):
     alpha = None if class_weights == "none" else compute_class_weights(
         class_counts, class_weights, beta=class_weight_beta, normalize=weight_normalization, labels=labels)
     return FocalLoss(focal_gamma, alpha)

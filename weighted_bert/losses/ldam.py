@@ -69,5 +69,5 @@ class LDAMLoss(nn.Module):
 
 
 @register_loss("ldam")
-def _build(class_counts, ldam_max_margin=0.5, ldam_scale=30.0, drw_start=None, class_weight_beta=0.9999):
+def _build(class_counts, ldam_max_margin, ldam_scale, drw_start, class_weight_beta):
     return LDAMLoss(class_counts, ldam_max_margin, ldam_scale, drw_start, class_weight_beta)

@@ -47,10 +47,10 @@ class LogitAdjustedLoss(nn.Module):
 
 
 @register_loss("logit_adjusted")
-def _build(class_counts, la_tau=1.0, label_smoothing=0.0):
+def _build(class_counts, la_tau, label_smoothing):
     return LogitAdjustedLoss(class_counts, la_tau, label_smoothing)
 
 
 @register_loss("balanced_softmax")
-def _build_balanced(class_counts, label_smoothing=0.0):
+def _build_balanced(class_counts, label_smoothing):
     return LogitAdjustedLoss(class_counts, 1.0, label_smoothing)

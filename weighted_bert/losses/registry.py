@@ -1,4 +1,10 @@
-"""Name -> loss factory. A new loss is one file that registers its factory here."""
+"""Name -> loss factory. A new loss is one file that registers its factory here; the
+settings it reads are its factory's parameters, listed for the package's own losses in
+:data:`weighted_bert.config.LOSS_SETTINGS`.
+
+Factories keep no defaults of their own: :func:`get_loss` fills what a caller leaves out
+from the settings schema, and checks every value with the schema's own check.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,27 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
+from ..config import LOSS_SETTINGS, RunConfig, loss_defaults, setting_names
+from ..errors import SettingError, one_of
+from ..settings import check_value
+
 _FACTORIES: dict[str, Callable[..., nn.Module]] = {}
 
 
 def register_loss(name: str):
-    """Register ``factory(class_counts, **options) -> nn.Module`` under ``name``."""
+    """Register ``factory(class_counts, **settings) -> nn.Module`` under ``name``. Its
+    parameters after ``class_counts`` are settings of :class:`~weighted_bert.config.RunConfig`
+    (no defaults: those live in the schema); for the package's losses they must be the
+    loss's entry in ``LOSS_SETTINGS``, and a new loss adds its entry."""
 
     def decorate(factory):
         if name in _FACTORIES:
-            raise ValueError(f"loss {name!r} is registered twice")
+            raise TypeError(f"loss {name!r} is registered twice")
+        params = tuple(inspect.signature(factory).parameters)[1:]
+        unknown = set(params) - set(setting_names())
+        if unknown or set(params) != set(LOSS_SETTINGS.setdefault(name, params)):
+            raise TypeError(f"loss {name!r}: the factory takes {params}, config.LOSS_SETTINGS names "
+                            f"{LOSS_SETTINGS[name]}; every parameter must be a RunConfig setting")
         _FACTORIES[name] = factory
         return factory
 
@@ -27,27 +45,27 @@ def available_losses() -> list[str]:
 
 
 def loss_options(name: str) -> dict[str, object]:
-    """The options a loss takes, with their defaults (the CLI flags in snake_case)."""
-    factory = _factory(name)
-    params = list(inspect.signature(factory).parameters.values())[1:]
-    return {p.name: p.default for p in params}
+    """The settings a loss reads, with their defaults."""
+    _factory(name)
+    return loss_defaults(name)
 
 
 def get_loss(name: str, class_counts: Sequence[int], **options) -> nn.Module:
     """Build loss ``name`` for a training set with per-class ``class_counts``.
 
-    ``options`` are the loss's own options (see :func:`loss_options`); an option the loss
-    does not take is an error rather than silently ignored.
+    ``options`` are settings the loss reads (see :func:`loss_options`); those left out take
+    their defaults. An option the loss does not read is an error, not silently ignored.
     """
     factory = _factory(name)
-    unknown = sorted(set(options) - set(loss_options(name)))
+    unknown = sorted(set(options) - set(LOSS_SETTINGS[name]))
     if unknown:
-        raise ValueError(f"loss {name!r} does not take option(s) {', '.join(unknown)}; "
-                         f"it takes: {', '.join(loss_options(name)) or 'none'}")
-    return factory(list(class_counts), **options)
+        raise SettingError("loss", name, f"does not take option(s) {', '.join(unknown)}; it takes: "
+                           f"{', '.join(LOSS_SETTINGS[name]) or 'none'}")
+    values = {**loss_defaults(name), **options}
+    return factory(list(class_counts), **{k: check_value(RunConfig, k, v) for k, v in values.items()})
 
 
 def _factory(name: str):
     if name not in _FACTORIES:
-        raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(available_losses())}")
+        raise SettingError("loss", name, one_of(available_losses()), human="unknown loss")
     return _FACTORIES[name]

@@ -8,11 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import RunConfig
+from ..settings import check_value
 from ..weights import class_weights as compute_class_weights
 from .base import upcast
 from .registry import register_loss
 
-REDUCTIONS = ("mean", "weighted_mean")
 
 
 class WeightedCrossEntropyLoss(nn.Module):
@@ -35,9 +36,7 @@ class WeightedCrossEntropyLoss(nn.Module):
                  label_smoothing: float = 0.0):
         super().__init__()
         self.label_smoothing = label_smoothing
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"loss reduction must be one of {REDUCTIONS}, not {reduction!r}")
-        self.reduction = reduction
+        self.reduction = check_value(RunConfig, "loss_reduction", reduction)
         self.register_buffer("weight", torch.as_tensor(weight, dtype=torch.float32))
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -49,8 +48,8 @@ class WeightedCrossEntropyLoss(nn.Module):
 
 
 @register_loss("weighted_ce")
-def _build(class_counts, class_weights="inverse", weight_normalization="sample_mean",
-           loss_reduction="mean", class_weight_beta=0.9999, labels=None, label_smoothing=0.0):
+def _build(class_counts, class_weights, weight_normalization, loss_reduction, class_weight_beta, labels,
+           label_smoothing):
     weights = compute_class_weights(class_counts, class_weights, beta=class_weight_beta,
                                     normalize=weight_normalization, labels=labels)
     return WeightedCrossEntropyLoss(weights, reduction=loss_reduction, label_smoothing=label_smoothing)

@@ -1,0 +1,65 @@
+"""The settings schema: every setting once, with a default that passes its own check."""
+
+import dataclasses
+
+import pytest
+
+from weighted_bert.config import CLASS_WEIGHTS_BY_LOSS, LOSS_SETTINGS, RunConfig, ScoreConfig, loss_defaults
+from weighted_bert.errors import SettingError
+from weighted_bert.losses import available_losses, get_loss, loss_options
+from weighted_bert.settings import default_of
+
+
+@pytest.mark.parametrize("cls", [RunConfig, ScoreConfig])
+def test_every_setting_has_help_a_group_and_a_default_that_passes_its_check(cls):
+    for f in dataclasses.fields(cls):
+        assert f.metadata.get("help"), f.name
+        assert f.metadata["group"] in cls.GROUP_ORDER, f.name
+    required = {f.name: "x" for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
+    assert set(required) == ({"model", "output_dir"} if cls is RunConfig else {"model", "data"})
+    config = cls(**required)  # every default is checked on the way in
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            assert getattr(config, f.name) == f.default
+
+
+def test_the_schema_names_exactly_the_registered_losses_and_what_each_reads():
+    assert available_losses() == sorted(LOSS_SETTINGS)
+    for name in LOSS_SETTINGS:
+        assert set(loss_options(name)) == set(LOSS_SETTINGS[name])
+
+
+def test_loss_defaults_come_from_the_schema():
+    assert loss_defaults("focal") == {"focal_gamma": default_of(RunConfig, "focal_gamma"), "class_weights": "none",
+                                      "weight_normalization": "sample_mean", "class_weight_beta": 0.9999,
+                                      "labels": None}
+    assert get_loss("focal", [3, 1]).gamma == default_of(RunConfig, "focal_gamma")
+    assert get_loss("ldam", [16, 1]).scale == default_of(RunConfig, "ldam_scale")
+    assert loss_options("weighted_ce")["class_weights"] == CLASS_WEIGHTS_BY_LOSS["weighted_ce"] == "inverse"
+
+
+def test_a_run_passes_its_loss_exactly_the_settings_it_reads():
+    config = RunConfig(model="m", output_dir="o", loss="focal", focal_gamma=1.0, la_tau=3.0)
+    assert config.loss_settings(["a", "b"]) == {"focal_gamma": 1.0, "class_weights": "none",
+                                                "weight_normalization": "sample_mean", "class_weight_beta": 0.9999,
+                                                "labels": ["a", "b"]}
+    assert RunConfig(model="m", output_dir="o", loss="ce").loss_settings() == {"label_smoothing": 0.0}
+
+
+def test_losses_check_their_settings_with_the_schema():
+    with pytest.raises(SettingError, match=r"focal gamma -1.0 is not >= 0 \(setting focal_gamma, --focal-gamma\)"):
+        get_loss("focal", [3, 1], focal_gamma=-1)
+    with pytest.raises(SettingError, match="dice alpha"):
+        get_loss("dice", [3, 1], dice_alpha=-0.5)
+
+
+def test_settings_that_must_agree():
+    with pytest.raises(SettingError, match="few threshold 70 is above many_threshold 60"):
+        RunConfig(model="m", output_dir="o", few_threshold=70)
+
+
+def test_replace_checks_again():
+    config = RunConfig(model="m", output_dir="o")
+    assert dataclasses.replace(config, max_seq_length="64").max_seq_length == 64
+    with pytest.raises(SettingError):
+        dataclasses.replace(config, sampling="oversample")

@@ -1,0 +1,224 @@
+"""Every setting of a run, once: its default, its help text and its check.
+
+:class:`RunConfig` is what ``weighted-bert train`` runs; its fields give the ``train`` and
+``compare`` flags, the seed script's flags (types included), ``train --config run.yaml``
+and sweep files. :class:`ScoreConfig` is the same for scoring a trained model
+(``evaluate``, ``predict``, ``calibrate``). A value is checked when the object is made,
+before any data or model is read. The one-line comment by a default says why it is what
+it is (nanoGPT's ``train.py`` habit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import ClassVar
+
+from .data.readers import ON_BAD_LINE, Columns
+from .labels import LABEL_ORDERS
+from .settings import at_least, between, default_of, setting, validate
+from .weights import NORMALIZATIONS, SCHEMES
+
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+SCORING_PRECISIONS = ("fp32", "bf16")
+SAMPLINGS = ("random", "class_balanced", "sqrt")
+BACKENDS = ("torch", "onnx", "onnx-int8")
+REDUCTIONS = ("mean", "weighted_mean")
+# The settings each loss reads (its factory in weighted_bert/losses takes exactly these). A loss
+# registered from outside the package (losses.register_loss) adds its own entry.
+LOSS_SETTINGS = {
+    "ce": ("label_smoothing",),
+    "weighted_ce": ("class_weights", "weight_normalization", "loss_reduction", "class_weight_beta", "labels",
+                    "label_smoothing"),
+    "focal": ("focal_gamma", "class_weights", "weight_normalization", "class_weight_beta", "labels"),
+    "dice": ("dice_alpha", "dice_smoothing"),
+    "ldam": ("ldam_max_margin", "ldam_scale", "drw_start", "class_weight_beta"),
+    "logit_adjusted": ("la_tau", "label_smoothing"),
+    "balanced_softmax": ("label_smoothing",),
+}
+# class_weights left unset: the seed's N / n_c for weighted_ce; alpha = 1 for focal (Lin et al. found
+# alpha matters little once gamma focuses on hard examples).
+CLASS_WEIGHTS_BY_LOSS = {"weighted_ce": "inverse", "focal": "none"}
+
+
+def _scheme_or_file(value) -> str | None:
+    if isinstance(value, Mapping) or value in SCHEMES or Path(value).is_file():
+        return None
+    return f"is neither a scheme ({', '.join(SCHEMES)}) nor an existing JSON file"
+
+
+def _off_or_positive(value: int) -> str | None:
+    return None if value == -1 or value >= 1 else "is not -1 (off) or a whole number >= 1"
+
+
+@dataclass(kw_only=True)
+class DataSettings:
+    """How data files are read (shared by training and scoring)."""
+
+    text_column: str = setting("text", "column/key of the text in TSV, CSV or JSONL files", group="data")
+    text_pair_column: str | None = setting(None, "column/key of the second text for sentence-pair tasks",
+                                           group="data", default_text="none: single sentences")
+    label_column: str = setting("label", "column/key of the label", group="data")
+    on_bad_line: str = setting("error", "a malformed line stops the run (error) or is skipped and counted "
+                               "(skip; warn also names it)", choices=ON_BAD_LINE, group="data")
+
+    def columns(self) -> Columns:
+        return Columns(self.text_column, self.text_pair_column, self.label_column)
+
+
+@dataclass(kw_only=True)
+class RunConfig(DataSettings):
+    """Everything one ``train`` run needs."""
+
+    GROUP_ORDER: ClassVar = ("model and output", "data", "labels", "what to run", "loss", "sampling",
+                             "optimisation", "run", "evaluation")
+
+    model: str = setting(help="Hugging Face model folder, a train output folder, a Google TensorFlow "
+                         "checkpoint, or a hub name", aliases=("model-name-or-path",), seed=("init_checkpoint",),
+                         group="model and output")
+    output_dir: str = setting(help="folder for the model and result files", group="model and output")
+    data_dir: str | None = setting(None, "folder with train_data.txt, dev_data.txt, test_data.txt (the seed's "
+                                   "names) or train/dev/test.{txt,tsv,csv,jsonl}", group="data")
+    train_file: str | None = setting(None, "training file (overrides --data-dir)", flag="train",
+                                     aliases=("train-file",), group="data")
+    dev_file: str | None = setting(None, "dev file (overrides --data-dir)", flag="dev",
+                                   aliases=("dev-file", "validation-file"), group="data")
+    test_file: str | None = setting(None, "test file, labels optional (overrides --data-dir)", flag="test",
+                                    aliases=("test-file",), group="data")
+    labels: list[str] | None = setting(None, "comma-separated label order (the columns of test_results.tsv)",
+                                       group="labels", default_text="from the training data")
+    label_order: str = setting("sorted", "order of labels read from training data, unless numeric or --labels",
+                               choices=LABEL_ORDERS, group="labels")  # sorted: the same map whatever the line order
+    do_train: bool = setting(True, "train; --no-do-train evaluates/predicts with --model as is", group="what to run")
+    do_eval: bool | None = setting(None, "evaluate on dev", group="what to run", default_text="when a dev file is found")
+    do_predict: bool | None = setting(None, "predict the test file", group="what to run",
+                                      default_text="when a test file is found")
+    loss: str = setting("weighted_ce", "training loss", choices=lambda: tuple(LOSS_SETTINGS), group="loss")  # the seed's
+    class_weights: str | dict | None = setting(None, "weighting scheme, or a JSON file label -> weight (from "
+                                               "Python also a mapping)", check=_scheme_or_file, group="loss",
+                                        default_text="inverse, N / n_c, for weighted_ce; none for focal")
+    weight_normalization: str = setting("sample_mean", "sample_mean: average weight over training examples is 1, "
+                                        "so weighting does not change the loss scale; none: raw weights (the seed)",
+                                        choices=NORMALIZATIONS, group="loss")
+    loss_reduction: str = setting("mean", "mean of w_y*CE over the batch (the seed), or sum w_y*CE / sum w_y",
+                                  choices=REDUCTIONS, group="loss")
+    class_weight_beta: float = setting(0.9999, "beta of the effective_number scheme and of ldam's deferred "
+                                       "re-weighting", check=between(0, 1, high_open=True), group="loss")  # Cui et al.
+    label_smoothing: float = setting(0.0, "label smoothing for ce, weighted_ce, logit_adjusted, balanced_softmax",
+                                     check=between(0, 1), aliases=("label-smoothing-factor",), group="loss")
+    focal_gamma: float = setting(2.0, "focal: exponent of (1 - p)", check=at_least(0), group="loss")  # Lin et al.'s best
+    dice_alpha: float = setting(0.1, "dice: self-adjusting exponent of (1 - p)", check=at_least(0), group="loss")
+    dice_smoothing: float = setting(1.0, "dice: smoothing gamma", check=at_least(0), group="loss")  # Li et al.
+    la_tau: float = setting(1.0, "logit_adjusted: strength tau of logits + tau log(prior)", group="loss")  # Menon et al.
+    ldam_max_margin: float = setting(0.5, "ldam: largest class margin", check=at_least(0),
+                                     group="loss")  # Cao et al.
+    ldam_scale: float = setting(30.0, "ldam: scale s of the cosine head", check=at_least(0, strict=True),
+                                group="loss")  # Cao et al.'s s
+    drw_start: float | None = setting(None, "ldam: deferred re-weighting from this fraction of training on, e.g. 0.8",
+                                      check=between(0, 1), group="loss", default_text="off")
+    sampling: str = setting("random", "random, class_balanced (each class equally likely) or sqrt (class "
+                            "probability proportional to sqrt(n_c))", choices=SAMPLINGS, group="sampling")
+    length_grouping: bool = setting(True, "with random sampling, batch examples of similar length so that little "
+                                    "is padded", group="sampling")
+    batch_size: int = setting(32, "training batch size per device", check=at_least(1),
+                              aliases=("per-device-train-batch-size",), seed=("train_batch_size",),
+                              group="optimisation")
+    eval_batch_size: int = setting(64, "evaluation/prediction batch size", check=at_least(1),
+                                   aliases=("per-device-eval-batch-size",),
+                                   seed=("eval_batch_size", "predict_batch_size"), group="optimisation")
+    learning_rate: float = setting(5e-5, "peak AdamW learning rate", check=at_least(0, strict=True),
+                                   group="optimisation")  # BERT paper's middle value
+    head_learning_rate: float | None = setting(None, "learning rate of the new classification head; a higher one "
+                                               "helps with many classes", check=at_least(0, strict=True),
+                                               group="optimisation", default_text="--learning-rate")
+    epochs: float = setting(3.0, "training epochs", check=at_least(0, strict=True), aliases=("num-train-epochs",),
+                            seed=("num_train_epochs",), group="optimisation")  # the seed's
+    max_steps: int = setting(-1, "stop after this many optimizer steps (overrides --epochs); -1: off",
+                             check=_off_or_positive, group="optimisation")
+    gradient_accumulation_steps: int = setting(1, "batches per optimizer step", check=at_least(1),
+                                               group="optimisation")
+    weight_decay: float = setting(0.01, "AdamW weight decay", check=at_least(0), group="optimisation")  # BERT's
+    max_seq_length: int = setting(128, "truncate inputs to this many tokens", check=at_least(2),
+                                  group="optimisation")  # the seed's train.sh
+    warmup_ratio: float = setting(0.1, "fraction of steps with linear warmup", check=between(0, 1),
+                                  seed=("warmup_proportion",), group="optimisation")  # the seed's warmup_proportion
+    max_grad_norm: float = setting(1.0, "gradient clipping norm", check=at_least(0, strict=True),
+                                   group="optimisation")  # BERT's
+    seed: int = setting(42, "random seed", check=at_least(0), group="optimisation")
+    precision: str = setting("auto", "auto: bf16 on GPUs that have it, fp16 on older GPUs, bf16 autocast on CPUs "
+                             "with AVX512-BF16/AMX, fp32 otherwise", choices=PRECISIONS, group="optimisation")
+    logging_steps: int = setting(10, "log the training loss every N steps", check=at_least(1), group="optimisation")
+    overwrite_output_dir: bool = setting(False, "allow writing over another run's results in --output-dir")
+    keep_checkpoints: bool = setting(False, "keep the checkpoints folder after a finished run")
+    save_steps: int | None = setting(None, "write a resumable checkpoint (and score dev) every N optimizer steps",
+                                     check=at_least(1), seed=("save_checkpoints_steps",), default_text="each epoch")
+    resume: bool = setting(False, "resume from the last complete checkpoint in --output-dir, and fail if there is "
+                           "none (rerunning the same command resumes anyway)")
+    skip_nonfinite: bool = setting(False, "skip (and count) steps whose loss is NaN or infinite instead of stopping")
+    trust_remote_code: bool = setting(False, "allow model folders that ship their own Python code",
+                                      group="model and output")
+    vocab_file: str | None = setting(None, "WordPiece vocab.txt, for a model without a tokenizer of its own (a "
+                                     "Google TensorFlow folder has one)", group="model and output")
+    do_lower_case: bool | None = setting(None, "lower-case with --vocab-file", group="model and output",
+                                         default_text="yes, as Google's BERT")
+    bert_config_file: str | None = setting(None, "bert_config.json of a TensorFlow checkpoint not beside it",
+                                           group="model and output")
+    many_threshold: int = setting(60, "classes with more training examples are many-shot", check=at_least(0),
+                                  group="evaluation")  # Kang et al.'s split (ICLR 2020), > 100 there on ImageNet-LT
+    few_threshold: int = setting(20, "classes with fewer training examples are few-shot", check=at_least(0),
+                                 group="evaluation")  # Kang et al.'s split
+    calibration: bool = setting(True, "apply a model folder's calibration.json (from `weighted-bert calibrate`) "
+                                "when scoring a fine-tuned model", group="evaluation")
+    progress: bool = setting(True, "progress bars")
+
+    def __post_init__(self):
+        validate(self)
+        if self.few_threshold > self.many_threshold:
+            from .errors import SettingError
+
+            raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
+
+    def loss_settings(self, labels=None) -> dict:
+        """The settings ``self.loss`` reads, with the values this run uses (``labels``: the
+        label order, for class weights from a JSON file)."""
+        values = {name: getattr(self, name) for name in LOSS_SETTINGS[self.loss]}
+        if "class_weights" in values and values["class_weights"] is None:
+            values["class_weights"] = CLASS_WEIGHTS_BY_LOSS[self.loss]
+        if "labels" in values:
+            values["labels"] = list(labels) if labels is not None else values["labels"]
+        return values
+
+
+def loss_defaults(loss: str) -> dict:
+    """The settings loss ``loss`` reads, at their defaults."""
+    values = {name: default_of(RunConfig, name) for name in LOSS_SETTINGS[loss]}
+    if "class_weights" in values:
+        values["class_weights"] = CLASS_WEIGHTS_BY_LOSS[loss]
+    return values
+
+
+@dataclass(kw_only=True)
+class ScoreConfig(DataSettings):
+    """Scoring a fine-tuned model: ``evaluate``, ``predict`` and ``calibrate``."""
+
+    GROUP_ORDER: ClassVar = ("model", "data", "speed")
+
+    model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
+                         group="model")
+    data: str = setting(help="data file (predict: - for lines of text on standard input)", aliases=("input",),
+                        group="data")
+    batch_size: int = setting(64, "texts per batch", check=at_least(1), group="speed")  # sorted by length: little padding
+    backend: str = setting("torch", "torch, or the ONNX model written by `weighted-bert export` (fp32 or int8) run "
+                           "by ONNX Runtime", choices=BACKENDS, group="speed")
+    precision: str = setting("fp32", "torch backend: fp32, or bf16 autocast (faster where the hardware has bf16)",
+                             choices=SCORING_PRECISIONS, group="speed")  # exact by default
+    calibration: bool = setting(True, "apply the model folder's calibration.json (from `weighted-bert calibrate`)",
+                                group="model")
+
+    def __post_init__(self):
+        validate(self)
+
+
+def setting_names(cls=RunConfig) -> list[str]:
+    return [f.name for f in fields(cls)]

@@ -1,0 +1,134 @@
+"""Scoring a fine-tuned model: load it (PyTorch or its ONNX export), read the texts, and
+get logits with the saved calibration applied. ``train`` (for dev and test), ``evaluate``,
+``predict`` and ``calibrate`` all score through here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .config import ScoreConfig
+from .data import Dataset, parse_dataset, read_dataset
+from .errors import RunError
+from .log import get_logger
+from .prediction import encode_examples, predict_logits, softmax
+from .run_folder import CALIBRATION
+from .saved_model import FineTuned, load_fine_tuned
+
+log = get_logger(__name__)
+
+
+def load_classifier(model, *, backend: str = "torch", **load_options) -> FineTuned:
+    """A fine-tuned model folder; with ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export
+    (written by ``weighted-bert export``) runs in place of the PyTorch model."""
+    fine_tuned = load_fine_tuned(model, **load_options)
+    if backend == "torch":
+        return fine_tuned
+    from .export import OnnxClassifier, onnx_path
+
+    path = onnx_path(fine_tuned.path, backend)
+    if not path.is_file():
+        raise RunError(f"{path}: no such ONNX model; write it first with `weighted-bert export --model "
+                       f"{model}{' --quantize int8' if backend == 'onnx-int8' else ''}`")
+    return dataclasses.replace(fine_tuned, model=OnnxClassifier(path, len(fine_tuned.label_map)))
+
+
+def read_texts(fine_tuned: FineTuned, path, *, labels: str, config: ScoreConfig | None = None) -> Dataset:
+    """A data file (``-``: standard input) read the way the model was trained (single
+    texts or pairs), with ``labels`` "required" or "optional"."""
+    config = config or ScoreConfig(model=fine_tuned.path, data=str(path))
+    options = dict(labels=labels, pair=fine_tuned.info.pair, columns=config.columns(), on_bad_line=config.on_bad_line)
+    if str(path) == "-":
+        return parse_dataset(sys.stdin.buffer.read(), "<stdin>", **options)
+    return read_dataset(path, **options)
+
+
+def logits_of(model, tokenizer, dataset: Dataset, *, max_seq_length: int, batch_size: int,
+              precision: str = "fp32") -> np.ndarray:
+    """Raw logits for every example of ``dataset``, in file order."""
+    encodings = encode_examples(tokenizer, dataset.examples, max_seq_length)
+    return predict_logits(model, tokenizer, encodings, batch_size=batch_size, precision=precision)
+
+
+def score(fine_tuned: FineTuned, dataset: Dataset, *, batch_size: int, precision: str = "fp32",
+          calibration: bool = True) -> np.ndarray:
+    """Logits of ``dataset`` at the model's training length, calibrated unless told not to."""
+    raw = logits_of(fine_tuned.model, fine_tuned.tokenizer, dataset, max_seq_length=fine_tuned.max_seq_length,
+                    batch_size=batch_size, precision=precision)
+    return fine_tuned.logits(raw, use_calibration=calibration)
+
+
+def scoring_loss(fine_tuned: FineTuned):
+    """The model's training objective, to report ``eval_loss`` (None without class counts)."""
+    from .losses import get_loss
+
+    counts = fine_tuned.info.class_counts
+    if not counts:
+        return None
+    name, options = fine_tuned.info.scoring_loss(fine_tuned.label_map)
+    return get_loss(name, counts, **options)
+
+
+def _load(config: ScoreConfig) -> FineTuned:
+    return load_classifier(config.model, backend=config.backend)
+
+
+def evaluate(config: ScoreConfig, output_dir=None) -> dict:
+    """Metrics of the model on a labelled file; with ``output_dir``, the result files too."""
+    from .evaluation import metrics_from_logits, write_evaluation
+
+    fine_tuned = _load(config)
+    dataset = read_texts(fine_tuned, config.data, labels="required", config=config)
+    logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
+                   calibration=config.calibration)
+    loss_fn, counts = scoring_loss(fine_tuned), fine_tuned.info.class_counts
+    if output_dir:
+        return write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
+                                train_counts=counts)
+    return metrics_from_logits(logits, fine_tuned.label_map.encode(dataset), loss_fn=loss_fn, train_counts=counts)
+
+
+def predict(config: ScoreConfig, output, probabilities=None) -> int:
+    """``predictions.tsv`` for a file (``-``: standard output) and, when asked, the seed's
+    ``test_results.tsv``; returns the number of lines predicted."""
+    from .reports import write_predictions, write_test_results
+
+    fine_tuned = _load(config)
+    dataset = read_texts(fine_tuned, config.data, labels="optional", config=config)
+    probs = softmax(score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
+                          calibration=config.calibration))
+    if probabilities:
+        write_test_results(probabilities, probs)
+    labels = fine_tuned.label_map.labels
+    if str(output) == "-":
+        with tempfile.TemporaryDirectory() as tmp:
+            write_predictions(Path(tmp) / "p.tsv", dataset.examples, probs, labels)
+            sys.stdout.write((Path(tmp) / "p.tsv").read_text(encoding="utf-8"))
+    else:
+        write_predictions(output, dataset.examples, probs, labels)
+    return len(dataset)
+
+
+def calibrate_model(config: ScoreConfig, *, per_class_bias: bool = False):
+    """Fit the post-hoc adjustment on a labelled dev file (see :mod:`weighted_bert.calibration`)
+    and write ``calibration.json`` into the model folder when it is kept. Returns the
+    :class:`~weighted_bert.calibration.Calibration` and the file's path."""
+    from .calibration import calibrate
+
+    fine_tuned = _load(config)
+    counts = fine_tuned.info.class_counts
+    if not counts:
+        raise RunError(f"{fine_tuned.path}: no training class counts (weighted_bert.json); calibration needs the prior")
+    dataset = read_texts(fine_tuned, config.data, labels="required", config=config)
+    logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision, calibration=False)
+    result = calibrate(logits, np.asarray(fine_tuned.label_map.encode(dataset)), counts,
+                       per_class_bias=per_class_bias)
+    target = Path(fine_tuned.path) / CALIBRATION
+    if result.accepted:
+        result.write(target)
+    return result, target

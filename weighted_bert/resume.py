@@ -1,0 +1,131 @@
+"""Resuming and output-folder safety: a run never writes over another run's results, never
+mixes two runs' checkpoints, and stops before training when the disk cannot hold it.
+
+A rerun of the same command after a killed process resumes from the last complete
+checkpoint in ``OUTPUT/checkpoints/``; ``run_settings.json`` there (settings and data file
+hashes) must match, or the run stops and names what differs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .config import RunConfig
+from .data import Dataset
+from .errors import RunError
+from .io import atomic_write_text
+from .run_folder import CHECKPOINTS, RESULT_FILES, RUN_SETTINGS, RUN_SUMMARY
+
+# Settings that change nothing the training computes: a rerun may differ in these and still resume.
+NOT_TRAINING = ("output_dir", "progress", "overwrite_output_dir", "keep_checkpoints", "resume", "logging_steps",
+                "eval_batch_size", "do_predict", "test_file", "calibration", "many_threshold", "few_threshold")
+
+
+def rank() -> int:
+    """This process's rank under torchrun/accelerate (0 when not distributed)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def world_size() -> int:
+    """How many processes train together (``--batch-size`` is per process)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def check_output_dir(config: RunConfig) -> Path:
+    """The output folder, made and writable, and not holding another run's results."""
+    output = Path(config.output_dir)
+    if output.exists() and not output.is_dir():
+        raise RunError(f"{output}: exists and is not a folder; expected an output folder")
+    if config.do_train and not config.overwrite_output_dir:
+        existing = [name for name in RESULT_FILES if (output / name).exists()]
+        unfinished = not (output / RUN_SUMMARY).exists() and complete_checkpoints(output / CHECKPOINTS)
+        if existing and not unfinished:
+            raise RunError(f"{output}: holds another run's results ({', '.join(existing)}); "
+                           "choose a new --output-dir or pass --overwrite-output-dir")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / f".weighted-bert-write-test-{rank()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise RunError(f"{output}: cannot write there ({err.strerror})") from None
+    return output
+
+
+def complete_checkpoints(folder: Path) -> list[Path]:
+    """The Trainer's checkpoints in ``folder`` that were written to the end, oldest first.
+
+    The Trainer writes ``trainer_state.json`` after the weights, optimizer, scheduler and
+    RNG states, so a checkpoint whose state file parses and names its own step was not
+    cut short by a killed process."""
+    found = []
+    for path in Path(folder).glob("checkpoint-*"):
+        step = path.name.removeprefix("checkpoint-")
+        if not step.isdigit():
+            continue
+        try:
+            state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if state.get("global_step") == int(step) and (path / "optimizer.pt").is_file():
+            found.append((int(step), path))
+    return [path for _, path in sorted(found)]
+
+
+def fingerprint(config: RunConfig, train: Dataset, dev: Dataset | None) -> dict:
+    """What a run computes from: its settings and the bytes of its training and dev files."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_TRAINING}
+    files = {split: hashlib.sha256(Path(data.path).read_bytes()).hexdigest()
+             for split, data in (("train", train), ("dev", dev)) if data is not None and Path(data.path).is_file()}
+    return {"settings": settings, "files_sha256": files}
+
+
+def resume_point(config: RunConfig, output: Path, fingerprint: dict) -> str | None:
+    """The checkpoint to resume from, or None to start afresh (clearing old checkpoints).
+
+    A folder holding checkpoints of an unfinished run with the same settings and data
+    resumes from its last complete checkpoint; with other settings the run stops rather
+    than mix two runs; ``--overwrite-output-dir`` starts afresh."""
+    folder = output / CHECKPOINTS
+    found = [] if config.overwrite_output_dir and not config.resume else complete_checkpoints(folder)
+    if not found:
+        if config.resume:
+            raise RunError(f"{folder}: no complete checkpoint to resume from")
+        if rank() == 0:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            atomic_write_text(folder / RUN_SETTINGS, json.dumps(fingerprint, indent=2, default=str) + "\n")
+        return None
+    try:
+        previous = json.loads((folder / RUN_SETTINGS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = {}
+    saved = json.loads(json.dumps(fingerprint, default=str))
+    if previous != saved:
+        differ = sorted({k for k in {**saved.get("settings", {}), **previous.get("settings", {})}
+                         if saved["settings"].get(k) != previous.get("settings", {}).get(k)}
+                        | {f"{k} file" for k in ("train", "dev")
+                           if saved["files_sha256"].get(k) != previous.get("files_sha256", {}).get(k)})
+        raise RunError(f"{folder}: holds checkpoints of an unfinished run with other settings or data "
+                       f"({', '.join(differ) or 'unreadable run_settings.json'}); rerun with the same ones to "
+                       "resume, or pass --overwrite-output-dir to start afresh")
+    return str(found[-1])
+
+
+def check_disk(model, output: Path, has_dev: bool) -> None:
+    """Stop now, not after an hour, when the disk cannot hold the checkpoints: each holds
+    the weights and AdamW's two moments; the best and the last are kept, and a new one is
+    written before an old one is removed."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    checkpoint = 3 * weights
+    need = checkpoint * (3 if has_dev else 2) + weights
+    free = shutil.disk_usage(output).free
+    if free < need:
+        raise RunError(f"{output}: {free / 1e9:.2f} GB free on its disk; this run needs about {need / 1e9:.2f} GB "
+                       f"(checkpoints of {checkpoint / 1e9:.2f} GB each and the final model); free some space "
+                       "or choose another --output-dir")

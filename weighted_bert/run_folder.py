@@ -1,0 +1,82 @@
+"""The run folder: the name of every file a run writes, and the record of ``weighted_bert.json``.
+
+A ``train`` output folder holds ``model/`` (a plain Hugging Face folder plus
+``label_map.json``, ``weighted_bert.json`` and, after ``calibrate``, ``calibration.json``)
+and the result files named below. Modules that write or read one of them take its name
+from here; :mod:`weighted_bert.saved_model` saves and loads ``model/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import LOSS_SETTINGS
+from .io import atomic_write_text
+from .labels import LabelMap
+
+MODEL = "model"
+LABEL_MAP = "label_map.json"  # in the run folder and in model/
+TRAINING_INFO = "weighted_bert.json"  # in model/: TrainingInfo
+CALIBRATION = "calibration.json"  # in model/: calibration.Calibration
+CLASS_WEIGHTS = "class_weights.json"
+TRAINING_LOG = "training_log.jsonl"
+TRAINING_CURVES = "training_curves.png"
+TEST_RESULTS = "test_results.tsv"  # the seed's: class probabilities, no header
+PREDICTIONS = {"test": "predictions.tsv", "dev": "eval_predictions.tsv"}
+RESULTS_PREFIX = {"dev": "eval", "test": "test"}  # eval_results.txt/.json, test_results.txt/.json
+CLASSIFICATION_REPORT = {"dev": "classification_report.txt", "test": "test_classification_report.txt"}
+PER_CLASS_F1, CONFUSION_MATRIX, RELIABILITY = "per_class_f1.png", "confusion_matrix.png", "reliability.png"
+PICTURES = (TRAINING_CURVES, PER_CLASS_F1, CONFUSION_MATRIX, RELIABILITY)
+TOP_CONFUSIONS = "top_confusions.tsv"
+REPORT = "report.html"
+RUN_SUMMARY = "run_summary.json"  # written last: a finished run
+CHECKPOINTS = "checkpoints"
+RUN_SETTINGS = "run_settings.json"  # in checkpoints/: what a resumed run must match
+# What marks a folder as holding another run's results.
+RESULT_FILES = (MODEL, "eval_results.txt", TEST_RESULTS, PREDICTIONS["test"], RUN_SUMMARY)
+
+
+def results_files(split: str) -> tuple[str, str]:
+    """(``.txt``, ``.json``) results of ``split`` (dev: the seed's ``eval_results.txt``)."""
+    prefix = RESULTS_PREFIX[split]
+    return f"{prefix}_results.txt", f"{prefix}_results.json"
+
+
+@dataclass
+class TrainingInfo:
+    """``model/weighted_bert.json``: how the saved model was trained. Every field may be
+    missing in a folder from elsewhere; then it is scored with plain cross-entropy."""
+
+    loss: str = "ce"
+    loss_options: dict = field(default_factory=dict)  # every setting the loss reads, as used
+    class_counts: list[int] | None = None  # training examples per class, in label order
+    max_seq_length: int | None = None  # the training truncation
+    pair: bool | None = None  # sentence pairs
+    labels: list[str] | None = None
+    settings: dict = field(default_factory=dict)  # the whole RunConfig
+    head: dict | None = None  # {"type": "cosine", "scale": s}: an ldam head saved as a linear layer
+
+    @classmethod
+    def read(cls, folder) -> TrainingInfo:
+        path = Path(folder) / TRAINING_INFO
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}})
+
+    def write(self, folder) -> None:
+        atomic_write_text(Path(folder) / TRAINING_INFO,
+                          json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2) + "\n")
+
+    def scoring_loss(self, label_map: LabelMap) -> tuple[str, dict]:
+        """The loss to score the model with (the seed's ``eval_loss``): its training loss,
+        or plain cross-entropy when the folder does not say."""
+        if not self.class_counts:
+            return "ce", {}
+        options = dict(self.loss_options)
+        if "labels" in LOSS_SETTINGS.get(self.loss, ()):
+            options["labels"] = list(label_map.labels)
+        return self.loss, options

@@ -1,0 +1,214 @@
+"""The Hugging Face ``Trainer`` with our loss, sampler, head learning rate and speed log.
+
+:class:`WeightedTrainer` overrides only what it must (sentence-transformers' habit):
+``compute_loss``, the training sampler, the optimizer's parameter groups and the log line.
+:func:`training_args` turns a :class:`~weighted_bert.config.RunConfig` into the
+``TrainingArguments`` it runs with.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+from transformers import Trainer, TrainerCallback, TrainingArguments
+
+from .config import PRECISIONS, RunConfig
+from .errors import RunError, check_choice
+from .losses import CosineClassifier
+from .resume import world_size
+from .sampling import ClassAwareSampler, LengthGroupedSampler
+from .speed import cpu_supports_bf16, matmul_peak_flops, model_flops_per_token
+
+
+class NonFiniteLoss(RunError):
+    """Training produced a NaN or infinite loss."""
+
+
+class WeightedTrainer(Trainer):
+    """``Trainer`` whose loss is our ``(logits, labels) -> scalar`` module.
+
+    Only ``compute_loss`` is overridden. The loss is a per-batch mean, so the Trainer
+    divides it by the gradient-accumulation steps itself.
+    """
+
+    def __init__(self, *args, loss_fn: torch.nn.Module, head_learning_rate: float | None = None,
+                 sampling: str = "random", skip_nonfinite: bool = False, train_source: str = "training",
+                 length_grouping: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.length_grouping = length_grouping
+        self._tokens = 0  # real (unpadded) training tokens since the last log line
+        self._since = None
+        self.skip_nonfinite = skip_nonfinite
+        self.skipped_nonfinite = 0
+        self.train_source = train_source
+        self.loss_fn = loss_fn.to(self.args.device)
+        self.head_learning_rate = head_learning_rate
+        self.sampling = sampling
+        self.model_accepts_loss_kwargs = False
+        self.loss_is_scaled_for_ga = False
+        if hasattr(loss_fn, "on_progress"):
+            self.add_callback(_LossProgress(loss_fn))
+
+    def _get_train_sampler(self, *args, **kwargs):
+        if self.sampling == "random" and self.length_grouping:
+            return LengthGroupedSampler(self.train_dataset.lengths(),
+                                        self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                        seed=self.args.seed)
+        if self.sampling == "random":
+            return super()._get_train_sampler(*args, **kwargs)
+        return ClassAwareSampler(self.train_dataset.labels, self.sampling, seed=self.args.seed)
+
+    def log(self, logs: dict, *args, **kwargs) -> None:
+        """The Trainer's log line, with real tokens per second and MFU beside the loss
+        (nanoGPT's habit): model FLOPs of the unpadded tokens over the measured matrix-
+        multiply peak of this device in the training dtype (see :mod:`weighted_bert.speed`)."""
+        now = time.perf_counter()
+        tokens = int(self._tokens)
+        if "loss" in logs and self._since is not None and now > self._since and tokens:
+            rate = tokens / (now - self._since)
+            dtype = "bfloat16" if self.args.bf16 else "float16" if self.args.fp16 else "float32"
+            peak = matmul_peak_flops(dtype, self.args.device.type)
+            flops = model_flops_per_token(self.model, self.train_dataset.mean_length())
+            logs = {**logs, "tokens_per_second": round(rate, 1), "mfu": round(rate * flops / peak, 4)}
+        if "loss" in logs:
+            self._tokens, self._since = 0, time.perf_counter()
+        super().log(logs, *args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        metrics = super().evaluate(*args, **kwargs)
+        self._tokens, self._since = 0, time.perf_counter()  # evaluation time is not training speed
+        return metrics
+
+    def create_optimizer(self, *args, **kwargs):
+        """The Trainer's optimizer, with the classification head (every parameter outside
+        the pretrained encoder) in groups of its own at ``head_learning_rate``. A freshly
+        initialised head learns many classes far faster at a higher rate than the encoder
+        can take."""
+        optimizer = super().create_optimizer(*args, **kwargs)
+        if self.head_learning_rate is None:
+            return optimizer
+        return head_groups(optimizer, self.model, self.head_learning_rate)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs.pop("labels")
+        lines = inputs.pop("example_line", None)
+        if model.training and "attention_mask" in inputs:
+            # A device tensor, read only at log time: no host sync each step on a GPU.
+            self._tokens = self._tokens + inputs["attention_mask"].sum()
+            if self._since is None:
+                self._since = time.perf_counter()
+        outputs = model(**inputs)
+        loss = self.loss_fn(outputs.logits, labels)
+        if model.training and not torch.isfinite(loss):
+            loss = self._non_finite(loss, lines)
+        return (loss, outputs) if return_outputs else loss
+
+    def _non_finite(self, loss, lines):
+        """Stop, naming the step and the batch's lines; or, with ``skip_nonfinite``, give
+        this step no gradient and count it."""
+        where = "" if lines is None else f" on the batch of {self.train_source} lines {sorted(lines.tolist())}"
+        if not self.skip_nonfinite:
+            raise NonFiniteLoss(f"the loss is {loss.item()} at optimizer step {self.state.global_step + 1}{where}; "
+                                "stopped; the last complete checkpoint stays in checkpoints/; "
+                                "--skip-nonfinite skips such steps instead")
+        self.skipped_nonfinite += 1
+        return torch.zeros((), device=loss.device, requires_grad=True)
+
+
+def head_groups(optimizer, model, head_learning_rate: float):
+    """Split each parameter group of a fresh ``optimizer`` into the encoder's parameters and
+    the head's (every parameter outside ``model.base_model_prefix``), the head's at
+    ``head_learning_rate``."""
+    prefix = model.base_model_prefix + "."
+    head = {id(p) for name, p in model.named_parameters() if not name.startswith(prefix)}
+    groups = []
+    for group in optimizer.param_groups:
+        for is_head in (False, True):
+            params = [p for p in group["params"] if (id(p) in head) == is_head]
+            if params:
+                groups.append({**group, "params": params, "lr": head_learning_rate if is_head else group["lr"]})
+    optimizer.param_groups.clear()  # no step taken yet, so there is no state to move
+    for group in groups:
+        optimizer.add_param_group(group)
+    return optimizer
+
+
+class _LossProgress(TrainerCallback):
+    """Tells a loss how far training has got (deferred re-weighting switches on with it)."""
+
+    def __init__(self, loss_fn):
+        self.loss_fn = loss_fn
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.loss_fn.on_progress(state.global_step / max(state.max_steps, 1))
+
+
+def mixed_precision(choice: str, device: str | None = None) -> str:
+    """``auto``: bf16 on GPUs that have it, fp16 (with loss scaling) on older GPUs, bf16
+    autocast on CPUs with native bf16 (AVX512-BF16 or AMX), fp32 elsewhere."""
+    check_choice("precision", choice, PRECISIONS)
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available() and device != "cpu":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_supports_bf16() else "fp32"
+
+
+def training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_per_epoch: int) -> TrainingArguments:
+    precision = mixed_precision(config.precision)
+    if config.max_steps > 0:
+        total_steps = config.max_steps
+    else:
+        total_steps = math.ceil(steps_per_epoch * config.epochs)
+    strategy = "steps" if config.save_steps else "epoch"
+    # Several processes (torchrun, accelerate launch) on machines without a GPU: accelerate
+    # only sets up CPU data parallelism (gloo) when told to use the CPU.
+    cpu_ddp = world_size() > 1 and not torch.cuda.is_available()
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        weight_decay=config.weight_decay,
+        warmup_steps=int(round(config.warmup_ratio * total_steps)),
+        lr_scheduler_type="linear",
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        eval_strategy=strategy if has_dev else "no",
+        save_strategy=strategy,
+        save_steps=config.save_steps or 500,
+        eval_steps=config.save_steps,
+        save_total_limit=1,  # and the best one
+        load_best_model_at_end=has_dev,
+        metric_for_best_model="macro_f1" if has_dev else None,
+        greater_is_better=True,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        report_to="none",
+        dataloader_pin_memory=torch.cuda.is_available(),
+        disable_tqdm=not config.progress,
+        dataloader_num_workers=0,
+        optim="adamw_torch_fused",  # one kernel for all parameters: measured faster on CPU too
+        use_cpu=cpu_ddp or (precision == "bf16" and not torch.cuda.is_available()),  # CPU autocast
+        ddp_backend="gloo" if cpu_ddp else None,
+        remove_unused_columns=False,  # keep example_line: it names the lines of a batch whose loss is not finite
+    )
+
+
+def use_cosine_head(model, scale: float) -> None:
+    """Swap a BERT-style linear head for LDAM's cosine head (same ``classifier.weight``)."""
+    head = getattr(model, "classifier", None)
+    if not isinstance(head, torch.nn.Linear):
+        raise RunError(f"the ldam loss needs a model with one linear classifier head (BERT-style); "
+                       f"{type(model).__name__} has {type(head).__name__}")
+    cosine = CosineClassifier(head.in_features, head.out_features, scale).to(head.weight.device)
+    model.classifier = cosine
