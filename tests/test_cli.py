@@ -4,6 +4,8 @@ import pytest
 
 from weighted_bert.cli import main
 
+GOOD = "one two\ta\nthree four\tb\nfive six\ta\n"
+
 
 def run_train(tmp_path, tiny_bert, files: dict, *extra):
     data = tmp_path / "data"
@@ -13,9 +15,6 @@ def run_train(tmp_path, tiny_bert, files: dict, *extra):
         path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     return main(["train", "--model", str(tiny_bert), "--data-dir", str(data), "--output-dir",
                  str(tmp_path / "out"), "--max-steps", "1", "--no-progress", *extra]), data
-
-
-GOOD = "one two\ta\nthree four\tb\nfive six\ta\n"
 
 
 @pytest.mark.parametrize("files, expected", [

@@ -9,6 +9,9 @@ import torch.nn.functional as F
 
 from weighted_bert.losses import CrossEntropyLoss, get_loss
 
+ALL = [("ce", {}), ("weighted_ce", {}), ("focal", {}), ("focal", {"class_weights": "inverse"}), ("dice", {}),
+       ("logit_adjusted", {}), ("balanced_softmax", {}), ("ldam", {}), ("ldam", {"drw_start": 0.0})]
+
 # Two examples, three classes (as in test_losses.py):
 #   example 1: logits [0, 0, 0],    label 2 -> p = (1/3, 1/3, 1/3), CE ln 3
 #   example 2: logits [ln 2, 0, 0], label 1 -> p = (1/2, 1/4, 1/4), CE ln 4
@@ -89,10 +92,6 @@ def test_label_smoothing_by_hand():
     expected = (LN3 + 0.1 * math.log(2) + 0.9 * LN4) / 2
     assert value("ce", label_smoothing=0.3) == pytest.approx(expected)
     assert value("weighted_ce", class_weights="none", label_smoothing=0.3) == pytest.approx(expected)
-
-
-ALL = [("ce", {}), ("weighted_ce", {}), ("focal", {}), ("focal", {"class_weights": "inverse"}), ("dice", {}),
-       ("logit_adjusted", {}), ("balanced_softmax", {}), ("ldam", {}), ("ldam", {"drw_start": 0.0})]
 
 
 @pytest.mark.parametrize("name, options", ALL)

@@ -2,10 +2,7 @@
 
 import numpy as np
 import pytest
-import torch
 
-from weighted_bert.evaluation import metrics_from_logits
-from weighted_bert.losses import get_loss
 from weighted_bert.metrics import classification_metrics, per_class_report, shot_accuracy, shot_group
 
 # gold:      0 0 0 1 1 2
@@ -46,15 +43,6 @@ def test_shot_accuracy_by_hand():
     assert m == {"many_shot_accuracy": pytest.approx(2 / 3), "medium_shot_accuracy": 0.5, "few_shot_accuracy": 0.0}
     # no gold example of a few-shot class: the key is left out, not reported as 0
     assert "few_shot_accuracy" not in shot_accuracy([0, 1], [0, 1], counts)
-
-
-def test_metrics_from_logits_includes_the_loss():
-    logits = np.log(np.array([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]], dtype=np.float32))
-    m = metrics_from_logits(logits, [0, 2], loss_fn=get_loss("ce", [1, 1, 1]), train_counts=[100, 30, 5])
-    assert m["accuracy"] == 0.5
-    assert m["loss"] == pytest.approx((np.log(2) + np.log(4)) / 2, rel=1e-6)
-    assert m["many_shot_accuracy"] == 1.0 and m["few_shot_accuracy"] == 0.0
-    assert torch.is_tensor(get_loss("ce", [1, 1, 1])(torch.zeros(1, 3), torch.tensor([0])))
 
 
 def test_full_metrics_by_hand():

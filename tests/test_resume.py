@@ -10,6 +10,7 @@ import time
 from collections import namedtuple
 
 import pytest
+import torch
 
 from weighted_bert import resume
 from weighted_bert.cli import main
@@ -109,3 +110,20 @@ def test_not_enough_disk_stops_before_training(tmp_path, tiny_bert, toy_data_dir
     error = capsys.readouterr().err
     assert "GB free on its disk; this run needs about" in error
     assert not (tmp_path / "full" / "checkpoints").exists()
+
+
+def test_resuming_loads_checkpoints_with_weights_only(tmp_path, tiny_bert, toy_data_dir, monkeypatch):
+    flags = ["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+             str(tmp_path / "run"), "--max-steps", "4", "--save-steps", "2", "--batch-size", "8", "--no-progress"]
+    assert main([*flags, "--keep-checkpoints"]) == 0
+    (tmp_path / "run" / "run_summary.json").unlink()  # as if killed after the last checkpoint
+    loads = []
+    real_load = torch.load
+
+    def checked_load(*args, **kwargs):
+        loads.append(kwargs.get("weights_only"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", checked_load)
+    assert main(flags) == 0
+    assert loads and all(w is True for w in loads)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from weighted_bert.sampling import ClassAwareSampler, class_probabilities
+from weighted_bert.sampling import ClassAwareSampler, LengthGroupedSampler, class_probabilities
 
 # 100 examples of class 0, 10 of class 1, 1 of class 2
 LABELS = [0] * 100 + [1] * 10 + [2]
@@ -60,3 +60,19 @@ def test_bad_arguments():
         ClassAwareSampler(LABELS, "oversample")
     with pytest.raises(ValueError, match="rank 2"):
         ClassAwareSampler(LABELS, "sqrt", rank=2, world_size=2)
+
+
+def test_length_grouped_sampler():
+    lengths = np.random.default_rng(0).integers(3, 60, size=1000)
+    sampler = LengthGroupedSampler(lengths, batch_size=8, seed=3, mega_factor=10)
+    first = list(sampler)
+    assert sorted(first) == list(range(1000))  # each example once
+    assert lengths[first[0]] == lengths.max()  # the longest batch first
+    batches = np.array([lengths[first[i:i + 8]] for i in range(0, 1000, 8)])
+    random_batches = np.array([lengths[i:i + 8] for i in range(0, 1000, 8)])
+    spread = (batches.max(1) - batches.min(1)).mean()
+    random_spread = (random_batches.max(1) - random_batches.min(1)).mean()
+    assert spread < random_spread / 4  # batches of similar length: little padding
+    assert list(sampler) == first  # same epoch, same order
+    sampler.set_epoch(1)
+    assert list(sampler) != first

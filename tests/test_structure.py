@@ -2,6 +2,7 @@
 modules small enough to read in one sitting."""
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "weighted_bert"
@@ -81,3 +82,13 @@ def test_the_cycle_check_finds_a_cycle(tmp_path, monkeypatch):
 def test_modules_stay_small():
     sizes = {module_name(p): len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 400} == {}
+
+
+def test_no_unsafe_loading_in_the_package():
+    """Every torch.load in our code is weights_only=True; nothing calls pickle.load(s)
+    except the label2id.pkl reader, whose unpickler refuses every global."""
+    for path in PACKAGE.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for call in re.findall(r"torch\.load\([^)]*\)", source):
+            assert "weights_only=True" in call, f"{path}: {call}"
+        assert not re.search(r"pickle\.loads?\(", source), path

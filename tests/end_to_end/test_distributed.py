@@ -12,6 +12,13 @@ import pytest
 
 from weighted_bert.cli import main
 
+LAUNCHERS = {
+    "torchrun": ["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port={port}"],
+    # accelerate's --multi_gpu launcher is torchrun underneath; without GPUs we train with gloo.
+    "accelerate": ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes=2", "--num_machines=1",
+                   "--mixed_precision=no", "--dynamo_backend=no", "--main_process_port={port}"],
+}
+
 # fp32: in bf16 a batch of 8 and a batch of 16 round differently (dev loss 1e-3 apart), which
 # would hide what this test checks.
 FLAGS = ["--epochs", "4", "--learning-rate", "3e-3", "--no-progress", "--seed", "5", "--logging-steps", "1",
@@ -47,14 +54,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-LAUNCHERS = {
-    "torchrun": ["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port={port}"],
-    # accelerate's --multi_gpu launcher is torchrun underneath; without GPUs we train with gloo.
-    "accelerate": ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes=2", "--num_machines=1",
-                   "--mixed_precision=no", "--dynamo_backend=no", "--main_process_port={port}"],
-}
 
 
 @pytest.mark.parametrize("launcher", LAUNCHERS)

@@ -1,0 +1,56 @@
+"""compare: several recipes on one budget, resumed after an interruption, and sweep files."""
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from weighted_bert.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_resumes_and_reruns_only_the_missing_run(tmp_path, tiny_bert, toy_data_dir, capsys):
+    args = ["compare", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+            str(tmp_path / "sweep"), "--recipes", "ce,weighted_ce:inverse", "--seeds", "1,2", "--max-steps", "3",
+            "--batch-size", "8"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert first.err.count(": running") == 4
+    summaries = {p: p.stat().st_mtime_ns for p in (tmp_path / "sweep").glob("*/seed*/run_summary.json")}
+    assert len(summaries) == 4
+    shutil.rmtree(tmp_path / "sweep" / "weighted_ce_inverse" / "seed2")
+    (tmp_path / "sweep" / "ce" / "seed1" / "run_summary.json").unlink()  # interrupted before it finished
+    assert main(args) == 0
+    second = capsys.readouterr()
+    assert second.err.count(": running") == 2
+    assert "ce seed 1: incomplete earlier run" in second.err
+    assert "ce seed 2: finished earlier, kept" in second.err
+    kept = tmp_path / "sweep" / "ce" / "seed2" / "run_summary.json"
+    assert kept.stat().st_mtime_ns == summaries[kept]
+    board = (tmp_path / "sweep" / "leaderboard.md").read_text()
+    assert "| ce | 2 |" in board and "| weighted_ce:inverse | 2 |" in board and "**" in board
+    rows = list(csv.DictReader(open(tmp_path / "sweep" / "leaderboard.csv")))
+    assert [r["recipe"] for r in rows] == ["ce", "weighted_ce:inverse"]
+    assert float(rows[0]["accuracy_std"]) >= 0
+    assert (tmp_path / "sweep" / "leaderboard.png").read_bytes()[:8] == PNG
+
+
+def test_compare_sweep_file(tmp_path):
+    from weighted_bert.compare import load_sweep, parse_recipe
+
+    assert parse_recipe("weighted_ce:balanced:none") == (
+        "weighted_ce:balanced:none",
+        {"loss": "weighted_ce", "class_weights": "balanced", "weight_normalization": "none"})
+    path = write(tmp_path / "s.json", json.dumps({"recipes": {"seed": {"loss": "weighted_ce", "lr": 1}}}))
+    with pytest.raises(ValueError, match="recipe 'seed': unknown setting 'lr'"):
+        load_sweep(path)
+    path = write(tmp_path / "s.yaml", "recipes: [ce, 'weighted_ce:inverse']\nseeds: [1, 2]\n")
+    sweep = load_sweep(path)
+    assert list(sweep["recipes"]) == ["ce", "weighted_ce:inverse"] and sweep["seeds"] == [1, 2]
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path

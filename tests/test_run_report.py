@@ -1,0 +1,54 @@
+"""Pictures, report.html (checked in headless Chromium where it is installed), stats and compare."""
+
+import csv
+import shutil
+import subprocess
+
+import pytest
+
+from weighted_bert.cli import main
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+PNG = b"\x89PNG\r\n\x1a\n"
+PICTURES = ("training_curves.png", "per_class_f1.png", "confusion_matrix.png", "reliability.png")
+
+
+def test_training_writes_every_picture_and_the_page(trained_run):
+    for name in PICTURES:
+        assert (trained_run / name).read_bytes()[:8] == PNG, name
+    page = (trained_run / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert page.count("src='data:image/png;base64,") == 4
+    assert "http://" not in page and "https://" not in page  # self-contained
+    for text in ("Headline metrics", "macro_f1", "Per class", "finance", "sport", "weather", "Most-confused pairs"):
+        assert text in page
+    rows = list(csv.reader(open(trained_run / "top_confusions.tsv", encoding="utf-8"), delimiter="\t"))
+    assert rows[0] == ["gold_label", "predicted_label", "count", "share_of_gold"]
+
+
+def test_report_command_redraws_without_the_model(trained_run, tmp_path, capsys):
+    copy = tmp_path / "run"
+    shutil.copytree(trained_run, copy, ignore=shutil.ignore_patterns("model", "*.png", "report.html"))
+    assert main(["report", str(copy)]) == 0
+    assert capsys.readouterr().out.strip() == str(copy / "report.html")
+    for name in PICTURES[1:]:
+        assert (copy / name).read_bytes()[:8] == PNG
+    page = (copy / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3  # no training curves without the training log
+    assert main(["report", str(copy), "--split", "dev"]) == 0
+    assert "<b>dev</b> set" in (copy / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian packages chromium, "
+                    "chromium-driver); the page is still checked as HTML text above")
+def test_report_renders_in_headless_chromium(trained_run, tmp_path):
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
+         (trained_run / "report.html").as_uri()], capture_output=True, text=True, timeout=120)
+    dom = result.stdout
+    assert 'data-images-loaded="4/4"' in dom, result.stderr[-2000:]
+    assert "class=\"broken\"" not in dom
+    assert "Headline metrics" in dom and "weather" in dom
