@@ -36,7 +36,7 @@ from .run_folder import (
     REPORT,
     RESULTS_PREFIX,
     TOP_CONFUSIONS,
-    TRAINING_INFO,
+    TrainingInfo,
     results_files,
 )
 from .plots import (
@@ -90,11 +90,11 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
     if not predictions_path.is_file():
         raise DataFormatError(predictions_path, None, f"does not exist; the run saved no {split} predictions")
     label_map = LabelMap.load(run_dir / LABEL_MAP)
-    info = _load_json(run_dir / MODEL / TRAINING_INFO)
-    settings = info.get("settings", {})
+    info = TrainingInfo.read(run_dir / MODEL)
+    settings = info.settings
     many = many_threshold if many_threshold is not None else settings.get("many_threshold", MANY_THRESHOLD)
     few = few_threshold if few_threshold is not None else settings.get("few_threshold", FEW_THRESHOLD)
-    counts = _load_json(run_dir / CLASS_WEIGHTS).get("class_counts") or info.get("class_counts")
+    counts = _load_json(run_dir / CLASS_WEIGHTS).get("class_counts") or info.class_counts
     rows = read_predictions(predictions_path)
     label2id = label_map.label2id
     try:
@@ -189,10 +189,10 @@ window.addEventListener('load', () => {
 """
 
 
-def render_html(*, run_dir: Path, split: str, metrics: dict, info: dict, confused: list[dict], examples: dict,
-                many: int, few: int) -> str:
+def render_html(*, run_dir: Path, split: str, metrics: dict, info: TrainingInfo, confused: list[dict],
+                examples: dict, many: int, few: int) -> str:
     e = html.escape
-    settings = info.get("settings", {})
+    settings = info.settings
     shown_settings = {k: settings[k] for k in ("model", "loss", "class_weights", "weight_normalization",
                                                "loss_reduction", "learning_rate", "head_learning_rate", "epochs",
                                                "max_steps", "batch_size", "max_seq_length", "warmup_ratio", "seed",
