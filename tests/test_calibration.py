@@ -80,3 +80,22 @@ def test_calibrate_command_and_its_use_in_predict(trained_run, toy_data_dir, tmp
     assert main(["predict", "--model-dir", str(run), "--input", str(toy_data_dir / "test_data.txt"),
                  "--output", str(out), "--no-calibration"]) == 0
     assert len({row.split("\t")[1] for row in out.read_text().splitlines()[1:]}) == 3
+
+
+@pytest.mark.parametrize("content, problem", [
+    ({"tau": float("nan"), "log_prior": [-1.1, -1.1, -1.1]}, "tau is nan; expected a finite number"),
+    ({"tau": 1e300, "log_prior": [-1.1, -1.1, -1.1]}, "tau is 1e+300; expected a finite number"),
+    ({"log_prior": [-1.1, -1.1, -1.1]}, "has no 'tau'"),
+    ({"tau": 1.0, "log_prior": [-1.1, -1.1]}, "log_prior has 2 values; expected 3, one per label"),
+    ({"tau": 1.0, "log_prior": [-1.1, -1.1, -1.1], "biases": [0, "x", 0]}, "biases holds 'x'"),
+])
+def test_a_damaged_calibration_file_is_one_error_naming_it(trained_run, toy_data_dir, tmp_path, capsys,
+                                                           content, problem):
+    import shutil
+
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    (run / "model" / "calibration.json").write_text(json.dumps(content))
+    assert main(["predict", "--model", str(run), "--data", str(toy_data_dir / "test_data.txt"),
+                 "--output", str(tmp_path / "p.tsv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {run / 'model' / 'calibration.json'}: ") and problem in err, err

@@ -101,6 +101,10 @@ def test_help_shows_defaults_and_choices(capsys):
     (["--epochs", "three"], "error: epochs 'three' is not a number (setting epochs, --epochs)"),
     (["--loss", "focus"], "error: loss 'focus' is not one of ce, weighted_ce, focal"),
     (["--batch_size", "0"], "error: batch size 0 is not >= 1 (setting batch_size, --batch-size)"),
+    (["--max-seq-length", "0"], "error: max seq length 0 is not >= 2 (setting max_seq_length, --max-seq-length)"),
+    (["--max-seq-length", "-5"], "error: max seq length -5 is not >= 2"),
+    (["--gradient-accumulation-steps", "0"], "error: gradient accumulation steps 0 is not >= 1"),
+    (["--label-smoothing", "2"], "error: label smoothing 2.0 is not in [0, 1]"),
 ])
 def test_a_bad_flag_value_stops_before_anything_is_read(tmp_path, capsys, flags, expected):
     # the model and data do not exist: the setting is checked before either is looked at
@@ -165,3 +169,46 @@ def test_a_bug_shows_its_traceback(monkeypatch):
     monkeypatch.setattr(cli, "_train", broken)
     with pytest.raises(KeyError):
         main(["train", "--model", "m", "--output-dir", "o"])
+
+
+def test_ctrl_c_is_one_line_that_says_how_to_go_on(tmp_path, tiny_bert, toy_data_dir):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    slow = ("import sys, time\nfrom weighted_bert.trainer import WeightedTrainer\nstep = WeightedTrainer.training_step\n"
+            "def slow(self, *a, **k):\n    time.sleep(0.2)\n    return step(self, *a, **k)\n"
+            "WeightedTrainer.training_step = slow\nfrom weighted_bert.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-c", slow, "train", "--model", str(tiny_bert), "--data-dir",
+                                str(toy_data_dir), "--output-dir", str(out), "--epochs", "5", "--batch-size", "8",
+                                "--save-steps", "3", "--no-progress"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("checkpoints/checkpoint-*/trainer_state.json")):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == "error: interrupted; rerun the same command to resume"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["a folder", "under a file"])
+def test_an_output_that_cannot_be_written_is_one_line(trained_run, toy_data_dir, tmp_path, capsys, where):
+    target = tmp_path / "p.tsv"
+    if where == "a folder":
+        target.mkdir()
+    else:
+        (tmp_path / "file").write_text("x")
+        target = tmp_path / "file" / "p.tsv"
+    assert main(["predict", "--model", str(trained_run), "--data", str(toy_data_dir / "test_data.txt"),
+                 "--output", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {target}: cannot write it") and "Traceback" not in err
+
+
+def test_stats_into_a_file_is_one_line(toy_data_dir, tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    assert main(["stats", str(toy_data_dir), "--output-dir", str(tmp_path / "taken")]) == 2
+    assert "error: " in capsys.readouterr().err

@@ -54,3 +54,59 @@ def test_compare_sweep_file(tmp_path):
 def write(path, text):
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _sweep(tmp_path, recipes):
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps({"recipes": recipes, "seeds": [1]}))
+    return path
+
+
+def compare(tmp_path, tiny_bert, toy_data_dir, sweep_file):
+    return main(["compare", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+                 str(tmp_path / "sweep"), "--config", str(sweep_file), "--max-steps", "1", "--batch-size", "8",
+                 "--no-progress"])
+
+
+def test_a_path_like_recipe_name_stays_inside_the_sweep(tmp_path, tiny_bert, toy_data_dir):
+    outside = tmp_path / "seed1"  # where sweep/../seed1 would land
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    assert compare(tmp_path, tiny_bert, toy_data_dir, _sweep(tmp_path, {"..": {"loss": "ce"},
+                                                                        "a/b": {"loss": "ce"}})) == 0
+    assert (outside / "precious.txt").read_text() == "keep me" and sorted(p.name for p in outside.iterdir()) == [
+        "precious.txt"]
+    runs = sorted(str(p.relative_to(tmp_path / "sweep")) for p in (tmp_path / "sweep").glob("*/seed1"))
+    assert len(runs) == 2 and all(not r.startswith(".") for r in runs)
+
+
+def test_a_folder_that_is_not_a_run_is_never_removed(tmp_path, tiny_bert, toy_data_dir, capsys):
+    folder = tmp_path / "sweep" / "ce" / "seed1"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine")
+    assert compare(tmp_path, tiny_bert, toy_data_dir, _sweep(tmp_path, {"ce": {"loss": "ce"}})) == 2
+    assert "holds files a run does not write (notes.txt); it is not removed" in capsys.readouterr().err
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_recipe_names_that_would_share_a_folder_are_refused(tmp_path, tiny_bert, toy_data_dir, capsys):
+    assert compare(tmp_path, tiny_bert, toy_data_dir, _sweep(tmp_path, {"a/b": {"loss": "ce"},
+                                                                        "a b": {"loss": "ce"}})) == 2
+    assert "recipes 'a/b' and 'a b' would share the folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("recipes, message", [
+    ({"ce": {"loss": "ce", "class_weights": "balanced"}}, "is not read by loss ce"),
+    ({"f": {"loss": "focal", "label_smoothing": 0.1}}, "recipe 'f': label_smoothing is not read by loss focal"),
+    ({"ok": {"loss": "ce"}, "bad": {"loss": "ce", "epochs": "many"}}, "recipe 'bad': epochs 'many' is not a number"),
+])
+def test_every_recipe_is_checked_before_the_first_run(tmp_path, tiny_bert, toy_data_dir, capsys, recipes, message):
+    assert compare(tmp_path, tiny_bert, toy_data_dir, _sweep(tmp_path, recipes)) == 2
+    assert message in capsys.readouterr().err
+    assert not list((tmp_path / "sweep").glob("*/seed*"))
+
+
+def test_the_command_line_recipe_ce_balanced_is_refused(tmp_path, tiny_bert, toy_data_dir, capsys):
+    assert main(["compare", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+                 str(tmp_path / "sweep"), "--recipes", "ce:balanced"]) == 2
+    assert "recipe 'ce:balanced': class_weights is not read by loss ce" in capsys.readouterr().err

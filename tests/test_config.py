@@ -63,3 +63,10 @@ def test_replace_checks_again():
     assert dataclasses.replace(config, max_seq_length="64").max_seq_length == 64
     with pytest.raises(SettingError):
         dataclasses.replace(config, sampling="oversample")
+
+
+def test_class_weights_with_a_loss_that_does_not_read_them_is_refused():
+    with pytest.raises(SettingError, match="class weights 'balanced' is not read by loss ce; the losses that take "
+                                           "class weights: weighted_ce, focal"):
+        RunConfig(model="m", output_dir="o", loss="ce", class_weights="balanced")
+    assert RunConfig(model="m", output_dir="o", loss="focal", class_weights="balanced").class_weights == "balanced"

@@ -29,3 +29,30 @@ def test_metrics_from_logits_includes_the_loss():
     assert m["loss"] == pytest.approx((np.log(2) + np.log(4)) / 2, rel=1e-6)
     assert m["many_shot_accuracy"] == 1.0 and m["few_shot_accuracy"] == 0.0
     assert torch.is_tensor(get_loss("ce", [1, 1, 1])(torch.zeros(1, 3), torch.tensor([0])))
+
+
+def test_results_stay_linear_in_the_number_of_classes(tmp_path):
+    """10,000 classes, 50 examples: no K x K matrix in memory, in the file or on the terminal."""
+    from weighted_bert.data import Dataset, Example
+    from weighted_bert.evaluation import write_evaluation
+    from weighted_bert.labels import LabelMap
+
+    k, n = 10_000, 50
+    labels = LabelMap(tuple(f"c{i}" for i in range(k)))
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, k, n)
+    logits = np.zeros((n, k), dtype=np.float32)
+    logits[np.arange(n), np.where(np.arange(n) % 5 == 0, (gold + 1) % k, gold)] = 5.0  # every fifth wrong
+    data = Dataset("dev.txt", [Example(f"t{i}", None, f"c{g}", i + 1) for i, g in enumerate(gold)])
+    metrics = write_evaluation(tmp_path, logits, data, labels, train_counts=[3] * k)
+    assert "confusion_matrix" not in metrics
+    assert sorted(c["count"] for c in metrics["confusions"]) == [1] * 10
+    assert (tmp_path / "eval_results.json").stat().st_size < 3_000_000
+
+
+def test_small_label_sets_keep_the_full_matrix_and_the_pairs():
+    from weighted_bert.metrics import full_metrics
+
+    m = full_metrics([0, 0, 1, 2], [0, 1, 1, 0], ["a", "b", "c"])
+    assert m["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
+    assert m["confusions"] == [{"gold": "a", "predicted": "b", "count": 1}, {"gold": "c", "predicted": "a", "count": 1}]

@@ -1,6 +1,7 @@
 """Scoring a trained model: the evaluate and predict commands, files and standard input."""
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -43,3 +44,44 @@ def test_predict_reads_standard_input(trained_run):
 def read_tsv(path):
     with open(path, encoding="utf-8", newline="") as handle:
         return list(csv.reader(handle, delimiter="\t"))
+
+
+def test_a_folder_without_a_trained_head_is_refused(tiny_bert, toy_data_dir, tmp_path, capsys):
+    """A pretrained encoder (or a run written over its model) gets a random head from
+    transformers: scoring with it would be noise, so it is refused."""
+    for command in (["predict", "--output", str(tmp_path / "p.tsv")], ["evaluate"]):
+        assert main([command[0], "--model", str(tiny_bert), "--data", str(toy_data_dir / "dev_data.txt"),
+                     *command[1:]]) == 2
+        err = capsys.readouterr().err
+        assert "has no trained classification head (classifier.bias, classifier.weight" in err
+    assert not (tmp_path / "p.tsv").exists()
+
+
+@pytest.mark.parametrize("clash", ["output", "probabilities", "both"])
+def test_predict_never_writes_over_its_input_or_another_output(trained_run, toy_data_dir, tmp_path, capsys, clash):
+    data = tmp_path / "in.txt"
+    data.write_text((toy_data_dir / "test_data.txt").read_text())
+    before = data.read_bytes()
+    output = data if clash == "output" else tmp_path / "p.tsv"
+    probabilities = {"output": tmp_path / "q.tsv", "probabilities": data, "both": output}[clash]
+    assert main(["predict", "--model", str(trained_run), "--data", str(data), "--output", str(output),
+                 "--probabilities", str(probabilities)]) == 2
+    assert "would write over" in capsys.readouterr().err
+    assert data.read_bytes() == before
+
+
+def test_predict_from_standard_input_keeps_tabs_in_the_text(trained_run):
+    result = subprocess.run([sys.executable, "-m", "weighted_bert", "predict", "--model", str(trained_run),
+                             "--data", "-", "--output", "-"], input="goal match\tteam\nstock market\n",
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout), delimiter="\t"))
+    assert rows[0] == ["text", "predicted_label", "probability"]
+    assert [r[0] for r in rows[1:]] == ["goal match\tteam", "stock market"]
+
+
+def test_evaluate_prints_the_headline_numbers_only(trained_run, toy_data_dir, capsys):
+    assert main(["evaluate", "--model", str(trained_run), "--data", str(toy_data_dir / "dev_data.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "eval_accuracy = " in out and "eval_macro_f1 = " in out
+    assert "confusion" not in out and "per_class" not in out

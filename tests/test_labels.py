@@ -49,3 +49,12 @@ def test_save_and_load_json(tmp_path):
     label_map.save(tmp_path / "label_map.json")
     assert LabelMap.load(tmp_path / "label_map.json") == label_map
     assert "体育" in (tmp_path / "label_map.json").read_text(encoding="utf-8")
+
+
+def test_labels_differing_by_invisible_characters_are_reported(capsys):
+    data = Dataset("train.txt", [Example("x", None, "spam", 1), Example("y", None, "\ufeffspam", 2),
+                                 Example("z", None, "ham\u200b", 3), Example("w", None, "ham", 4)])
+    build_label_map(data)
+    err = capsys.readouterr().err
+    assert "labels 'spam', '\\ufeffspam' differ only by invisible characters" in err
+    assert "label 'ham\\u200b' holds an invisible character (U+200B ZERO WIDTH SPACE)" in err

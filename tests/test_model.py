@@ -2,6 +2,7 @@
 tensors are refused, code shipped with a model runs only with --trust-remote-code), and the
 tokenizer built from a Google vocabulary does what Google's FullTokenizer does."""
 
+import json
 import os
 import shutil
 import unicodedata
@@ -139,3 +140,43 @@ def test_fast_tokenizer_matches_google_full_tokenizer(do_lower_case):
     tokenizer = load_tokenizer(PRETRAINED, do_lower_case=do_lower_case)
     for text in HARD_STRINGS:
         assert tokenizer.tokenize(text) == google_full_tokenize(text, vocab, do_lower_case), repr(text)
+
+
+def test_auto_map_with_a_known_model_type_is_refused_too(tmp_path, tiny_bert, toy_data_dir, capsys):
+    """transformers ignores auto_map when it knows the model type; we refuse it all the same,
+    as README promises, unless --trust-remote-code."""
+    folder = shutil.copytree(tiny_bert, tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModel": "modeling_evil.EvilModel"}
+    (folder / "config.json").write_text(json.dumps(config))
+    assert main(["train", "--model", str(folder), "--data-dir", str(toy_data_dir), "--output-dir",
+                 str(tmp_path / "o"), "--max-steps", "1"]) == 2
+    assert "asks to run Python code shipped with the model; refused" in capsys.readouterr().err
+
+
+def test_a_config_that_does_not_fit_the_weights_is_one_error(tmp_path, trained_run, toy_data_dir, capsys):
+    folder = shutil.copytree(trained_run / "model", tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["hidden_size"], config["intermediate_size"] = 32, 64
+    (folder / "config.json").write_text(json.dumps(config))
+    assert main(["predict", "--model", str(folder), "--data", str(toy_data_dir / "test_data.txt"),
+                 "--output", str(tmp_path / "p.tsv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {folder}: its weights do not fit its config.json") and "Traceback" not in err
+
+
+def test_a_corrupt_tokenizer_file_is_named(tmp_path, trained_run, toy_data_dir, capsys):
+    folder = shutil.copytree(trained_run / "model", tmp_path / "m")
+    (folder / "tokenizer.json").write_text("{ not json")
+    assert main(["predict", "--model", str(folder), "--data", str(toy_data_dir / "test_data.txt"),
+                 "--output", str(tmp_path / "p.tsv")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {folder / 'tokenizer.json'}: cannot be read as a tokenizer")
+
+
+def test_weighted_bert_json_that_disagrees_with_the_model_is_refused(tmp_path, trained_run, toy_data_dir, capsys):
+    folder = shutil.copytree(trained_run / "model", tmp_path / "m")
+    info = json.loads((folder / "weighted_bert.json").read_text())
+    info["class_counts"] = [1, 2]  # the model has 3 classes
+    (folder / "weighted_bert.json").write_text(json.dumps(info))
+    assert main(["evaluate", "--model", str(folder), "--data", str(toy_data_dir / "dev_data.txt")]) == 2
+    assert "weighted_bert.json: class_counts has 2 values; the model has 3 classes" in capsys.readouterr().err

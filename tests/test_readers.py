@@ -165,3 +165,101 @@ def test_find_data_files_prefers_seed_names(tmp_path):
     files = find_data_files(tmp_path)
     assert files.train.name == "train_data.txt" and files.dev.name == "dev.jsonl" and files.test is None
     assert find_data_files(tmp_path, train=tmp_path / "train.csv").train.name == "train.csv"
+
+
+def _rows(n, broken_at=None, later_quote_at=None):
+    rows = ["text,label"]
+    for i in range(1, n + 1):
+        text = f"text number {i}"
+        if i == broken_at:
+            text = '"' + text  # a quote that never closes
+        if i == later_quote_at:
+            text = f'"quoted {i}"'
+        rows.append(f"{text},label{i % 3}")
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("later_quote_at", [None, 20])
+def test_an_unclosed_csv_quote_is_reported_where_it_opens(tmp_path, later_quote_at):
+    path = tmp_path / "train.csv"
+    path.write_text(_rows(300, broken_at=10, later_quote_at=later_quote_at))
+    with pytest.raises(DataFormatError, match=r"train.csv, line 11: .*(closing quote|quoted field)"):
+        read_dataset(path)
+    skipped = read_dataset(path, on_bad_line="skip")
+    assert len(skipped) + sum(1 for _ in skipped.skipped) < 300 and skipped.skipped[0].line == 11
+
+
+def test_a_quoted_field_over_several_lines_is_counted_and_said(tmp_path, capsys):
+    path = tmp_path / "train.csv"
+    path.write_text('text,label\n"two\nlines",a\none line,b\n"a ""quoted"" word",a\n')
+    data = read_dataset(path)
+    assert [e.text for e in data.examples] == ["two\nlines", "one line", 'a "quoted" word']
+    assert data.multiline == [2]
+    assert "1 example holds a quoted field over several lines (line 2)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("missing", ["nan", "NaN", "null", "None", "#N/A", "N/A"])
+@pytest.mark.parametrize("fmt", ["txt", "csv", "jsonl"])
+def test_missing_value_labels_are_not_classes(tmp_path, missing, fmt):
+    path = tmp_path / f"train.{fmt}"
+    rows = [("one", "1"), ("two", missing), ("three", "2")]
+    if fmt == "txt":
+        path.write_text("".join(f"{t}\t{y}\n" for t, y in rows))
+    elif fmt == "csv":
+        path.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows))
+    else:
+        path.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in rows))
+    line = 3 if fmt == "csv" else 2  # the header is line 1
+    with pytest.raises(DataFormatError, match=f"line {line}: has the label {missing!r}, which spreadsheets"):
+        read_dataset(path)
+
+
+def test_jsonl_labels_are_taken_by_their_json_value(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"text": "a", "label": 1}, {"text": "b", "label": 1.0}, {"text": "c", "label": True},
+        {"text": "d", "label": 2.5}, {"text": "e", "label": "x"}]))
+    assert [e.label for e in read_dataset(path).examples] == ["1", "1", "true", "2.5", "x"]
+    path.write_text(json.dumps({"text": "a", "label": {"a": 1}}) + "\n")
+    with pytest.raises(DataFormatError, match="line 1: has a JSON object as its label; expected a string or a number"):
+        read_dataset(path)
+
+
+def test_a_repeated_header_row_is_not_an_example(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("text,label\nhello,a\ntext,label\nbye,b\n")  # two CSV files joined
+    with pytest.raises(DataFormatError, match="line 3: repeats the header row"):
+        read_dataset(path)
+
+
+def test_standard_input_lines_are_whole_texts():
+    from weighted_bert.data import parse_lines
+
+    data = parse_lines("a text\twith a tab\n\nsecond\n".encode(), "<stdin>")
+    assert [(e.text, e.label, e.line) for e in data.examples] == [("a text\twith a tab", None, 1), ("second", None, 3)]
+
+
+def test_paths_that_are_not_readable_files(tmp_path):
+    import os
+
+    loop = tmp_path / "loop.txt"
+    os.symlink(loop, loop)
+    with pytest.raises(DataFormatError, match="loop.txt: is a symbolic link that leads nowhere"):
+        read_dataset(loop)
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(DataFormatError, match="pipe.txt: is not a regular file"):
+        read_dataset(fifo)
+    locked = tmp_path / "locked.txt"
+    locked.write_text("a\tb\n")
+    locked.chmod(0)
+    if os.geteuid() != 0:  # root reads anything
+        with pytest.raises(DataFormatError, match="locked.txt: cannot be read"):
+            read_dataset(locked)
+
+
+def test_a_folder_with_two_training_files_says_which_it_reads(tmp_path, capsys):
+    (tmp_path / "train_data.txt").write_text("a\tx\n")
+    (tmp_path / "train.csv").write_text("text,label\na,x\n")
+    assert find_data_files(tmp_path).train == tmp_path / "train_data.txt"
+    assert f"reads {tmp_path / 'train_data.txt'}; {tmp_path / 'train.csv'} is not read" in capsys.readouterr().err

@@ -127,3 +127,86 @@ def test_resuming_loads_checkpoints_with_weights_only(tmp_path, tiny_bert, toy_d
     monkeypatch.setattr(torch, "load", checked_load)
     assert main(flags) == 0
     assert loads and all(w is True for w in loads)
+
+
+def test_overwrite_clears_every_file_of_the_earlier_run(tmp_path, trained_run, tiny_bert, toy_data_dir):
+    """A second run without a test file must not keep (or report on) the first run's test files."""
+    import shutil as sh
+
+    out = sh.copytree(trained_run, tmp_path / "out")
+    (out / "my_notes.txt").write_text("mine")  # not ours: stays
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                 "--overwrite-output-dir", "--no-do-predict", "--max-steps", "2", "--no-progress"]) == 0
+    for name in ("predictions.tsv", "test_results.tsv", "test_results.json", "test_results.txt",
+                 "test_classification_report.txt"):
+        assert not (out / name).exists(), name
+    assert (out / "my_notes.txt").read_text() == "mine"
+    assert "<b>dev</b> set" in (out / "report.html").read_text()  # drawn from this run's dev predictions
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_output_in_the_models_own_folder_is_refused(tmp_path, tiny_bert, toy_data_dir, capsys, inside):
+    import shutil as sh
+
+    model = sh.copytree(tiny_bert, tmp_path / "model")
+    out = model / "run" if inside else model
+    assert main(["train", "--model", str(model), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                 "--overwrite-output-dir", "--max-steps", "1"]) == 2
+    assert "is the model's folder or inside it" in capsys.readouterr().err
+    assert sorted(p.name for p in model.iterdir()) == sorted(p.name for p in tiny_bert.iterdir())
+
+
+def test_a_second_run_on_a_locked_folder_is_refused(tmp_path, tiny_bert, toy_data_dir, capsys):
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = open(out / resume.LOCK, "w")  # another run holds the folder
+    holder.write("process 4242 on somehost, started 2026-01-01 10:00")
+    holder.flush()
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                     "--max-steps", "1", "--no-progress"]) == 2
+        assert "another run is using this folder (process 4242 on somehost" in capsys.readouterr().err
+        assert sorted(p.name for p in out.iterdir()) == [resume.LOCK]
+    finally:
+        holder.close()  # released: the next run goes ahead
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                 "--max-steps", "1", "--no-progress"]) == 0
+
+
+def test_a_failed_preflight_leaves_no_empty_folder(tmp_path, toy_data_dir, capsys):
+    out = tmp_path / "new" / "out"
+    assert main(["train", "--model", str(tmp_path / "no-such-model"), "--data-dir", str(toy_data_dir),
+                 "--output-dir", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_a_poisoned_checkpoint_is_refused_on_resume(tmp_path, tiny_bert, toy_data_dir, capsys):
+    marker = tmp_path / "ran"
+
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    flags = ["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+             str(tmp_path / "run"), "--max-steps", "4", "--save-steps", "2", "--batch-size", "8", "--no-progress"]
+    assert main([*flags, "--keep-checkpoints"]) == 0
+    (tmp_path / "run" / "run_summary.json").unlink()  # as if killed after the last checkpoint
+    last = complete_checkpoints(tmp_path / "run" / "checkpoints")[-1]
+    torch.save({"state": RunsCode()}, last / "optimizer.pt")
+    assert main(flags) == 2
+    err = capsys.readouterr().err
+    assert f"{last.name}: refused to load it" in err and "Traceback" not in err
+    assert not marker.exists()
+
+
+def test_output_in_a_tensorflow_checkpoints_folder_is_refused(tmp_path, toy_data_dir, capsys):
+    import shutil as sh
+    from pathlib import Path
+
+    folder = sh.copytree(Path(__file__).parent / "fixtures" / "tf_bert", tmp_path / "google")
+    assert main(["train", "--model", str(folder / "bert_model.ckpt"), "--data-dir", str(toy_data_dir),
+                 "--output-dir", str(folder / "out"), "--max-steps", "1"]) == 2
+    assert "is the model's folder or inside it" in capsys.readouterr().err

@@ -52,3 +52,28 @@ def test_report_renders_in_headless_chromium(trained_run, tmp_path):
     assert 'data-images-loaded="4/4"' in dom, result.stderr[-2000:]
     assert "class=\"broken\"" not in dom
     assert "Headline metrics" in dom and "weather" in dom
+
+
+def test_report_names_a_damaged_input_file(trained_run, tmp_path, capsys):
+    import shutil
+
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    (run / "class_weights.json").write_text("{ damaged")
+    assert main(["report", str(run)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {run / 'class_weights.json'}: is not valid JSON")
+
+
+def test_a_field_over_128_kib_in_the_predictions_is_reported_on(tmp_path):
+    """The csv module refuses fields over 128 KiB by default; our own files may hold one."""
+    import json as json_module
+
+    from weighted_bert.labels import LabelMap
+    from weighted_bert.run_report import build_report
+
+    LabelMap(("a", "b")).save(tmp_path / "label_map.json")
+    long_text = "word " * 60_000  # 300 KB
+    rows = ["text\tpredicted_label\tprobability\tgold_label", f"{long_text}\ta\t0.9\ta", "short\tb\t0.8\ta"]
+    (tmp_path / "predictions.tsv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "class_weights.json").write_text(json_module.dumps({"class_counts": [3, 1]}))
+    page = build_report(tmp_path)
+    assert page.is_file() and "macro" in page.read_text().lower()

@@ -62,3 +62,15 @@ def test_scoring_length_is_the_training_length_or_the_models_own_limit(trained_r
     assert fine_tuned.max_seq_length == 64  # --max-seq-length 128, cut to the tiny model's 64 positions by the run
     assert dataclasses.replace(fine_tuned, info=TrainingInfo(max_seq_length=32)).max_seq_length == 32
     assert dataclasses.replace(fine_tuned, info=TrainingInfo()).max_seq_length == 64  # from elsewhere: its positions
+
+
+def test_saved_files_get_the_usual_mode(trained_run):
+    """A serving user must be able to read the weights: no 0600 files in the model folder."""
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (trained_run / "model").iterdir():
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path.name

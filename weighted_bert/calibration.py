@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.examples import DataFormatError
 from .reports import write_json
 
 TAU_GRID = np.round(np.arange(0.0, 3.0 + 1e-9, 0.05), 2)
@@ -97,11 +98,48 @@ class Calibration:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     @classmethod
-    def read(cls, path) -> "Calibration":
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    def read(cls, path, num_labels: int) -> "Calibration":
+        """The file ``calibrate`` wrote, checked: finite numbers of sensible size, one prior
+        (and bias) per label; anything else is one error naming the file."""
+        path = Path(path)
+
+        def bad(problem):
+            return DataFormatError(path, None, f"{problem}; expected the file `weighted-bert calibrate` writes "
+                                   "(run it again, or delete the file)")
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise bad(f"is not valid JSON ({err})") from None
+        if not isinstance(data, dict):
+            raise bad("is not a JSON object")
+        for key in ("tau", "log_prior"):
+            if key not in data:
+                raise bad(f"has no {key!r}")
+        _finite(data["tau"], "tau", bad)
+        for key in ("log_prior", "biases"):
+            values = data.get(key)
+            if key == "biases" and values is None:
+                continue
+            if not isinstance(values, list) or len(values) != num_labels:
+                count = len(values) if isinstance(values, list) else type(values).__name__
+                raise bad(f"{key} has {count} values; expected {num_labels}, one per label")
+            for value in values:
+                _finite(value, key, bad, holds=True)
+        return cls.from_dict(data)
 
     def write(self, path) -> None:
         write_json(path, self.to_dict())
+
+
+LARGEST = 1e6  # no fitted tau, bias or log prior comes near this; beyond it a file is damaged
+
+
+def _finite(value, name: str, bad, *, holds: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= LARGEST
+    if not ok:  # NaN fails the comparison too
+        raise bad(f"{name} holds {value!r}; expected a finite number" if holds
+                  else f"{name} is {value!r}; expected a finite number")
 
 
 def log_prior_from_counts(counts) -> np.ndarray:

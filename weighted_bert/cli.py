@@ -61,7 +61,8 @@ def _evaluate(args) -> int:
 
     metrics = evaluate(_score_config(args), output_dir=args.output_dir)
     for key, value in metrics.items():
-        print(f"eval_{key} = {value}")
+        if isinstance(value, (int, float)):  # per-class rows and confusions are in the result files
+            print(f"eval_{key} = {value}")
     return 0
 
 
@@ -252,10 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def report_user_errors(func, *args) -> int:
-    """Run ``func``; a :class:`UserError` becomes one ``error:`` line and exit status 2."""
+def report_user_errors(func, *args, resumable: bool = False) -> int:
+    """Run ``func``; a :class:`UserError` becomes one ``error:`` line and exit status 2,
+    Ctrl-C one line and 130 (the shell's code for SIGINT)."""
     try:
         return func(*args)
+    except KeyboardInterrupt:
+        print(f"error: interrupted{'; rerun the same command to resume' if resumable else ''}", file=sys.stderr)
+        return 130
     except UserError as err:
         if os.environ.get("WEIGHTED_BERT_DEBUG"):
             raise
@@ -268,7 +273,7 @@ def main(argv=None) -> int:
     argv = underscores_to_dashes(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     set_verbosity(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
-    return report_user_errors(args.func, args)
+    return report_user_errors(args.func, args, resumable=args.command in ("train", "compare"))
 
 
 if __name__ == "__main__":

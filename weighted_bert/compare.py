@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RunConfig
-from .errors import UserError
+from .config import RunConfig, unread_loss_settings
+from .errors import SettingError, UserError
 from .io import atomic_write_bytes, atomic_write_text
 from .log import get_logger
-from .run_folder import RUN_SUMMARY
+from .run_folder import RUN_FILES, RUN_SUMMARY
 from .settings import check_values, read_settings_file
 from .training import run
 
@@ -82,25 +82,62 @@ def load_sweep(path) -> dict:
 
 
 def _folder_name(recipe: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", recipe)
+    """A recipe's folder in the sweep: letters, digits and ``_.=-`` only, never ``.``-led
+    (so never ``..``), so that every run stays inside the sweep's folder."""
+    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", recipe)
+    return "_" + name if not name or name.startswith(".") else name
+
+
+def _plan(model: str, output: Path, recipes: dict[str, dict], seeds: list[int], settings: dict) -> list:
+    """Every run of the sweep as (recipe, seed, folder, RunConfig), all checked before the first starts."""
+    folders: dict[str, str] = {}
+    plan = []
+    for name, options in recipes.items():
+        folder_name = _folder_name(name)
+        if folder_name in folders:
+            raise UserError(f"recipes {folders[folder_name]!r} and {name!r} would share the folder "
+                            f"{output / folder_name}; rename one")
+        folders[folder_name] = name
+        loss = options.get("loss", settings.get("loss", RunConfig.__dataclass_fields__["loss"].default))
+        unread = unread_loss_settings(loss, options)
+        if unread:
+            raise UserError(f"recipe {name!r}: {', '.join(unread)} {'is' if len(unread) == 1 else 'are'} not read by "
+                            f"loss {loss}; the recipe would run without {'it' if len(unread) == 1 else 'them'}")
+        for seed in seeds:
+            folder = output / folder_name / f"seed{seed}"
+            try:
+                config = RunConfig(model=model, output_dir=str(folder), **{**settings, **options, "seed": seed})
+            except SettingError as err:
+                raise err.at(f"recipe {name!r}") from None
+            plan.append((name, seed, folder, config))
+    return plan
+
+
+def _remove_incomplete(folder: Path) -> None:
+    """Remove an earlier, unfinished run, and only that: a folder holding anything a run
+    does not write is someone's, and stays."""
+    foreign = sorted(p.name for p in folder.iterdir()
+                     if p.name not in RUN_FILES and not p.name.startswith((".model.partial", ".weighted-bert")))
+    if foreign:
+        raise UserError(f"{folder}: holds files a run does not write ({', '.join(foreign[:5])}); it is not removed. "
+                        "Move them, or choose another --output-dir")
+    shutil.rmtree(folder)
 
 
 def run_compare(*, model: str, output_dir, recipes: dict[str, dict], seeds: list[int], settings: dict) -> list[dict]:
     """Run every (recipe, seed) not finished yet, then write the leaderboard files."""
     output = Path(output_dir)
+    plan = _plan(model, output, recipes, seeds, settings)
     output.mkdir(parents=True, exist_ok=True)
-    for name, options in recipes.items():
-        for seed in seeds:
-            folder = output / _folder_name(name) / f"seed{seed}"
-            if (folder / RUN_SUMMARY).is_file():
-                log.info(f"[compare] {name} seed {seed}: finished earlier, kept")
-                continue
-            if folder.exists():
-                log.info(f"[compare] {name} seed {seed}: incomplete earlier run, starting it again")
-                shutil.rmtree(folder)
-            log.info(f"[compare] {name} seed {seed}: running")
-            config = RunConfig(model=model, output_dir=str(folder), **{**settings, **options, "seed": seed})
-            run(config)
+    for name, seed, folder, config in plan:
+        if (folder / RUN_SUMMARY).is_file():
+            log.info(f"[compare] {name} seed {seed}: finished earlier, kept")
+            continue
+        if folder.exists():
+            log.info(f"[compare] {name} seed {seed}: incomplete earlier run, starting it again")
+            _remove_incomplete(folder)
+        log.info(f"[compare] {name} seed {seed}: running")
+        run(config)
     rows = leaderboard(output, recipes, seeds)
     write_leaderboard(output, rows)
     return rows

@@ -175,7 +175,7 @@ def main(argv=None) -> int:
         run(config_from_flags(parse_flags(argv)))
         return 0
 
-    return report_user_errors(go)
+    return report_user_errors(go, resumable=True)
 
 
 if __name__ == "__main__":

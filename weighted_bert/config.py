@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from .data.readers import ON_BAD_LINE, Columns
+from .errors import SettingError
 from .labels import LABEL_ORDERS
 from .settings import at_least, between, default_of, setting, validate
 from .weights import NORMALIZATIONS, SCHEMES
@@ -175,9 +176,11 @@ class RunConfig(DataSettings):
     def __post_init__(self):
         validate(self)
         if self.few_threshold > self.many_threshold:
-            from .errors import SettingError
-
             raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
+        if self.class_weights is not None and "class_weights" not in LOSS_SETTINGS[self.loss]:
+            takers = ", ".join(name for name, reads in LOSS_SETTINGS.items() if "class_weights" in reads)
+            raise SettingError("class_weights", self.class_weights, f"is not read by loss {self.loss}; the losses "
+                               f"that take class weights: {takers}")
 
     def loss_settings(self, labels=None) -> dict:
         """The settings ``self.loss`` reads, with the values this run uses (``labels``: the
@@ -188,6 +191,12 @@ class RunConfig(DataSettings):
         if "labels" in values:
             values["labels"] = list(labels) if labels is not None else values["labels"]
         return values
+
+
+def unread_loss_settings(loss: str, names) -> list[str]:
+    """Those of ``names`` that some loss reads but ``loss`` does not: they would do nothing."""
+    every = {name for reads in LOSS_SETTINGS.values() for name in reads} - {"labels"}
+    return sorted(n for n in names if n in every and n not in LOSS_SETTINGS[loss])
 
 
 def loss_defaults(loss: str) -> dict:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import ScoreConfig
-from .data import Dataset, parse_dataset, read_dataset
-from .errors import RunError
+from .data import Dataset, parse_dataset, parse_lines, read_dataset
+from .errors import RunError, UserError
 from .log import get_logger
 from .prediction import encode_examples, predict_logits, softmax
 from .run_folder import CALIBRATION
@@ -43,8 +43,10 @@ def read_texts(fine_tuned: FineTuned, path, *, labels: str, config: ScoreConfig 
     texts or pairs), with ``labels`` "required" or "optional"."""
     config = config or ScoreConfig(model=fine_tuned.path, data=str(path))
     options = dict(labels=labels, pair=fine_tuned.info.pair, columns=config.columns(), on_bad_line=config.on_bad_line)
-    if str(path) == "-":
-        return parse_dataset(sys.stdin.buffer.read(), "<stdin>", **options)
+    if str(path) == "-":  # lines of text: a tab is part of the text (pairs: text_a<TAB>text_b)
+        if fine_tuned.info.pair:
+            return parse_dataset(sys.stdin.buffer.read(), "<stdin>", **{**options, "labels": "none"})
+        return parse_lines(sys.stdin.buffer.read(), "<stdin>")
     return read_dataset(path, **options)
 
 
@@ -98,6 +100,7 @@ def predict(config: ScoreConfig, output, probabilities=None) -> int:
     ``test_results.tsv``; returns the number of lines predicted."""
     from .reports import write_predictions, write_test_results
 
+    _distinct_paths({"--data": config.data, "--output": output, "--probabilities": probabilities})
     fine_tuned = _load(config)
     dataset = read_texts(fine_tuned, config.data, labels="optional", config=config)
     probs = softmax(score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
@@ -112,6 +115,18 @@ def predict(config: ScoreConfig, output, probabilities=None) -> int:
     else:
         write_predictions(output, dataset.examples, probs, labels)
     return len(dataset)
+
+
+def _distinct_paths(paths: dict) -> None:
+    """No output may be an input or another output: writing it would destroy what was there."""
+    seen: dict[Path, str] = {}
+    for flag, path in paths.items():
+        if not path or str(path) == "-":
+            continue
+        real = Path(path).resolve()
+        if real in seen:
+            raise UserError(f"{path}: {flag} would write over {seen[real]} (the same file); choose another path")
+        seen[real] = flag
 
 
 def calibrate_model(config: ScoreConfig, *, per_class_bias: bool = False):

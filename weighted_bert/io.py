@@ -6,10 +6,18 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import UserError
+
 
 def atomic_write_text(path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def give_usual_mode(path) -> None:
+    """The mode a new file gets from the umask (0644 under the usual 022), for files that a
+    library wrote 0600 (safetensors): a serving user must be able to read them."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask() -> int:
@@ -18,8 +26,19 @@ def _umask() -> int:
     return mask
 
 
+class OutputError(UserError):
+    """A result file that cannot be written where the user asked."""
+
+
 def atomic_write_bytes(path, data: bytes) -> None:
     path = Path(path)
+    try:
+        _write(path, data)
+    except OSError as err:
+        raise OutputError(f"{path}: cannot write it ({err.strerror or err})") from None
+
+
+def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -12,6 +12,7 @@ Label order (it fixes the columns of ``test_results.tsv``):
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -130,11 +131,24 @@ def build_label_map(train: Dataset, *, explicit: Sequence[str] | None = None,
     return label_map
 
 
+# Characters that print as nothing: a label holding one looks like another label.
+INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\u00ad"
+
+
 def _warn_near_duplicates(path: str, labels: Sequence[str]) -> None:
+    for label in labels:
+        hidden = sorted({c for c in label if c in INVISIBLE})
+        if hidden:
+            names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'INVISIBLE CHARACTER')}" for c in hidden)
+            log.warning(f"{path}: label {label!r} holds an invisible character ({names})")
     groups: dict[str, list[str]] = {}
     for label in labels:
-        groups.setdefault(label.strip().casefold(), []).append(label)
+        visible = unicodedata.normalize("NFKC", "".join(c for c in label if c not in INVISIBLE))
+        groups.setdefault(visible.strip().casefold(), []).append(label)
     for similar in groups.values():
         if len(similar) > 1:
-            log.warning(f"{path}: labels {', '.join(map(repr, similar))} differ only by case or surrounding "
-                        "spaces; they are kept as separate classes")
+            plain = {label.strip().casefold() for label in similar}
+            how = "case or surrounding spaces" if all(not set(x) & set(INVISIBLE) for x in similar) and len(plain) == 1 \
+                else "invisible characters (and perhaps case or spaces)"
+            log.warning(f"{path}: labels {', '.join(map(repr, similar))} differ only by {how}; "
+                        "they are kept as separate classes")

@@ -32,6 +32,7 @@ from .settings import default_of
 MANY_THRESHOLD = default_of(RunConfig, "many_threshold")
 FEW_THRESHOLD = default_of(RunConfig, "few_threshold")
 ECE_BINS = 15
+DENSE_CONFUSION_UP_TO = 50  # a full K x K matrix in the results only while it stays readable
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
@@ -78,8 +79,9 @@ def full_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[
                  many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> dict:
     """Every metric we report: :func:`classification_metrics`, balanced accuracy, micro
     averages, Matthews correlation, ECE (with ``confidence``, the top-label probability),
-    shot-group accuracy (with ``train_counts``), per-class scores and the confusion matrix
-    (rows gold, columns predicted, in label order)."""
+    shot-group accuracy (with ``train_counts``), per-class scores, the non-zero confusions
+    and, up to ``DENSE_CONFUSION_UP_TO`` classes, the confusion matrix (rows gold, columns
+    predicted, in label order)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     k = len(labels)
     metrics = classification_metrics(y_true, y_pred)
@@ -104,8 +106,22 @@ def full_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[
          **({"train_count": int(train_counts[c]),
              "shot_group": shot_group(train_counts[c], many_threshold, few_threshold)} if train_counts else {})}
         for c in range(k)]
-    metrics["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=list(range(k))).tolist()
+    metrics["confusions"] = confusions(y_true, y_pred, labels)
+    if k <= DENSE_CONFUSION_UP_TO:
+        metrics["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=list(range(k))).tolist()
     return metrics
+
+
+def confusions(y_true, y_pred, labels: Sequence[str]) -> list[dict]:
+    """Every off-diagonal cell of the confusion matrix that is not zero, largest first:
+    ``{"gold", "predicted", "count"}``. Linear in the examples, whatever the number of classes."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    wrong = y_true != y_pred
+    if not wrong.any():
+        return []
+    cells, counts = np.unique(np.stack([y_true[wrong], y_pred[wrong]], axis=1), axis=0, return_counts=True)
+    order = sorted(range(len(counts)), key=lambda i: (-counts[i], cells[i][0], cells[i][1]))
+    return [{"gold": labels[cells[i][0]], "predicted": labels[cells[i][1]], "count": int(counts[i])} for i in order]
 
 
 def shot_group(count: int, many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> str:

@@ -85,6 +85,8 @@ def from_pretrained(loader, source: str, **kwargs):
     """``loader.from_pretrained(source)`` with a user's failures said in one line."""
     from transformers.utils import logging as hf_logging
 
+    if not kwargs.get("trust_remote_code"):
+        _refuse_shipped_code(Path(source))
     # A new classification head is expected here; transformers' load report and progress
     # bar would print a table of "MISSING" weights on every run. Both are put back as they were.
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
@@ -98,8 +100,12 @@ def from_pretrained(loader, source: str, **kwargs):
     except ValueError as err:
         if "trust_remote_code" not in str(err) and "custom code" not in str(err):
             raise
-        raise ModelSourceError(f"{source}: its config asks to run Python code shipped with the model; refused, "
-                               "nothing of it was run. Pass --trust-remote-code only if you trust that code") from None
+        raise ModelSourceError(f"{source}: {SHIPPED_CODE}") from None
+    except RuntimeError as err:
+        if "size mismatch" not in str(err) and "ignore_mismatched_sizes" not in str(err):
+            raise
+        raise ModelSourceError(f"{source}: its weights do not fit its config.json "
+                               f"({_first_mismatch(str(err))}); the folder is inconsistent") from None
     except pickle.UnpicklingError as err:
         # torch.load(weights_only=True) stopped at something other than tensors; nothing ran.
         found = re.search(r"GLOBAL (\S+)", str(err))
@@ -111,6 +117,29 @@ def from_pretrained(loader, source: str, **kwargs):
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
+
+
+SHIPPED_CODE = ("its config asks to run Python code shipped with the model; refused, nothing of it was run. "
+                "Pass --trust-remote-code only if you trust that code")
+
+
+def _refuse_shipped_code(folder: Path) -> None:
+    """``auto_map`` names code in the folder; transformers ignores it for model types it
+    knows, but a folder that asks for it is refused all the same unless trusted."""
+    for name in ("config.json", "tokenizer_config.json"):
+        path = folder / name
+        if path.is_file():
+            try:
+                asks = "auto_map" in json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as err:
+                raise ModelSourceError(f"{path}: not valid JSON ({err})") from None
+            if asks:
+                raise ModelSourceError(f"{folder}: {SHIPPED_CODE}")
+
+
+def _first_mismatch(message: str) -> str:
+    found = re.search(r"size mismatch for ([^:]+): (.*?)(\.|$)", message)
+    return f"{found.group(1)}: {found.group(2)}" if found else "weights of other shapes than config.json gives"
 
 
 def load_tokenizer(source, *, vocab_file=None, do_lower_case: bool | None = None,
@@ -130,7 +159,14 @@ def load_tokenizer(source, *, vocab_file=None, do_lower_case: bool | None = None
         return from_pretrained(AutoTokenizer, source.path, trust_remote_code=trust_remote_code)
     own = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
     if own and (source.kind == "hf" or vocab_file is None):
-        tokenizer = from_pretrained(AutoTokenizer, str(folder), trust_remote_code=trust_remote_code)
+        try:
+            tokenizer = from_pretrained(AutoTokenizer, str(folder), trust_remote_code=trust_remote_code)
+        except ModelSourceError:
+            raise
+        except Exception as err:  # the tokenizers library's own errors: a damaged file
+            name = "tokenizer.json" if (folder / "tokenizer.json").is_file() else "tokenizer_config.json"
+            raise ModelSourceError(f"{folder / name}: cannot be read as a tokenizer "
+                                   f"({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
         _restore_word_limit(tokenizer, folder / "tokenizer.json")
         return tokenizer
     vocab = Path(vocab_file) if vocab_file is not None else folder / "vocab.txt"

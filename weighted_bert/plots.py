@@ -87,27 +87,30 @@ def per_class_f1_png(per_class: Sequence[dict], *, many_threshold: int, few_thre
     return _png(fig)
 
 
-def top_confusions(matrix: Sequence[Sequence[int]], labels: Sequence[str], limit: int = 20) -> list[dict]:
-    """The largest off-diagonal cells: gold, predicted, count and the share of the gold row."""
-    m = np.asarray(matrix)
-    rows = m.sum(axis=1)
-    cells = [(int(m[i, j]), i, j) for i in range(len(labels)) for j in range(len(labels)) if i != j and m[i, j] > 0]
-    cells.sort(key=lambda t: (-t[0], t[1], t[2]))
-    return [{"gold": labels[i], "predicted": labels[j], "count": count, "share_of_gold": count / rows[i]}
-            for count, i, j in cells[:limit]]
+def top_confusions(confusions: Sequence[dict], support: dict, limit: int = 20) -> list[dict]:
+    """The largest confusions (``metrics.confusions``, largest first) with the share of the
+    gold class's examples (``support``: label -> examples) that went that way."""
+    return [{**c, "share_of_gold": c["count"] / max(support.get(c["gold"], 0), 1)} for c in confusions[:limit]]
 
 
-def confusion_matrix_png(matrix: Sequence[Sequence[int]], labels: Sequence[str], *, full_up_to: int = 30,
-                         pairs: int = 20) -> bytes | None:
-    """Row-normalised confusion matrix. Up to ``full_up_to`` classes with names on the
-    axes; beyond that the matrix without names and, beside it, the most-confused pairs."""
-    m = np.asarray(matrix, dtype=float)
-    if m.size == 0:
-        return None
-    normalised = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-    plt = _pyplot()
+def confusion_matrix_png(confusions: Sequence[dict], support: dict, labels: Sequence[str], *, full_up_to: int = 30,
+                         pairs: int = 20, drawn_up_to: int = 400) -> bytes | None:
+    """Row-normalised confusion matrix from the non-zero confusions and each class's
+    examples. Up to ``full_up_to`` classes with names on the axes; beyond that the matrix
+    without names beside the most-confused pairs; beyond ``drawn_up_to`` classes only the pairs."""
     k = len(labels)
-    confused = top_confusions(matrix, labels, pairs)
+    if k == 0 or not any(support.values()):
+        return None
+    index = {label: i for i, label in enumerate(labels)}
+    if k <= drawn_up_to:
+        m = np.zeros((k, k))
+        for c in confusions:
+            m[index[c["gold"]], index[c["predicted"]]] = c["count"]
+        for label, i in index.items():
+            m[i, i] = support.get(label, 0) - m[i].sum()
+        normalised = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    plt = _pyplot()
+    confused = top_confusions(confusions, support, pairs)
     if k <= full_up_to:
         size = max(5, 0.35 * k + 3)
         fig, ax = plt.subplots(figsize=(size + 1, size))
@@ -123,11 +126,14 @@ def confusion_matrix_png(matrix: Sequence[Sequence[int]], labels: Sequence[str],
         ax.set(xlabel="predicted", ylabel="gold", title="Confusion matrix (rows sum to 1)")
         fig.colorbar(image, ax=ax, fraction=0.046)
     else:
-        fig, (ax, bx) = plt.subplots(1, 2, figsize=(16, 7.5), gridspec_kw={"width_ratios": [1, 1.1]})
-        image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
-        ax.set(xlabel="predicted class (label-map order)", ylabel="gold class",
-               title=f"Confusion matrix, {k} classes (rows sum to 1)")
-        fig.colorbar(image, ax=ax, fraction=0.046)
+        if k <= drawn_up_to:
+            fig, (ax, bx) = plt.subplots(1, 2, figsize=(16, 7.5), gridspec_kw={"width_ratios": [1, 1.1]})
+            image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+            ax.set(xlabel="predicted class (label-map order)", ylabel="gold class",
+                   title=f"Confusion matrix, {k} classes (rows sum to 1)")
+            fig.colorbar(image, ax=ax, fraction=0.046)
+        else:
+            fig, bx = plt.subplots(figsize=(9, 7.5))
         if confused:
             names = [f"{c['gold']} → {c['predicted']}" for c in confused][::-1]
             bx.barh(range(len(names)), [c["count"] for c in confused][::-1], color="#d62728", alpha=0.8)

@@ -8,18 +8,26 @@ hashes) must match, or the run stops and names what differs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import shutil
+import socket
+import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: no lock there
+    fcntl = None
 
 from .config import RunConfig
 from .data import Dataset
 from .errors import RunError
 from .io import atomic_write_text
-from .run_folder import CHECKPOINTS, RESULT_FILES, RUN_SETTINGS, RUN_SUMMARY
+from .run_folder import CHECKPOINTS, LOCK, RESULT_FILES, RUN_SETTINGS, RUN_SUMMARY, clear_run_files
 
 # Settings that change nothing the training computes: a rerun may differ in these and still resume.
 NOT_TRAINING = ("output_dir", "progress", "overwrite_output_dir", "keep_checkpoints", "resume", "logging_steps",
@@ -36,17 +44,26 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def check_output_dir(config: RunConfig) -> Path:
-    """The output folder, made and writable, and not holding another run's results."""
+@contextlib.contextmanager
+def output_folder(config: RunConfig):
+    """The run's output folder, checked, made, and held for the run alone.
+
+    Refused: a path that is not a folder, the model's own folder (or a folder inside it),
+    another run's results (unless ``--overwrite-output-dir``, which then clears every file
+    a run writes, and nothing else, before anything is written), a folder another run is
+    using. A folder made here and left empty by a failure is removed again."""
     output = Path(config.output_dir)
     if output.exists() and not output.is_dir():
         raise RunError(f"{output}: exists and is not a folder; expected an output folder")
+    if config.do_train:
+        _not_in_the_model(config, output)
     if config.do_train and not config.overwrite_output_dir:
         existing = [name for name in RESULT_FILES if (output / name).exists()]
         unfinished = not (output / RUN_SUMMARY).exists() and complete_checkpoints(output / CHECKPOINTS)
         if existing and not unfinished:
             raise RunError(f"{output}: holds another run's results ({', '.join(existing)}); "
                            "choose a new --output-dir or pass --overwrite-output-dir")
+    created = not output.exists()
     try:
         output.mkdir(parents=True, exist_ok=True)
         probe = output / f".weighted-bert-write-test-{rank()}"
@@ -54,7 +71,55 @@ def check_output_dir(config: RunConfig) -> Path:
         probe.unlink()
     except OSError as err:
         raise RunError(f"{output}: cannot write there ({err.strerror})") from None
-    return output
+    try:
+        with _held(output):
+            if config.do_train and config.overwrite_output_dir and not config.resume and rank() == 0:
+                clear_run_files(output)
+            yield output
+    except BaseException:
+        if created and rank() == 0 and not [p for p in output.iterdir() if p.name != LOCK]:
+            shutil.rmtree(output, ignore_errors=True)  # nothing was written: leave no trace
+        raise
+
+
+def _not_in_the_model(config: RunConfig, output: Path) -> None:
+    model = Path(config.model).expanduser()
+    if model.exists():
+        folder = model if model.is_dir() else model.parent
+    elif Path(f"{model}.index").is_file():
+        folder = model.parent  # a TensorFlow checkpoint prefix names files in its folder
+    else:
+        return  # a hub name, or nothing: the model's loader says which
+    folder, target = folder.resolve(), output.resolve()
+    if target == folder or folder in target.parents:
+        raise RunError(f"{output}: is the model's folder or inside it ({config.model}); a run there would "
+                       "write over the model it starts from; choose another --output-dir")
+
+
+@contextlib.contextmanager
+def _held(output: Path):
+    """An exclusive lock on ``output`` for this process (process 0 of several): released by
+    the operating system when the process ends, so a killed run can be resumed at once."""
+    if rank() != 0 or fcntl is None:
+        yield
+        return
+    handle = open(output / LOCK, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RunError(f"{output}: another run is using this folder ({holder}); wait for it to end or "
+                       "choose another --output-dir") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def complete_checkpoints(folder: Path) -> list[Path]:

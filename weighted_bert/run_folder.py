@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import LOSS_SETTINGS
+from .data.examples import DataFormatError
 from .io import atomic_write_text
 from .labels import LabelMap
 
@@ -35,6 +36,7 @@ REPORT = "report.html"
 RUN_SUMMARY = "run_summary.json"  # written last: a finished run
 CHECKPOINTS = "checkpoints"
 RUN_SETTINGS = "run_settings.json"  # in checkpoints/: what a resumed run must match
+LOCK = ".weighted-bert.lock"  # held by the run using the folder
 # What marks a folder as holding another run's results.
 RESULT_FILES = (MODEL, "eval_results.txt", TEST_RESULTS, PREDICTIONS["test"], RUN_SUMMARY)
 
@@ -43,6 +45,26 @@ def results_files(split: str) -> tuple[str, str]:
     """(``.txt``, ``.json``) results of ``split`` (dev: the seed's ``eval_results.txt``)."""
     prefix = RESULTS_PREFIX[split]
     return f"{prefix}_results.txt", f"{prefix}_results.json"
+
+
+# Every file and folder a run writes in its output folder: what --overwrite-output-dir clears,
+# and all that may be in a folder that compare removes as an incomplete run.
+RUN_FILES = (MODEL, LABEL_MAP, CLASS_WEIGHTS, TRAINING_LOG, TEST_RESULTS, *PREDICTIONS.values(),
+             *results_files("dev"), *results_files("test"), *CLASSIFICATION_REPORT.values(), *PICTURES,
+             TOP_CONFUSIONS, REPORT, RUN_SUMMARY, CHECKPOINTS, LOCK)
+
+
+def clear_run_files(folder) -> list[str]:
+    """Remove every file a run writes (and nothing else) from ``folder``; returns their names."""
+    import shutil
+
+    removed = []
+    for name in RUN_FILES:
+        path = Path(folder) / name
+        if name != LOCK and (path.exists() or path.is_symlink()):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            removed.append(name)
+    return removed
 
 
 @dataclass
@@ -64,7 +86,13 @@ class TrainingInfo:
         path = Path(folder) / TRAINING_INFO
         if not path.is_file():
             return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise DataFormatError(path, None, f"is not valid JSON ({err}); expected the record weighted-bert "
+                                  "train writes") from None
+        if not isinstance(data, dict):
+            raise DataFormatError(path, None, "is not a JSON object; expected the record weighted-bert train writes")
         return cls(**{k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}})
 
     def write(self, folder) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.delimited import any_field_size
 from .data.readers import DataFormatError
 from .errors import check_choice
 from .io import atomic_write_bytes, atomic_write_text
@@ -52,7 +53,7 @@ HEADLINE = ("accuracy", "macro_f1", "balanced_accuracy", "weighted_f1", "macro_p
 
 
 def read_predictions(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8", newline="") as handle, any_field_size(path.stat().st_size):
         rows = list(csv.DictReader(handle, delimiter="\t"))
     if rows and "gold_label" not in rows[0]:
         raise DataFormatError(path, 1, "has no gold_label column; a report needs labelled predictions")
@@ -72,7 +73,15 @@ def _pick_split(run_dir: Path, split: str) -> str | None:
 
 
 def _load_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataFormatError(path, None, f"is not valid JSON ({err}); the report reads it") from None
+    if not isinstance(data, dict):
+        raise DataFormatError(path, None, "is not a JSON object; the report reads it")
+    return data
 
 
 def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = None,
@@ -109,16 +118,17 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
     if f"{RESULTS_PREFIX[split]}_loss" in saved:
         metrics["loss"] = saved[f"{RESULTS_PREFIX[split]}_loss"]
 
+    support = {row["label"]: row["support"] for row in metrics["per_class"]}
     pictures = {
         PER_CLASS_F1: per_class_f1_png(metrics["per_class"], many_threshold=many, few_threshold=few)
         if counts else None,
-        CONFUSION_MATRIX: confusion_matrix_png(metrics["confusion_matrix"], label_map.labels),
+        CONFUSION_MATRIX: confusion_matrix_png(metrics["confusions"], support, label_map.labels),
         RELIABILITY: reliability_png(reliability_bins(confidence, y_true == y_pred), metrics["ece"]),
     }
     for name, png in pictures.items():
         if png is not None:
             atomic_write_bytes(run_dir / name, png)
-    confused = top_confusions(metrics["confusion_matrix"], label_map.labels, limit=50)
+    confused = top_confusions(metrics["confusions"], support, limit=50)
     _write_top_confusions(run_dir / TOP_CONFUSIONS, confused)
     examples = _confusion_examples(rows, confused[:15], examples_per_pair)
     page = render_html(run_dir=run_dir, split=split, metrics=metrics, info=info, confused=confused[:15],

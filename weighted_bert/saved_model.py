@@ -14,10 +14,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .io import give_usual_mode
 from .labels import LabelMap
 from .log import get_logger
 from .model import ModelSourceError, from_pretrained, load_tf, load_tokenizer, resolve_model_source
-from .run_folder import CALIBRATION, LABEL_MAP, MODEL, TrainingInfo
+from .run_folder import CALIBRATION, LABEL_MAP, MODEL, TRAINING_INFO, TrainingInfo
 
 log = get_logger(__name__)
 
@@ -60,6 +61,9 @@ def save_fine_tuned(save_weights, model, tokenizer, label_map: LabelMap, info: T
     tokenizer.save_pretrained(str(staging))
     label_map.save(staging / LABEL_MAP)
     dataclasses.replace(info, head=head).write(staging)
+    for path in staging.rglob("*"):
+        if path.is_file():
+            give_usual_mode(path)
     if model_dir.exists():
         shutil.rmtree(model_dir)
     staging.rename(model_dir)
@@ -118,10 +122,18 @@ def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=No
         label_map = LabelMap(tuple(names))
         model.config.id2label, model.config.label2id = label_map.id2label, label_map.label2id
         return FineTuned(source.path, model, tokenizer, label_map, TrainingInfo())
-    model = from_pretrained(AutoModelForSequenceClassification, source.path, trust_remote_code=trust_remote_code)
+    model, loading = from_pretrained(AutoModelForSequenceClassification, source.path,
+                                     trust_remote_code=trust_remote_code, output_loading_info=True)
+    untrained = sorted(k for k in loading.get("missing_keys", ()) if not k.startswith(model.base_model_prefix + "."))
+    if untrained:
+        raise ModelSourceError(
+            f"{source.path}: has no trained classification head ({', '.join(untrained)} are not in its weights; "
+            "transformers would make them up at random); expected a model fine-tuned by `weighted-bert train` "
+            "(to train this one: weighted-bert train --model ...)")
     id2label = model.config.id2label
     label_map = LabelMap(tuple(id2label[i] for i in range(len(id2label))))
     info = TrainingInfo.read(source.path)
+    _check_agrees(Path(source.path), info, label_map)
     if (info.head or {}).get("type") == "cosine":  # trained with ldam: the saved linear head is s * W/|W|
         from .losses import CosineClassifier
 
@@ -134,8 +146,19 @@ def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=No
     if (Path(source.path) / CALIBRATION).is_file():
         from .calibration import Calibration
 
-        calibration = Calibration.read(Path(source.path) / CALIBRATION)
+        calibration = Calibration.read(Path(source.path) / CALIBRATION, len(label_map))
     return FineTuned(source.path, model, tokenizer, label_map, info, calibration)
+
+
+def _check_agrees(folder: Path, info: TrainingInfo, label_map: LabelMap) -> None:
+    """``weighted_bert.json`` must describe this model: one count per class, the same labels."""
+    where = folder / TRAINING_INFO
+    if info.class_counts is not None and len(info.class_counts) != len(label_map):
+        raise ModelSourceError(f"{where}: class_counts has {len(info.class_counts)} values; the model has "
+                               f"{len(label_map)} classes (config.json); the folder is inconsistent")
+    if info.labels is not None and list(info.labels) != list(label_map.labels):
+        raise ModelSourceError(f"{where}: its labels differ from the model's id2label (config.json); "
+                               "the folder is inconsistent")
 
 
 def _seed_labels(folder: Path, k: int) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import pickle
 import shutil
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from .io import atomic_write_bytes, atomic_write_text
 from .labels import LabelMap, build_label_map
 from .log import get_logger
 from .reports import write_json
-from .resume import check_disk, check_output_dir, fingerprint, resume_point, world_size
+from .resume import check_disk, fingerprint, output_folder, resume_point, world_size
 from .run_folder import CHECKPOINTS, CLASS_WEIGHTS, LABEL_MAP, RUN_SUMMARY, TRAINING_CURVES, TRAINING_LOG, TrainingInfo
 from .saved_model import FineTuned, load_fine_tuned, save_fine_tuned
 from .weights import SCHEMES
@@ -56,7 +57,11 @@ def run(config: RunConfig) -> RunResult:
         config.model, trust_remote_code=config.trust_remote_code, vocab_file=config.vocab_file,
         do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file, labels=config.labels)
     train, dev, test = read_splits(config, pair=loaded.info.pair if loaded else None)
-    output = check_output_dir(config)
+    with output_folder(config) as output:
+        return _run(config, loaded, train, dev, test, output, started)
+
+
+def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: float) -> RunResult:
     _seed(config.seed)
     classifier = _new_classifier(config, train) if config.do_train else _given_classifier(config, loaded)
     config = _fit_length(config, classifier)
@@ -182,7 +187,14 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
              f"precision {mixed_precision(config.precision)}")
     if resume_from:
         log.info(f"resuming from {resume_from} (a run of the same settings and data was stopped there)")
-    trainer.train(resume_from_checkpoint=resume_from)
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    except pickle.UnpicklingError as err:
+        if not resume_from:
+            raise
+        raise RunError(f"{resume_from}: refused to load it: a checkpoint file holds objects other than tensors "
+                       f"({str(err).splitlines()[0][:120]}); nothing in it was run. Delete the checkpoint folder, "
+                       "or pass --overwrite-output-dir to start afresh") from None
     if trainer.skipped_nonfinite:
         log.info(f"skipped {trainer.skipped_nonfinite} optimizer step(s) with a non-finite loss")
     return trainer

@@ -6,9 +6,10 @@ from .readers import (
            Dataset,
            Example,
            parse_dataset,
+           parse_lines,
            read_dataset,
 )
 from .splits import DataFiles, find_data_files
 
 __all__ = ["Columns", "DataFiles", "DataFormatError", "Dataset", "Example", "find_data_files",
-           "parse_dataset", "read_dataset"]
+           "parse_dataset", "parse_lines", "read_dataset"]

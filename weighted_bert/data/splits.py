@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..log import get_logger
 from .readers import DataFormatError
+
+log = get_logger(__name__)
 
 SEED_NAMES = {"train": "train_data.txt", "dev": "dev_data.txt", "test": "test_data.txt"}
 EXTENSIONS = (".txt", ".tsv", ".csv", ".jsonl")
@@ -32,5 +35,9 @@ def find_data_files(data_dir=None, *, train=None, dev=None, test=None) -> DataFi
             if found[split] is not None:
                 continue
             candidates = [folder / seed_name] + [folder / f"{split}{ext}" for ext in EXTENSIONS]
-            found[split] = next((c for c in candidates if c.is_file()), None)
+            present = [c for c in candidates if c.is_file()]
+            found[split] = present[0] if present else None
+            if len(present) > 1:
+                log.warning(f"{folder}: reads {present[0]}; {', '.join(map(str, present[1:]))} "
+                            f"{'is' if len(present) == 2 else 'are'} not read (name the file with --{split} to choose)")
     return DataFiles(**{k: Path(v) if v is not None else None for k, v in found.items()})
