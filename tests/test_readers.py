@@ -263,3 +263,11 @@ def test_a_folder_with_two_training_files_says_which_it_reads(tmp_path, capsys):
     (tmp_path / "train.csv").write_text("text,label\na,x\n")
     assert find_data_files(tmp_path).train == tmp_path / "train_data.txt"
     assert f"reads {tmp_path / 'train_data.txt'}; {tmp_path / 'train.csv'} is not read" in capsys.readouterr().err
+
+
+def test_a_quote_inside_an_unquoted_field_is_reported(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text('text,label\n"a ""quoted"" word",a\na 5" screen,b\n')
+    with pytest.raises(DataFormatError, match="line 3: has a quote inside a field that is not quoted"):
+        read_dataset(path)
+    assert [e.text for e in read_dataset(path, on_bad_line="skip").examples] == ['a "quoted" word']

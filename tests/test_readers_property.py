@@ -58,7 +58,7 @@ def _csv_file(rows):
     return "".join(out), starts
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(ROW, min_size=1, max_size=15))
 def test_csv_rows_are_read_as_meant_or_reported(tmp_path_factory, rows):
     """An unclosed quote, a repeated header or a missing-value label: the row is reported (or

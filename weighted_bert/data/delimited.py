@@ -33,6 +33,7 @@ def _read_rows(path: Path, text: str, delimiter: str, columns: Columns, labels: 
                sink: Sink) -> list[Example]:
     # strict: a quote must close where a field ends, so an unclosed one does not swallow rows
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    physical = text.split("\n")
     try:
         header = next(reader)
     except StopIteration:
@@ -63,6 +64,12 @@ def _read_rows(path: Path, text: str, delimiter: str, columns: Columns, labels: 
         number, start = start, reader.line_num + 1
         if not any(cell.strip() for cell in row):
             continue
+        stray = _stray_quote(row, physical[number - 1:start - 1])
+        if stray:
+            sink.bad(number, f"has a quote inside a field that is not quoted ({stray!r}): a field holding quotes "
+                     'must be enclosed in quotes, each quote doubled ("5"" screen"); or this line is the rest of '
+                     "a quote above that did not close")
+            continue
         if [cell.strip() for cell in row] == header:
             sink.bad(number, "repeats the header row (files joined together?); expected an example")
             continue
@@ -80,6 +87,17 @@ def _read_rows(path: Path, text: str, delimiter: str, columns: Columns, labels: 
     if not examples and not sink.skipped:
         raise DataFormatError(path, None, "has a header row but no examples; expected examples below it")
     return examples
+
+
+def _stray_quote(row: list[str], raw_lines: list[str]) -> str | None:
+    """A field that holds a quote but was not written quoted (RFC 4180 wants it quoted, each
+    quote doubled): the csv module reads it as text, which is how the rest of a row after an
+    unclosed quote slips in."""
+    raw = "\n".join(raw_lines)
+    for cell in row:
+        if '"' in cell and '"' + cell.replace('"', '""') + '"' not in raw.replace("\r\n", "\n"):
+            return cell
+    return None
 
 
 def _column_indices(path: Path, header: list[str], columns: Columns, labels: str) -> dict[str, int]:
