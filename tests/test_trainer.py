@@ -58,3 +58,32 @@ def test_skip_nonfinite_counts_the_skipped_steps(tmp_path, tiny_bert, toy_data_d
 def train(tmp_path, tiny_bert, toy_data_dir, name, *flags):
     return main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
                  str(tmp_path / name), "--batch-size", "8", "--no-progress", "--seed", "3", *flags])
+
+
+def test_tensorboard_gets_the_loss_and_the_speed(tmp_path, tiny_bert, toy_data_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                 "--epochs", "2", "--batch-size", "8", "--logging-steps", "4", "--no-progress", "--report-to",
+                 "tensorboard", "--run-name", "tiny"]) == 0
+    events = list((out / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events, sorted(p.name for p in out.iterdir())
+    accumulator = EventAccumulator(str(events[0].parent))
+    accumulator.Reload()
+    tags = set(accumulator.Tags()["scalars"])
+    assert {"train/loss", "train/tokens_per_second", "train/mfu", "eval/macro_f1"} <= tags, tags
+    assert len(accumulator.Scalars("train/loss")) >= 3
+
+
+def test_a_tracker_that_is_not_installed_stops_before_training(tmp_path, tiny_bert, toy_data_dir, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is not None:
+        import pytest
+
+        pytest.skip("mlflow is installed here")
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+                 str(tmp_path / "o"), "--report-to", "mlflow"]) == 2
+    assert "--report-to mlflow needs the mlflow package" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

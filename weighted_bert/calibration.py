@@ -86,6 +86,13 @@ class Calibration:
     accepted: bool
     rule: str = (f"kept when the 2-fold cross-fitted dev macro-F1 gain is >= {MIN_GAIN} and the 5th "
                  f"percentile of {BOOTSTRAP} paired bootstrap gains is > 0")
+    folded_into: str | None = None  # the bias in model.safetensors that holds it (then applied by every runtime)
+    not_folded_because: str | None = None
+
+    def adjustment(self) -> np.ndarray:
+        """What is added to every row of logits: ``-tau * log(prior) + b``."""
+        out = -self.tau * np.asarray(self.log_prior, dtype=np.float64)
+        return out + np.asarray(self.biases, dtype=np.float64) if self.biases is not None else out
 
     def apply(self, logits: np.ndarray) -> np.ndarray:
         return adjust(logits, np.asarray(self.log_prior), self.tau, self.biases)

@@ -1,7 +1,7 @@
 """``weighted-bert``: a thin command line over the Python API.
 
 Subcommands: ``train``, ``evaluate``, ``predict``, ``calibrate``, ``stats``, ``compare``,
-``report``, ``import-tf``, ``export``, ``demo``. The flags of ``train`` and ``compare``
+``report``, ``import-tf``, ``export``, ``push``, ``demo``. The flags of ``train`` and ``compare``
 (and the shared ones of ``evaluate``, ``predict``, ``calibrate``) are made from the
 settings schema in :mod:`weighted_bert.config`; a flag may also be spelled with
 underscores, as in Hugging Face's scripts (``--num_train_epochs``). A user error (bad
@@ -59,10 +59,16 @@ def _score_config(args) -> ScoreConfig:
 def _evaluate(args) -> int:
     from .inference import evaluate
 
-    metrics = evaluate(_score_config(args), output_dir=args.output_dir)
+    config = _score_config(args)
+    metrics = evaluate(config, output_dir=args.output_dir)
     for key, value in metrics.items():
         if isinstance(value, (int, float)):  # per-class rows and confusions are in the result files
             print(f"eval_{key} = {value}")
+    if args.update_card:
+        from .model_card import write_model_card
+
+        card = write_model_card(config.model, metrics=metrics, split="evaluation", data_name=Path(config.data).name)
+        print(f"wrote {card}")
     return 0
 
 
@@ -76,12 +82,20 @@ def _predict(args) -> int:
 def _calibrate(args) -> int:
     from .inference import calibrate_model
 
-    result, target = calibrate_model(_score_config(args), per_class_bias=args.per_class_bias)
+    config = _score_config(args)
+    result, target = calibrate_model(config, per_class_bias=args.per_class_bias)
     print(f"dev macro-F1 {result.dev_macro_f1_before:.4f} -> {result.dev_macro_f1_after:.4f} with tau "
           f"{result.tau}{' and per-class biases' if result.biases else ''}; held-out gain "
           f"{result.held_out_gain:+.4f} (bootstrap 5th percentile {result.held_out_gain_p05:+.4f})")
     if result.accepted:
-        print(f"kept: wrote {target}; predict and evaluate apply it (--no-calibration to turn it off)")
+        from .model_card import write_model_card
+
+        if result.folded_into:
+            print(f"kept: wrote {target}, folded into {result.folded_into}: every runtime applies it "
+                  "(--no-calibration leaves it out of ours)")
+        else:
+            print(f"kept: wrote {target}; predict and evaluate apply it (--no-calibration to turn it off)")
+        write_model_card(config.model)
     else:
         print("not kept: the gain is within noise (" + result.rule + "); nothing changed"
               + (f", {target} left as it was" if target.exists() else ""))
@@ -108,6 +122,13 @@ def _export(args) -> int:
     return 0
 
 
+def _push(args) -> int:
+    from .push import push
+
+    print(push(args.model_dir, args.repo_id, private=args.private))
+    return 0
+
+
 def _demo(args) -> int:
     from .demo import run_demo
 
@@ -125,6 +146,10 @@ def _report(args) -> int:
         raise RunError(f"{args.run_dir}: no labelled predictions (predictions.tsv with gold labels, or "
                        "eval_predictions.tsv) to report on")
     print(page)
+    if (Path(args.run_dir) / "model" / "config.json").is_file():
+        from .model_card import write_model_card
+
+        print(write_model_card(Path(args.run_dir) / "model"))
     return 0
 
 
@@ -189,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_arguments(p, ScoreConfig)
         if name == "evaluate":
             p.add_argument("--output-dir", help="write eval_results.txt/.json and classification_report.txt here")
+            p.add_argument("--update-card", action="store_true", help="rewrite the model card (README.md in the "
+                           "model folder) with these results")
         elif name == "predict":
             p.add_argument("--output", required=True, help="predictions TSV (text, predicted_label, probability"
                            "[, gold_label]); - for standard output")
@@ -225,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p, ScoreConfig, only=("model",))
     p.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (the only format so far)")
     p.add_argument("--quantize", choices=("int8",), default=None, help="also write an int8 model")
+
+    p = _command(sub, "push", _push, help="upload a trained model folder to the Hugging Face Hub",
+                 description="Upload the model folder (weights, tokenizer, model card, label map) to a Hub "
+                 "repository, creating it if needed. The token comes from HF_TOKEN or `hf auth login`.")
+    p.add_argument("model_dir", help="output folder of `train` (or its model/ subfolder)")
+    p.add_argument("--repo-id", required=True, help="the Hub repository, e.g. my-org/intent-classifier")
+    p.add_argument("--private", action="store_true", help="create the repository private")
 
     p = _command(sub, "report", _report, help="redraw a run's pictures and report.html from its saved predictions")
     p.add_argument("run_dir", help="output folder of `train`")

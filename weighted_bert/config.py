@@ -26,6 +26,7 @@ SCORING_PRECISIONS = ("fp32", "bf16")
 SAMPLINGS = ("random", "class_balanced", "sqrt")
 BACKENDS = ("torch", "onnx", "onnx-int8")
 REDUCTIONS = ("mean", "weighted_mean")
+TRACKERS = ("none", "tensorboard", "mlflow", "wandb", "all")
 # The settings each loss reads (its factory in weighted_bert/losses takes exactly these). A loss
 # registered from outside the package (losses.register_loss) adds its own entry.
 LOSS_SETTINGS = {
@@ -92,7 +93,8 @@ class RunConfig(DataSettings):
     label_order: str = setting("sorted", "order of labels read from training data, unless numeric or --labels",
                                choices=LABEL_ORDERS, group="labels")  # sorted: the same map whatever the line order
     do_train: bool = setting(True, "train; --no-do-train evaluates/predicts with --model as is", group="what to run")
-    do_eval: bool | None = setting(None, "evaluate on dev", group="what to run", default_text="when a dev file is found")
+    do_eval: bool | None = setting(None, "evaluate on dev", group="what to run",
+                                   default_text="when a dev file is found")
     do_predict: bool | None = setting(None, "predict the test file", group="what to run",
                                       default_text="when a test file is found")
     loss: str = setting("weighted_ce", "training loss", choices=lambda: tuple(LOSS_SETTINGS), group="loss")  # the seed's
@@ -165,6 +167,8 @@ class RunConfig(DataSettings):
                                          default_text="yes, as Google's BERT")
     bert_config_file: str | None = setting(None, "bert_config.json of a TensorFlow checkpoint not beside it",
                                            group="model and output")
+    language: str | None = setting(None, "language of the texts (ISO 639-1 code: en, zh, ...), for the model card",
+                                   group="model and output", default_text="not stated")
     many_threshold: int = setting(60, "classes with more training examples are many-shot", check=at_least(0),
                                   group="evaluation")  # Kang et al.'s split (ICLR 2020), > 100 there on ImageNet-LT
     few_threshold: int = setting(20, "classes with fewer training examples are few-shot", check=at_least(0),
@@ -172,6 +176,10 @@ class RunConfig(DataSettings):
     calibration: bool = setting(True, "apply a model folder's calibration.json (from `weighted-bert calibrate`) "
                                 "when scoring a fine-tuned model", group="evaluation")
     progress: bool = setting(True, "progress bars")
+    report_to: str = setting("none", "follow the run in a tracker (the loss, learning rate, tokens/s and MFU "
+                             "every --logging-steps, dev metrics each evaluation); tensorboard writes to "
+                             "OUTPUT/tensorboard", choices=TRACKERS)
+    run_name: str | None = setting(None, "the run's name in the tracker", default_text="the output folder's name")
 
     def __post_init__(self):
         validate(self)
@@ -217,7 +225,7 @@ class ScoreConfig(DataSettings):
                          group="model")
     data: str = setting(help="data file (predict: - for lines of text on standard input)", aliases=("input",),
                         group="data")
-    batch_size: int = setting(64, "texts per batch", check=at_least(1), group="speed")  # sorted by length: little padding
+    batch_size: int = setting(64, "texts per batch", check=at_least(1), group="speed")  # length-sorted: little padding
     backend: str = setting("torch", "torch, or the ONNX model written by `weighted-bert export` (fp32 or int8) run "
                            "by ONNX Runtime", choices=BACKENDS, group="speed")
     precision: str = setting("fp32", "torch backend: fp32, or bf16 autocast (faster where the hardware has bf16)",

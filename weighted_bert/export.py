@@ -5,8 +5,8 @@
 exporter) with batch and sequence length dynamic, checked against the PyTorch model on
 sample inputs before it is kept. int8 is ONNX Runtime's dynamic quantisation (weights int8,
 activations quantised per batch at run time) of the fp32 graph. ``predict --backend onnx``
-(or ``onnx-int8``) runs it; the tokenizer, labels and calibration stay those of the model
-folder. Needs the ``onnx`` extra: ``pip install "weighted-bert[onnx]"``.
+(or ``onnx-int8``) runs it; the tokenizer and labels stay those of the model folder, and a
+calibration is in the weights (folded by ``calibrate``): one that is not is refused. Needs the ``onnx`` extra: ``pip install "weighted-bert[onnx]"``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
     _need_onnx()
     if quantize is not None:
         check_choice("quantize", quantize, ("int8",))
+    calibration = fine_tuned.calibration
+    if calibration is not None and not calibration.folded_into:
+        raise ExportError(f"{Path(fine_tuned.path) / 'calibration.json'}: the calibration is not folded into the "
+                          f"weights ({calibration.not_folded_because or 'written by an earlier version'}), so the "
+                          "exported model would answer without it; run `weighted-bert calibrate` again, or remove "
+                          "the file to export the model uncalibrated")
     model, tokenizer = fine_tuned.model.eval().float(), fine_tuned.tokenizer
     names = [n for n in INPUT_NAMES if n in tokenizer.model_input_names]
     if names[:2] != ["input_ids", "attention_mask"]:

@@ -145,5 +145,22 @@ def calibrate_model(config: ScoreConfig, *, per_class_bias: bool = False):
                        per_class_bias=per_class_bias)
     target = Path(fine_tuned.path) / CALIBRATION
     if result.accepted:
-        result.write(target)
+        keep_calibration(fine_tuned, result)
     return result, target
+
+
+def keep_calibration(fine_tuned: FineTuned, calibration) -> None:
+    """Save ``calibration`` with the model: folded into its weights where that is exact (then
+    transformers, ONNX and serving engines answer as ``predict`` does), and recorded in
+    ``calibration.json``; where it cannot be folded, the file says why and only
+    weighted-bert's own commands apply it."""
+    from .saved_model import fold_calibration
+
+    if fine_tuned.model.__class__.__name__ == "OnnxClassifier":
+        fine_tuned = load_classifier(fine_tuned.path)  # the weights that are folded into are PyTorch's
+    reason = fold_calibration(fine_tuned, calibration)
+    calibration.not_folded_because = reason
+    if reason:
+        log.warning(f"{fine_tuned.path}: the calibration is not folded into the weights ({reason}); "
+                    "weighted-bert's own commands apply it, other runtimes will not")
+    calibration.write(Path(fine_tuned.path) / CALIBRATION)

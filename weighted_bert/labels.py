@@ -147,8 +147,7 @@ def _warn_near_duplicates(path: str, labels: Sequence[str]) -> None:
         groups.setdefault(visible.strip().casefold(), []).append(label)
     for similar in groups.values():
         if len(similar) > 1:
-            plain = {label.strip().casefold() for label in similar}
-            how = "case or surrounding spaces" if all(not set(x) & set(INVISIBLE) for x in similar) and len(plain) == 1 \
-                else "invisible characters (and perhaps case or spaces)"
+            visible_only = all(not set(x) & set(INVISIBLE) for x in similar)
+            how = "case or surrounding spaces" if visible_only else "invisible characters (and perhaps case or spaces)"
             log.warning(f"{path}: labels {', '.join(map(repr, similar))} differ only by {how}; "
                         "they are kept as separate classes")

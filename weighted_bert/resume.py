@@ -31,7 +31,8 @@ from .run_folder import CHECKPOINTS, LOCK, RESULT_FILES, RUN_SETTINGS, RUN_SUMMA
 
 # Settings that change nothing the training computes: a rerun may differ in these and still resume.
 NOT_TRAINING = ("output_dir", "progress", "overwrite_output_dir", "keep_checkpoints", "resume", "logging_steps",
-                "eval_batch_size", "do_predict", "test_file", "calibration", "many_threshold", "few_threshold")
+                "eval_batch_size", "do_predict", "test_file", "calibration", "many_threshold", "few_threshold",
+                "language", "report_to", "run_name")
 
 
 def rank() -> int:

@@ -33,6 +33,8 @@ PER_CLASS_F1, CONFUSION_MATRIX, RELIABILITY = "per_class_f1.png", "confusion_mat
 PICTURES = (TRAINING_CURVES, PER_CLASS_F1, CONFUSION_MATRIX, RELIABILITY)
 TOP_CONFUSIONS = "top_confusions.tsv"
 REPORT = "report.html"
+TENSORBOARD = "tensorboard"  # event files, with --report-to tensorboard
+MODEL_CARD = "README.md"  # in model/: the model card the Hub shows
 RUN_SUMMARY = "run_summary.json"  # written last: a finished run
 CHECKPOINTS = "checkpoints"
 RUN_SETTINGS = "run_settings.json"  # in checkpoints/: what a resumed run must match
@@ -51,7 +53,7 @@ def results_files(split: str) -> tuple[str, str]:
 # and all that may be in a folder that compare removes as an incomplete run.
 RUN_FILES = (MODEL, LABEL_MAP, CLASS_WEIGHTS, TRAINING_LOG, TEST_RESULTS, *PREDICTIONS.values(),
              *results_files("dev"), *results_files("test"), *CLASSIFICATION_REPORT.values(), *PICTURES,
-             TOP_CONFUSIONS, REPORT, RUN_SUMMARY, CHECKPOINTS, LOCK)
+             TOP_CONFUSIONS, REPORT, RUN_SUMMARY, CHECKPOINTS, TENSORBOARD, LOCK)
 
 
 def clear_run_files(folder) -> list[str]:

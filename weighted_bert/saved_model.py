@@ -8,7 +8,6 @@ own TensorFlow output folders.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import shutil
 from dataclasses import dataclass
@@ -23,29 +22,72 @@ from .run_folder import CALIBRATION, LABEL_MAP, MODEL, TRAINING_INFO, TrainingIn
 log = get_logger(__name__)
 
 
-@contextlib.contextmanager
-def plain_head(model):
-    """While saving: a cosine head as the linear layer ``scale * normalise(W) x`` (bias 0),
-    so the folder loads in plain transformers with the same predicted class (the
-    probabilities differ by the feature norm); :func:`load_fine_tuned` restores the cosine
-    head from ``weighted_bert.json``."""
+def to_plain_head(model) -> dict | None:
+    """An ldam cosine head becomes the linear layer ``scale * normalise(W) x`` (bias 0), for
+    good: the saved folder is then a plain classifier that every runtime (transformers'
+    pipeline, ONNX, serving engines) computes alike, with the class the cosine head picks
+    (probabilities sharper by the feature norm). Returns what was folded, for the record."""
     import torch
 
     from .losses import CosineClassifier
 
     head = getattr(model, "classifier", None)
     if not isinstance(head, CosineClassifier):
-        yield None
-        return
+        return None
     linear = torch.nn.Linear(head.weight.shape[1], head.weight.shape[0]).to(head.weight.device)
     with torch.no_grad():
         linear.weight.copy_(head.scale * torch.nn.functional.normalize(head.weight, dim=-1))
         linear.bias.zero_()
     model.classifier = linear
-    try:
-        yield {"type": "cosine", "scale": head.scale}
-    finally:
-        model.classifier = head
+    return {"type": "cosine", "scale": head.scale}
+
+
+def head_bias_name(model) -> str | None:
+    """The parameter that is added last to the logits (``classifier.bias`` in BERT,
+    ``classifier.out_proj.bias`` in RoBERTa): where a logit adjustment folds exactly."""
+    import torch
+
+    head = getattr(model, "classifier", None)
+    for name, module in (("classifier", head), ("classifier.out_proj", getattr(head, "out_proj", None))):
+        if isinstance(module, torch.nn.Linear) and module.bias is not None:
+            return f"{name}.bias"
+    return None
+
+
+def fold_calibration(fine_tuned: FineTuned, calibration) -> str | None:
+    """Add ``calibration``'s logit adjustment to the head's bias in ``model.safetensors``
+    (less an adjustment folded before), so that every runtime gives the calibrated answer.
+    Returns None when folded (``calibration.folded_into`` set), else the reason it cannot be."""
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    folder = Path(fine_tuned.path)
+    weights = folder / "model.safetensors"
+    name = head_bias_name(fine_tuned.model)
+    if not weights.is_file():
+        return "the weights are not in model.safetensors"
+    if name is None:
+        return "the model's classification head does not end in a linear layer with a bias"
+    tensors = load_file(str(weights))
+    if name not in tensors:
+        return f"model.safetensors has no {name}"
+    delta = calibration.adjustment()
+    previous = fine_tuned.calibration
+    if previous is not None and previous.folded_into:
+        delta = delta - previous.adjustment()  # replace the earlier adjustment, not add to it
+    bias = tensors[name]
+    tensors[name] = (bias.double() + torch.from_numpy(np.asarray(delta))).to(bias.dtype)
+    partial = weights.with_name(".model.safetensors.partial")
+    save_file(tensors, str(partial), metadata={"format": "pt"})
+    give_usual_mode(partial)
+    partial.replace(weights)
+    calibration.folded_into = name
+    onnx = folder / "onnx"
+    if onnx.is_dir():  # exported before: it would answer without the adjustment
+        shutil.rmtree(onnx)
+        log.info(f"removed {onnx}, exported before this calibration; run `weighted-bert export` again")
+    return None
 
 
 def save_fine_tuned(save_weights, model, tokenizer, label_map: LabelMap, info: TrainingInfo, output) -> Path:
@@ -55,12 +97,14 @@ def save_fine_tuned(save_weights, model, tokenizer, label_map: LabelMap, info: T
     output = Path(output)
     model_dir, staging = output / MODEL, output / f".{MODEL}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    with plain_head(model) as head:
-        save_weights(str(staging))
+    head = to_plain_head(model)
+    if info.max_seq_length:
+        tokenizer.model_max_length = info.max_seq_length  # pipelines truncate where training did
+    save_weights(str(staging))
     (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; the settings are in weighted_bert.json
     tokenizer.save_pretrained(str(staging))
     label_map.save(staging / LABEL_MAP)
-    dataclasses.replace(info, head=head).write(staging)
+    dataclasses.replace(info, head=head or info.head).write(staging)
     for path in staging.rglob("*"):
         if path.is_file():
             give_usual_mode(path)
@@ -93,12 +137,23 @@ class FineTuned:
         return min((x for x in limits if isinstance(x, int) and 0 < x < 1_000_000), default=512)
 
     def logits(self, raw, *, use_calibration: bool = True):
-        """``raw`` logits, adjusted by the saved calibration unless told not to (and saying so)."""
-        if self.calibration is None or not use_calibration:
+        """The model's logits with its saved calibration (folded into its weights, or applied
+        here), or without it when told (an adjustment folded into the weights is taken out
+        again, exactly)."""
+        calibration = self.calibration
+        if calibration is None:
             return raw
-        log.info(f"applying the calibration in {Path(self.path) / CALIBRATION} (tau {self.calibration.tau}"
-                 f"{', per-class biases' if self.calibration.biases else ''}); --no-calibration turns it off")
-        return self.calibration.apply(raw).astype(raw.dtype)
+        where = Path(self.path) / CALIBRATION
+        if not use_calibration:
+            if not calibration.folded_into:
+                return raw
+            log.info(f"leaving out the calibration in {where} (taken out of {calibration.folded_into})")
+            return (raw - calibration.adjustment()).astype(raw.dtype)
+        log.info(f"applying the calibration in {where} (tau {calibration.tau}"
+                 f"{', per-class biases' if calibration.biases else ''}"
+                 f"{', folded into ' + calibration.folded_into if calibration.folded_into else ''}); "
+                 "--no-calibration turns it off")
+        return raw if calibration.folded_into else calibration.apply(raw).astype(raw.dtype)
 
 
 def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=None, do_lower_case=None,
@@ -134,13 +189,6 @@ def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=No
     label_map = LabelMap(tuple(id2label[i] for i in range(len(id2label))))
     info = TrainingInfo.read(source.path)
     _check_agrees(Path(source.path), info, label_map)
-    if (info.head or {}).get("type") == "cosine":  # trained with ldam: the saved linear head is s * W/|W|
-        from .losses import CosineClassifier
-
-        linear = model.classifier
-        cosine = CosineClassifier(linear.in_features, linear.out_features, info.head["scale"])
-        cosine.weight.data.copy_(linear.weight.data)
-        model.classifier = cosine
     model.eval()
     calibration = None
     if (Path(source.path) / CALIBRATION).is_file():

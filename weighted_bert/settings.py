@@ -227,7 +227,8 @@ def _help(f: dataclasses.Field) -> str:
     elif f.default is dataclasses.MISSING:
         notes.append("required")
     elif f.default is not None:
-        notes.append(f"default: {({True: 'on', False: 'off'}[f.default] if isinstance(f.default, bool) else f.default)}")
+        shown = {True: "on", False: "off"}[f.default] if isinstance(f.default, bool) else f.default
+        notes.append(f"default: {shown}")
     text = meta.get("help", "") + (f" ({'; '.join(notes)})" if notes else "")
     return text.replace("%", "%%")
 

@@ -193,7 +193,8 @@ def training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_
         greater_is_better=True,
         logging_strategy="steps",
         logging_steps=config.logging_steps,
-        report_to="none",
+        report_to=trackers(config)[0] or "none",
+        run_name=config.run_name or Path(config.output_dir).name,
         dataloader_pin_memory=torch.cuda.is_available(),
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
@@ -202,6 +203,32 @@ def training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_
         ddp_backend="gloo" if cpu_ddp else None,
         remove_unused_columns=False,  # keep example_line: it names the lines of a batch whose loss is not finite
     )
+
+
+def trackers(config: RunConfig) -> tuple[list[str], bool]:
+    """(the trackers the Trainer reports to, whether we write TensorBoard ourselves). Our
+    TensorBoard goes to ``OUTPUT/tensorboard`` (the Trainer's default is inside the
+    checkpoints folder, removed after the run). A tracker whose package is missing stops the
+    run now, not after training; ``all`` takes those installed."""
+    import importlib.util
+
+    packages = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
+    if config.report_to == "none":
+        return [], False
+    wanted = list(packages) if config.report_to == "all" else [config.report_to]
+    installed = [t for t in wanted if importlib.util.find_spec(packages[t]) is not None]
+    if config.report_to != "all" and not installed:
+        raise RunError(f"--report-to {config.report_to} needs the {packages[config.report_to]} package: "
+                       f"pip install {packages[config.report_to]}")
+    return [t for t in installed if t != "tensorboard"], "tensorboard" in installed
+
+
+def tensorboard_callback(output: Path):
+    from transformers.integrations import TensorBoardCallback
+
+    callback = TensorBoardCallback()
+    callback.logging_dir = str(output)  # where TENSORBOARD_LOGGING_DIR would put it
+    return callback
 
 
 def use_cosine_head(model, scale: float) -> None:

@@ -29,7 +29,17 @@ from .labels import LabelMap, build_label_map
 from .log import get_logger
 from .reports import write_json
 from .resume import check_disk, fingerprint, output_folder, resume_point, world_size
-from .run_folder import CHECKPOINTS, CLASS_WEIGHTS, LABEL_MAP, RUN_SUMMARY, TRAINING_CURVES, TRAINING_LOG, TrainingInfo
+from .run_folder import (
+    CHECKPOINTS,
+    CLASS_WEIGHTS,
+    LABEL_MAP,
+    MODEL,
+    RUN_SUMMARY,
+    TENSORBOARD,
+    TRAINING_CURVES,
+    TRAINING_LOG,
+    TrainingInfo,
+)
 from .saved_model import FineTuned, load_fine_tuned, save_fine_tuned
 from .weights import SCHEMES
 
@@ -62,6 +72,10 @@ def run(config: RunConfig) -> RunResult:
 
 
 def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: float) -> RunResult:
+    if config.do_train:
+        from .trainer import trackers
+
+        trackers(config)  # a tracker that is not installed stops the run before the model loads
     _seed(config.seed)
     classifier = _new_classifier(config, train) if config.do_train else _given_classifier(config, loaded)
     config = _fit_length(config, classifier)
@@ -160,7 +174,7 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
 
     from .evaluation import metrics_from_logits
     from .prediction import EncodedDataset, encode_examples
-    from .trainer import WeightedTrainer, mixed_precision, training_args
+    from .trainer import WeightedTrainer, mixed_precision, tensorboard_callback, trackers, training_args
 
     model, tokenizer, label_map = classifier.model, classifier.tokenizer, classifier.label_map
     check_disk(model, output, dev is not None)
@@ -183,6 +197,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
                               head_learning_rate=config.head_learning_rate, sampling=config.sampling,
                               skip_nonfinite=config.skip_nonfinite, train_source=train.path,
                               length_grouping=config.length_grouping)
+    if trackers(config)[1]:
+        trainer.add_callback(tensorboard_callback(output / TENSORBOARD))
     log.info(f"training on {len(train_set)} examples, {len(label_map)} classes, loss {config.loss}, "
              f"precision {mixed_precision(config.precision)}")
     if resume_from:
@@ -258,6 +274,10 @@ def _score_splits(config: RunConfig, classifier: FineTuned, loss_fn, dev, test, 
         report = build_report(output)
         if report is not None:
             log.info(f"report: {report}")
+    if config.do_train:
+        from .model_card import write_model_card
+
+        write_model_card(output / MODEL)
 
 
 def _seed(seed: int) -> None:

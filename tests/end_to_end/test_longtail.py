@@ -27,7 +27,7 @@ def test_ldam_with_drw_and_class_balanced_sampling(tmp_path, tiny_bert, toy_data
     assert info["head"] == {"type": "cosine", "scale": 10.0}
     assert info["loss_options"]["drw_start"] == 0.5 and info["settings"]["sampling"] == "class_balanced"
     assert json.loads((out / "eval_results.json").read_text())["eval_accuracy"] >= 0.8
-    # our loader restores the cosine head: the same probabilities as the run wrote
+    # our loader gives the probabilities the run wrote (the cosine head saved as its linear form)
     fine_tuned = load_fine_tuned(out)
     texts = [line.split("\t")[0] for line in (toy_data_dir / "test_data.txt").read_text().splitlines()]
     with torch.inference_mode():

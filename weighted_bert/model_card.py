@@ -1,0 +1,150 @@
+"""The model card: ``model/README.md``, what a receiver of the folder (or a Hub page) reads.
+
+Written with ``huggingface_hub``'s card tools: YAML metadata the Hub reads (library,
+``pipeline_tag``, language, base model, metrics as ``model-index`` results), then the task
+and labels, the recipe, the headline results, the per-class table with the weakest
+classes first, what the model is bad at, and how to use it. ``train`` writes it; ``report``,
+``calibrate`` and ``evaluate --update-card`` write it again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .io import atomic_write_text
+from .labels import LabelMap
+from .model import _is_hub_name
+from .run_folder import CALIBRATION, LABEL_MAP, MODEL, MODEL_CARD, TrainingInfo, results_files
+
+WEAK_F1 = 0.5  # classes below this F1 are listed as ones the model is bad at
+HEADLINE = (("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("balanced_accuracy", "Balanced accuracy"),
+            ("few_shot_accuracy", "Few-shot accuracy"), ("medium_shot_accuracy", "Medium-shot accuracy"),
+            ("many_shot_accuracy", "Many-shot accuracy"), ("ece", "ECE"))
+
+
+def saved_results(run_dir: Path) -> tuple[dict, str] | None:
+    """The run's test results when it scored a labelled test set, else its dev results:
+    (metrics without the prefix, split)."""
+    for split in ("test", "dev"):
+        path = run_dir / results_files(split)[1]
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            prefix = "test_" if split == "test" else "eval_"
+            return {k.removeprefix(prefix): v for k, v in data.items()}, split
+    return None
+
+
+def write_model_card(model_dir, *, metrics: dict | None = None, split: str | None = None,
+                     data_name: str | None = None) -> Path:
+    """Write ``README.md`` into the model folder. ``metrics`` (``metrics.full_metrics``
+    keys) default to the run's saved test, else dev, results."""
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file() and (model_dir / MODEL / "config.json").is_file():
+        model_dir = model_dir / MODEL
+    run_dir = model_dir.parent
+    info = TrainingInfo.read(model_dir)
+    labels = list(LabelMap.load(model_dir / LABEL_MAP).labels) if (model_dir / LABEL_MAP).is_file() else info.labels
+    if metrics is None:
+        found = saved_results(run_dir)
+        metrics, split = found if found else (None, None)
+    settings = info.settings
+    data_name = data_name or _data_name(settings, split)
+    base = settings.get("model")
+    hub_base = base if base and _is_hub_name(str(base)) and not Path(str(base)).exists() else None
+    results = [EvalResult(task_type="text-classification", dataset_type="custom", dataset_name=data_name,
+                          dataset_split=split, metric_type=key, metric_value=round(float(metrics[key]), 4),
+                          metric_name=name)
+               for key, name in HEADLINE if metrics and isinstance(metrics.get(key), (int, float))]
+    data = ModelCardData(library_name="transformers", pipeline_tag="text-classification",
+                         language=settings.get("language"), base_model=hub_base, model_name=model_dir.parent.name,
+                         tags=["weighted-bert", "text-classification", "imbalanced-classification"],
+                         metrics=[key for key, _ in HEADLINE if metrics and key in metrics] or None,
+                         eval_results=results or None)
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n" + _text(model_dir, info, labels, metrics, split, data_name,
+                                                             base))
+    path = model_dir / MODEL_CARD
+    atomic_write_text(path, str(card))
+    return path
+
+
+def _data_name(settings: dict, split: str | None) -> str:
+    key = {"test": "test_file", "dev": "dev_file"}.get(split or "")
+    named = settings.get(key) if key else None
+    if named:
+        return Path(named).name
+    return Path(settings.get("data_dir") or "data").name + (f" ({split})" if split else "")
+
+
+def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name, base) -> str:
+    counts = info.class_counts or []
+    parts = [f"# {model_dir.parent.name}", ""]
+    parts.append(f"A text classifier for {len(labels or [])} classes, fine-tuned with "
+                 "[weighted-bert](https://pypi.org/project/weighted-bert/) for imbalanced labels"
+                 + (f" from `{base}`" if base else "") + ".")
+    if counts:
+        nonzero = [c for c in counts if c > 0] or [0]
+        parts.append(f"Training data: {sum(counts)} examples; the largest class has {max(counts)}, the smallest "
+                     f"{min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
+    parts += ["", "## Labels", "", ", ".join(f"`{x}`" for x in (labels or [])[:100])
+              + (f", ... ({len(labels)} in all)" if labels and len(labels) > 100 else ""), ""]
+    parts += ["## Recipe", "", "| setting | value |", "|---|---|"]
+    parts += [f"| {k} | {v} |" for k, v in _recipe(model_dir, info)]
+    if metrics:
+        parts += ["", f"## Results ({split or 'evaluation'} set: {data_name})", "",
+                  "| " + " | ".join(name for key, name in HEADLINE if key in metrics) + " |",
+                  "|" + "---:|" * sum(1 for key, _ in HEADLINE if key in metrics),
+                  "| " + " | ".join(f"{metrics[key]:.4f}" for key, _ in HEADLINE if key in metrics) + " |"]
+        parts += _per_class(metrics) + _weak_spots(metrics)
+    parts += ["", "## How to use", "", "```python", "from transformers import pipeline", "",
+              f'classify = pipeline("text-classification", model="{model_dir.parent.name}", top_k=None)',
+              'classify(["some text to label"])', "```", "",
+              "With weighted-bert (the same answers, batched by length):", "", "```bash",
+              f"weighted-bert predict --model {model_dir.parent.name} --data texts.txt --output predictions.tsv",
+              "```", ""]
+    return "\n".join(parts)
+
+
+def _recipe(model_dir: Path, info: TrainingInfo) -> list[tuple[str, str]]:
+    settings = info.settings
+    rows = [("loss", info.loss)]
+    rows += [(k.replace("_", " "), json.dumps(v) if isinstance(v, dict) else v) for k, v in info.loss_options.items()
+             if k != "labels"]
+    rows += [(k.replace("_", " "), settings[k]) for k in ("sampling", "epochs", "max_steps", "batch_size",
+                                                          "learning_rate", "head_learning_rate", "max_seq_length",
+                                                          "precision", "seed") if settings.get(k) is not None]
+    calibration = model_dir / CALIBRATION
+    if calibration.is_file():
+        data = json.loads(calibration.read_text(encoding="utf-8"))
+        where = f"folded into `{data['folded_into']}`" if data.get("folded_into") else "applied by weighted-bert only"
+        rows.append(("calibration", f"logits - {data.get('tau')} log(prior)"
+                     + (" + per-class biases" if data.get("biases") else "") + f", fitted on dev, {where}"))
+    if info.head:
+        rows.append(("head", f"LDAM cosine head (scale {info.head.get('scale')}) saved as its linear form"))
+    return [(str(k), str(v)) for k, v in rows]
+
+
+def _per_class(metrics: dict) -> list[str]:
+    rows = sorted(metrics.get("per_class", []), key=lambda r: (r["f1"], r.get("train_count", 0), r["label"]))
+    if not rows:
+        return []
+    lines = ["", "## Per class (weakest first)", "",
+             "| label | training examples | shot group | precision | recall | F1 | support |",
+             "|---|---:|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['label']} | {r.get('train_count', '')} | {r.get('shot_group', '')} | {r['precision']:.4f} | "
+              f"{r['recall']:.4f} | {r['f1']:.4f} | {r['support']} |" for r in rows]
+    return lines
+
+
+def _weak_spots(metrics: dict) -> list[str]:
+    weak = [r for r in metrics.get("per_class", []) if r["support"] and r["f1"] < WEAK_F1]
+    pairs = metrics.get("confusions", [])[:10]
+    lines = ["", "## What it is bad at", ""]
+    lines.append(f"Classes with F1 under {WEAK_F1}: " + (", ".join(f"`{r['label']}` ({r['f1']:.2f})" for r in
+                 sorted(weak, key=lambda r: r["f1"])) if weak else "none."))
+    if pairs:
+        lines += ["", "Most-confused pairs (gold → predicted, examples): "
+                  + "; ".join(f"`{p['gold']}` → `{p['predicted']}` ({p['count']})" for p in pairs) + "."]
+    return lines
