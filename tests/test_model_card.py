@@ -47,3 +47,26 @@ def test_evaluate_update_card_and_language(trained_run, toy_data_dir, tmp_path):
     assert card.data.language == "en"
     assert card.data.eval_results[0].dataset_name == "dev_data.txt"
     assert "## Results (evaluation set: dev_data.txt)" in card.text
+
+
+def test_calibrate_folds_and_rewrites_the_card(trained_run, toy_data_dir, tmp_path, monkeypatch, capsys):
+    """The toy model gains nothing from calibration, so an accepted fit is forced here."""
+    from huggingface_hub import ModelCard
+
+    from weighted_bert import calibration
+
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    real = calibration.calibrate
+
+    def accepted(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.tau, result.accepted = 0.5, True
+        return result
+
+    monkeypatch.setattr(calibration, "calibrate", accepted)
+    assert main(["calibrate", "--model", str(run), "--data", str(toy_data_dir / "dev_data.txt")]) == 0
+    assert "folded into classifier.bias: every runtime applies it" in capsys.readouterr().out
+    saved = json.loads((run / "model" / "calibration.json").read_text())
+    assert saved["folded_into"] == "classifier.bias" and saved["tau"] == 0.5
+    text = ModelCard.load(run / "model" / "README.md").text
+    assert "| calibration | logits - 0.5 log(prior), fitted on dev, folded into `classifier.bias` |" in text

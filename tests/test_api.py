@@ -1,0 +1,87 @@
+"""The Python API: README's examples run as written; data in memory trains the same model as
+the same data in a file; bad input is one clear error each."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import weighted_bert
+from weighted_bert.errors import UserError
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+PAIRS = [("the striker scored a goal", "sport"), ("the coach praised the team", "sport"),
+         ("the match ended late", "sport"), ("the bank raised its loan price", "finance"),
+         ("shares and stock fell", "finance"), ("heavy rain and wind", "weather")]
+FAST = dict(epochs=2, learning_rate=3e-3, batch_size=2, precision="fp32", progress=False, seed=5)
+
+
+def readme_python_blocks(section: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", body, flags=re.S)
+
+
+def test_the_readme_examples_run(tmp_path, tiny_bert, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    blocks = readme_python_blocks("Python API")
+    assert len(blocks) == 3
+    for block in blocks:
+        exec(block.replace("path/to/bert-folder", str(tiny_bert)), namespace)  # noqa: S102 (our own README)
+    assert namespace["classifier"].labels == ["finance", "sport", "weather"]
+    assert namespace["result"].eval_metrics["macro_f1"] >= 0
+    assert (tmp_path / "runs" / "frame" / "model" / "config.json").is_file()
+    assert len(namespace["scores"]) == 2 and all(0 <= s <= 1 for s in namespace["scores"])
+
+
+def test_a_dataframe_and_a_file_train_the_same_model(tmp_path, tiny_bert):
+    pd = pytest.importorskip("pandas")
+    data = tmp_path / "train.txt"
+    data.write_text("".join(f"{t}\t{y}\n" for t, y in PAIRS))
+    texts = ["a goal for the team", "stock price", "snow and wind"]
+    from_file = weighted_bert.train(str(data), model=str(tiny_bert), output_dir=tmp_path / "file", **FAST)
+    frame = pd.DataFrame(PAIRS, columns=["text", "label"])
+    from_frame = weighted_bert.train(frame, model=str(tiny_bert), output_dir=tmp_path / "frame", **FAST)
+    assert from_file.label_map == from_frame.label_map
+    np.testing.assert_allclose(weighted_bert.load(tmp_path / "file").predict_proba(texts),
+                               weighted_bert.load(tmp_path / "frame").predict_proba(texts), atol=1e-6)
+
+
+def test_a_datasets_dataset_trains(tmp_path, tiny_bert):
+    datasets = pytest.importorskip("datasets")
+    table = datasets.Dataset.from_dict({"text": [t for t, _ in PAIRS], "label": [y for _, y in PAIRS]})
+    result = weighted_bert.train(table, model=str(tiny_bert), output_dir=tmp_path / "ds", **{**FAST, "epochs": 1})
+    assert list(result.label_map.labels) == ["finance", "sport", "weather"]
+
+
+@pytest.mark.parametrize("data, message", [
+    ([], "the training data is empty"),
+    ([("a goal", "sport"), ("a loan", 1)], "labels of mixed types (number, str)"),
+    ([("a goal", "sport"), (3, "finance")], "item 1: the text is of type int (3); expected a string"),
+    ([("a goal", "sport"), ("a loan", None)], "item 1: the label is missing"),
+    ([("only a text",)], "item 0: ('only a text',) is not (text, label)"),
+    (42, "the training data is of type int; expected a file"),
+])
+def test_bad_data_in_memory_is_one_clear_error(tmp_path, tiny_bert, data, message):
+    with pytest.raises(UserError) as caught:
+        weighted_bert.train(data, model=str(tiny_bert), output_dir=tmp_path / "o", **FAST)
+    assert message in str(caught.value)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_dataframe_without_the_named_columns(tmp_path, tiny_bert):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(PAIRS, columns=["sentence", "label"])
+    with pytest.raises(UserError, match="the training DataFrame has no column 'text' .*text_column="):
+        weighted_bert.train(frame, model=str(tiny_bert), output_dir=tmp_path / "o", **FAST)
+
+
+def test_predict_takes_a_non_empty_list_of_strings(trained_run):
+    classifier = weighted_bert.load(trained_run)
+    assert classifier.predict(["goal match team", "stock market bank"]) == ["sport", "finance"]
+    for bad, message in (([], "at least one text"), ("goal match", "a list of texts, not one string"),
+                         (["goal", 7], "text 1 is 7; this model takes strings")):
+        with pytest.raises(UserError, match=re.escape(message)):
+            classifier.predict(bad)

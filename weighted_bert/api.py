@@ -1,0 +1,184 @@
+"""The Python API: train from files or from data in memory, load a trained model, and a
+scikit-learn estimator.
+
+>>> import weighted_bert                                              # doctest: +SKIP
+>>> weighted_bert.train([("the match", "sport"), ("the shares", "finance")],
+...                     model="bert-folder", output_dir="runs/a", epochs=1)  # doctest: +SKIP
+>>> weighted_bert.load("runs/a").predict(["a goal"])                  # doctest: +SKIP
+['sport']
+
+Data in memory (lists of ``(text, label)`` or ``(text_a, text_b, label)``, a pandas
+DataFrame, a ``datasets.Dataset``) is written as JSONL into a temporary folder and read by
+the same readers as files, so the same checks apply; ``train`` takes every setting of
+:class:`~weighted_bert.config.RunConfig` as a keyword.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .config import RunConfig, ScoreConfig
+from .data import Dataset, Example
+from .errors import UserError
+from .settings import build, default_of
+
+
+def train(data=None, *, model: str, output_dir, dev=None, test=None, **settings):
+    """Train as ``weighted-bert train`` does; returns the :class:`~weighted_bert.training.RunResult`.
+
+    ``data``, ``dev`` and ``test``: a file, a folder of train/dev/test files (``data``
+    only), a list of pairs, a pandas DataFrame or a ``datasets.Dataset``; the text and
+    label columns are named by the ``text_column``/``label_column`` settings."""
+    from .training import run
+
+    columns = {k: settings.get(k, default_of(RunConfig, k)) for k in ("text_column", "text_pair_column",
+                                                                      "label_column")}
+    with tempfile.TemporaryDirectory(prefix="weighted-bert-data-") as tmp:
+        values = dict(settings, model=model, output_dir=str(output_dir))
+        for split, value, key in (("training", data, "train_file"), ("dev", dev, "dev_file"),
+                                  ("test", test, "test_file")):
+            if value is None:
+                continue
+            if isinstance(value, (str, os.PathLike)):
+                is_folder = split == "training" and Path(value).is_dir()
+                values["data_dir" if is_folder else key] = str(value)
+            else:
+                values[key] = str(_write_jsonl(_rows(value, split, columns, labelled=split != "test"),
+                                               Path(tmp) / f"{split}-data.jsonl", columns))
+        if data is None and "data_dir" not in values and "train_file" not in values:
+            raise UserError("train needs data: a file, a folder, a list of (text, label), a DataFrame or a Dataset")
+        return run(build(RunConfig, values))
+
+
+def _rows(value, split: str, columns: dict, *, labelled: bool) -> list[tuple]:
+    """(text, text_pair, label) rows of in-memory data, each value checked."""
+    text_key, pair_key, label_key = columns["text_column"], columns["text_pair_column"], columns["label_column"]
+    if hasattr(value, "columns") or hasattr(value, "column_names"):  # pandas DataFrame, datasets.Dataset
+        names = list(value.columns) if hasattr(value, "columns") else list(value.column_names)
+        wanted = [text_key] + ([pair_key] if pair_key else []) + ([label_key] if labelled else [])
+        missing = [c for c in wanted if c not in names]
+        if missing:
+            raise UserError(f"the {split} {type(value).__name__} has no column {missing[0]!r} (columns: "
+                            f"{', '.join(map(str, names))}); name the columns with text_column= and label_column=")
+        n = len(value)
+        texts = list(value[text_key])
+        pairs = list(value[pair_key]) if pair_key else None
+        labels = list(value[label_key]) if label_key in names else [None] * n
+        raw = [(t, pairs[i], y) if pairs else (t, y) for i, (t, y) in enumerate(zip(texts, labels))]
+    else:
+        try:
+            raw = list(value)
+        except TypeError:
+            raise UserError(f"the {split} data is of type {type(value).__name__}; expected a file, a list of "
+                            "(text, label),"
+                            " a pandas DataFrame or a datasets.Dataset") from None
+        raw = [(r, None) if isinstance(r, str) and not labelled else r for r in raw]
+    if not raw:
+        raise UserError(f"the {split} data is empty; expected examples")
+    rows = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+            raise UserError(f"the {split} data, item {i}: {item!r} is not (text, label) or (text_a, text_b, label)")
+        *texts, label = item
+        for text in texts:
+            if not isinstance(text, str):
+                raise UserError(f"the {split} data, item {i}: the text is of type {type(text).__name__} ({text!r}); "
+                                "expected a string")
+        rows.append((texts[0], texts[1] if len(texts) == 2 else None, label))
+    _check_labels(rows, split, labelled)
+    return rows
+
+
+def _check_labels(rows, split: str, labelled: bool) -> None:
+    kinds = set()
+    for i, (_, _, label) in enumerate(rows):
+        if label is None or (isinstance(label, float) and math.isnan(label)):
+            if labelled:
+                raise UserError(f"the {split} data, item {i}: the label is missing")
+            continue
+        kinds.add("number" if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, bool)
+                  else type(label).__name__)
+    if len(kinds) > 1:
+        raise UserError(f"the {split} data has labels of mixed types ({', '.join(sorted(kinds))}); 1 and '1' "
+                        "would be two classes: give every label the same type")
+
+
+def _label_text(label) -> str | None:
+    if label is None or (isinstance(label, float) and math.isnan(label)):
+        return None
+    if isinstance(label, (bool, np.bool_)):
+        return "true" if label else "false"
+    if isinstance(label, (float, np.floating)) and float(label).is_integer():
+        return str(int(label))
+    if isinstance(label, (np.integer, np.floating)):
+        return str(label.item())
+    return str(label)
+
+
+def _write_jsonl(rows, path: Path, columns: dict) -> Path:
+    lines = []
+    for text, pair, label in rows:
+        record = {columns["text_column"]: text}
+        if pair is not None:
+            record[columns["text_pair_column"] or "text_pair"] = pair
+        if _label_text(label) is not None:
+            record[columns["label_column"]] = _label_text(label)
+        lines.append(json.dumps(record, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class Classifier:
+    """A trained model, loaded: ``predict(texts)``, ``predict_proba(texts)``, ``labels``.
+    The same answers as ``weighted-bert predict`` (length-sorted batches, the saved calibration)."""
+
+    def __init__(self, fine_tuned, *, precision: str = "fp32", batch_size: int = 64):
+        self.fine_tuned, self.precision, self.batch_size = fine_tuned, precision, batch_size
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.fine_tuned.label_map.labels)
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities, shape (len(texts), len(labels)), columns in ``labels`` order."""
+        from .inference import score
+        from .prediction import softmax
+
+        dataset = Dataset("<texts>", self._examples(texts))
+        return softmax(score(self.fine_tuned, dataset, batch_size=self.batch_size, precision=self.precision))
+
+    def predict(self, texts) -> list[str]:
+        return [self.labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
+
+    def _examples(self, texts) -> list[Example]:
+        if isinstance(texts, str):
+            raise UserError("predict takes a list of texts, not one string: predict([text])")
+        texts = list(texts)
+        if not texts:
+            raise UserError("predict needs at least one text; got an empty list")
+        pair = bool(self.fine_tuned.info.pair)
+        examples = []
+        for i, text in enumerate(texts):
+            parts = tuple(text) if pair and isinstance(text, (tuple, list)) else (text,)
+            if len(parts) != (2 if pair else 1) or not all(isinstance(p, str) for p in parts):
+                wanted = "(text_a, text_b) pairs of strings" if pair else "strings"
+                raise UserError(f"text {i} is {text!r}; this model takes {wanted}")
+            examples.append(Example(parts[0], parts[1] if pair else None, None, i + 1))
+        return examples
+
+
+def load(path, *, backend: str = "torch", precision: str = "fp32", batch_size: int = 64) -> Classifier:
+    """A trained model folder (``train``'s output folder or its ``model/``) as a :class:`Classifier`;
+    ``backend`` ``onnx``/``onnx-int8`` runs its ONNX export."""
+    from .inference import load_classifier
+
+    config = build(ScoreConfig, {"model": str(path), "data": "-", "backend": backend, "precision": precision,
+                                 "batch_size": batch_size})
+    return Classifier(load_classifier(config.model, backend=config.backend), precision=config.precision,
+                      batch_size=config.batch_size)
