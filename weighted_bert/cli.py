@@ -1,7 +1,7 @@
 """``weighted-bert``: a thin command line over the Python API.
 
 Subcommands: ``train``, ``evaluate``, ``predict``, ``calibrate``, ``stats``, ``compare``,
-``report``, ``import-tf``, ``export``, ``push``, ``demo``. The flags of ``train`` and ``compare``
+``report``, ``import-tf``, ``export``, ``serve``, ``push``, ``demo``. The flags of ``train`` and ``compare``
 (and the shared ones of ``evaluate``, ``predict``, ``calibrate``) are made from the
 settings schema in :mod:`weighted_bert.config`; a flag may also be spelled with
 underscores, as in Hugging Face's scripts (``--num_train_epochs``). A user error (bad
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import RunConfig, ScoreConfig
+from .config import RunConfig, ScoreConfig, ServeConfig
 from .errors import SettingError, UserError
 from .log import set_verbosity
 from .settings import add_arguments, build, check_value, default_of, given, read_settings, underscores_to_dashes
@@ -120,6 +120,12 @@ def _export(args) -> int:
     for path in export_onnx(load_fine_tuned(model), quantize=args.quantize):
         print(path)
     return 0
+
+
+def _serve(args) -> int:
+    from .serve import serve
+
+    return serve(build(ServeConfig, given(args, ServeConfig)))
 
 
 def _push(args) -> int:
@@ -252,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p, ScoreConfig, only=("model",))
     p.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (the only format so far)")
     p.add_argument("--quantize", choices=("int8",), default=None, help="also write an int8 model")
+
+    p = _command(sub, "serve", _serve, help="serve a trained model over HTTP, with dynamic batching",
+                 description="Serve a trained model folder: POST /predict with {\"inputs\": ...} as Hugging Face's "
+                 "Inference API and Text Embeddings Inference take it; GET /health, /info, /metrics; /docs. "
+                 "SIGTERM drains. Needs the serve extra: pip install \"weighted-bert[serve]\".")
+    add_arguments(p, ServeConfig)
 
     p = _command(sub, "push", _push, help="upload a trained model folder to the Hugging Face Hub",
                  description="Upload the model folder (weights, tokenizer, model card, label map) to a Hub "

@@ -237,5 +237,36 @@ class ScoreConfig(DataSettings):
         validate(self)
 
 
+@dataclass(kw_only=True)
+class ServeConfig:
+    """``weighted-bert serve``: a trained model behind HTTP, with dynamic batching."""
+
+    GROUP_ORDER: ClassVar = ("model", "server", "batching", "limits")
+
+    model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
+                         group="model")
+    backend: str = setting("torch", "torch, or the ONNX model written by `weighted-bert export` (fp32 or int8)",
+                           choices=BACKENDS, group="model")
+    precision: str = setting("auto", "torch backend: auto (bf16 where the hardware has it), fp32 or bf16",
+                             choices=("auto", *SCORING_PRECISIONS), group="model")
+    calibration: bool = setting(True, "apply the model folder's calibration (folded into its weights by "
+                                "`weighted-bert calibrate`)", group="model")
+    host: str = setting("127.0.0.1", "address to listen on (0.0.0.0: every interface)", group="server")
+    port: int = setting(8080, "port to listen on (0: a free one, printed at start)", check=between(0, 65535),
+                        group="server")
+    workers: int = setting(1, "server processes, each with the model and an equal share of the CPU threads",
+                           check=at_least(1), group="server")
+    max_batch_size: int = setting(128, "texts run together at most; waiting requests are batched up to it",
+                                  check=at_least(1), group="batching")  # the offline predict's best batch on CPU
+    max_wait_ms: float = setting(5.0, "how long the first request of a batch waits for others to join it",
+                                 check=at_least(0), group="batching")  # a few ms: batches form under load only
+    max_inputs: int = setting(1024, "texts in one request at most (more: 413)", check=at_least(1), group="limits")
+    max_body_mb: float = setting(8.0, "request body size at most, in MB (more: 413)", check=at_least(0, strict=True),
+                                 group="limits")
+
+    def __post_init__(self):
+        validate(self)
+
+
 def setting_names(cls=RunConfig) -> list[str]:
     return [f.name for f in fields(cls)]

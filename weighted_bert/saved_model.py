@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .io import give_usual_mode
@@ -126,6 +126,7 @@ class FineTuned:
     label_map: LabelMap
     info: TrainingInfo
     calibration: object = None  # a calibration.Calibration fitted by `weighted-bert calibrate`, if any
+    said: bool = field(default=False, repr=False, compare=False)  # the calibration note is given once
 
     @property
     def max_seq_length(self) -> int:
@@ -144,15 +145,18 @@ class FineTuned:
         if calibration is None:
             return raw
         where = Path(self.path) / CALIBRATION
+        say, self.said = not self.said, True
         if not use_calibration:
             if not calibration.folded_into:
                 return raw
-            log.info(f"leaving out the calibration in {where} (taken out of {calibration.folded_into})")
+            if say:
+                log.info(f"leaving out the calibration in {where} (taken out of {calibration.folded_into})")
             return (raw - calibration.adjustment()).astype(raw.dtype)
-        log.info(f"applying the calibration in {where} (tau {calibration.tau}"
-                 f"{', per-class biases' if calibration.biases else ''}"
-                 f"{', folded into ' + calibration.folded_into if calibration.folded_into else ''}); "
-                 "--no-calibration turns it off")
+        if say:
+            log.info(f"applying the calibration in {where} (tau {calibration.tau}"
+                     f"{', per-class biases' if calibration.biases else ''}"
+                     f"{', folded into ' + calibration.folded_into if calibration.folded_into else ''}); "
+                     "--no-calibration turns it off")
         return raw if calibration.folded_into else calibration.apply(raw).astype(raw.dtype)
 
 
