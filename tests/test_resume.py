@@ -210,3 +210,22 @@ def test_output_in_a_tensorflow_checkpoints_folder_is_refused(tmp_path, toy_data
     assert main(["train", "--model", str(folder / "bert_model.ckpt"), "--data-dir", str(toy_data_dir),
                  "--output-dir", str(folder / "out"), "--max-steps", "1"]) == 2
     assert "is the model's folder or inside it" in capsys.readouterr().err
+
+
+def test_the_fingerprint_follows_the_data_not_where_it_lies(tmp_path, toy_data_dir):
+    """The Python API writes data in memory to a new temporary file each call: same content,
+    same run; other content, another run."""
+    import shutil as sh
+
+    from weighted_bert.config import RunConfig
+    from weighted_bert.data import read_dataset
+
+    moved = sh.copy(toy_data_dir / "train_data.txt", tmp_path / "elsewhere.txt")
+    here = RunConfig(model="m", output_dir="o", train_file=str(toy_data_dir / "train_data.txt"))
+    there = RunConfig(model="m", output_dir="o", train_file=str(moved))
+    assert resume.fingerprint(here, read_dataset(here.train_file), None) == \
+        resume.fingerprint(there, read_dataset(there.train_file), None)
+    with open(moved, "a") as handle:
+        handle.write("one more line\tsport\n")
+    assert resume.fingerprint(here, read_dataset(here.train_file), None) != \
+        resume.fingerprint(there, read_dataset(there.train_file), None)

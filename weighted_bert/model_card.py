@@ -81,9 +81,8 @@ def _data_name(settings: dict, split: str | None) -> str:
 def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name, base) -> str:
     counts = info.class_counts or []
     parts = [f"# {model_dir.parent.name}", ""]
-    parts.append(f"A text classifier for {len(labels or [])} classes, fine-tuned with "
-                 "[weighted-bert](https://pypi.org/project/weighted-bert/) for imbalanced labels"
-                 + (f" from `{base}`" if base else "") + ".")
+    parts.append(f"A text classifier for {len(labels or [])} classes, fine-tuned with weighted-bert for "
+                 "imbalanced labels" + (f" from `{base}`" if base else "") + ".")
     if counts:
         nonzero = [c for c in counts if c > 0] or [0]
         parts.append(f"Training data: {sum(counts)} examples; the largest class has {max(counts)}, the smallest "
@@ -98,12 +97,13 @@ def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name
                   "|" + "---:|" * sum(1 for key, _ in HEADLINE if key in metrics),
                   "| " + " | ".join(f"{metrics[key]:.4f}" for key, _ in HEADLINE if key in metrics) + " |"]
         parts += _per_class(metrics) + _weak_spots(metrics)
-    parts += ["", "## How to use", "", "```python", "from transformers import pipeline", "",
-              f'classify = pipeline("text-classification", model="{model_dir.parent.name}", top_k=None)',
-              'classify(["some text to label"])', "```", "",
-              "With weighted-bert (the same answers, batched by length):", "", "```bash",
-              f"weighted-bert predict --model {model_dir.parent.name} --data texts.txt --output predictions.tsv",
-              "```", ""]
+    parts += ["", "## How to use", "", "`MODEL` is this folder, or its Hub repository's name.", "",
+              "```python", "from transformers import pipeline", "",
+              'classify = pipeline("text-classification", model="MODEL", top_k=None)',
+              'classify(["some text to label"])  # every label with its probability, highest first', "```", "",
+              "With weighted-bert (the same answers, batched by length; or served over HTTP):", "", "```bash",
+              "weighted-bert predict --model MODEL --data texts.txt --output predictions.tsv",
+              "weighted-bert serve --model MODEL --port 8080", "```", ""]
     return "\n".join(parts)
 
 

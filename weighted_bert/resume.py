@@ -30,9 +30,11 @@ from .io import atomic_write_text
 from .run_folder import CHECKPOINTS, LOCK, RESULT_FILES, RUN_SETTINGS, RUN_SUMMARY, clear_run_files
 
 # Settings that change nothing the training computes: a rerun may differ in these and still resume.
+# Where the training and dev files are is one of them: their contents are compared by hash
+# (so data moved, or written anew to a temporary file by the Python API, still resumes).
 NOT_TRAINING = ("output_dir", "progress", "overwrite_output_dir", "keep_checkpoints", "resume", "logging_steps",
                 "eval_batch_size", "do_predict", "test_file", "calibration", "many_threshold", "few_threshold",
-                "language", "report_to", "run_name")
+                "language", "report_to", "run_name", "data_dir", "train_file", "dev_file")
 
 
 def rank() -> int:
