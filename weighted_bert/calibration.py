@@ -16,13 +16,13 @@ changes. The parameters kept are then fitted on the whole dev set.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .data.examples import DataFormatError
+from .io import read_json_object
 from .reports import write_json
 
 TAU_GRID = np.round(np.arange(0.0, 3.0 + 1e-9, 0.05), 2)
@@ -114,12 +114,7 @@ class Calibration:
             return DataFormatError(path, None, f"{problem}; expected the file `weighted-bert calibrate` writes "
                                    "(run it again, or delete the file)")
 
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise bad(f"is not valid JSON ({err})") from None
-        if not isinstance(data, dict):
-            raise bad("is not a JSON object")
+        data = read_json_object(path, "the file `weighted-bert calibrate` writes")
         for key in ("tau", "log_prior"):
             if key not in data:
                 raise bad(f"has no {key!r}")

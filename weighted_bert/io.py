@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
+from .data.examples import DataFormatError
 from .errors import UserError
 
 
@@ -24,6 +26,19 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def read_json_object(path, expected: str) -> dict:
+    """A JSON file holding one object; anything else is one error naming the file and what
+    was ``expected`` there."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataFormatError(path, None, f"is not valid JSON ({err}); expected {expected}") from None
+    if not isinstance(data, dict):
+        raise DataFormatError(path, None, f"is not a JSON object; expected {expected}")
+    return data
 
 
 class OutputError(UserError):

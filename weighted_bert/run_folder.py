@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import LOSS_SETTINGS
-from .data.examples import DataFormatError
-from .io import atomic_write_text
+from .io import atomic_write_text, read_json_object
 from .labels import LabelMap
 
 MODEL = "model"
@@ -88,13 +87,7 @@ class TrainingInfo:
         path = Path(folder) / TRAINING_INFO
         if not path.is_file():
             return cls()
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise DataFormatError(path, None, f"is not valid JSON ({err}); expected the record weighted-bert "
-                                  "train writes") from None
-        if not isinstance(data, dict):
-            raise DataFormatError(path, None, "is not a JSON object; expected the record weighted-bert train writes")
+        data = read_json_object(path, "the record weighted-bert train writes")
         return cls(**{k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}})
 
     def write(self, folder) -> None:

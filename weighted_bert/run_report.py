@@ -14,7 +14,6 @@ import base64
 import csv
 import html
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from .data.delimited import any_field_size
 from .data.readers import DataFormatError
 from .errors import check_choice
-from .io import atomic_write_bytes, atomic_write_text
+from .io import atomic_write_bytes, atomic_write_text, read_json_object
 from .labels import LabelMap
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, full_metrics, reliability_bins
 from .run_folder import (
@@ -73,15 +72,7 @@ def _pick_split(run_dir: Path, split: str) -> str | None:
 
 
 def _load_json(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise DataFormatError(path, None, f"is not valid JSON ({err}); the report reads it") from None
-    if not isinstance(data, dict):
-        raise DataFormatError(path, None, "is not a JSON object; the report reads it")
-    return data
+    return read_json_object(path, "the run's own file, which the report reads") if path.is_file() else {}
 
 
 def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = None,

@@ -31,13 +31,13 @@ finite for every scheme.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .data.readers import DataFormatError
 from .errors import SettingError, UserError, check_choice
+from .io import read_json_object
 
 SCHEMES = ("none", "inverse", "balanced", "sqrt_inverse", "effective_number", "proportional")
 NORMALIZATIONS = ("sample_mean", "none")
@@ -107,12 +107,7 @@ def _weights_from_mapping(scheme, labels) -> list[float]:
         if not path.is_file():
             raise SettingError("class_weights", str(scheme),
                                f"is neither a scheme ({', '.join(SCHEMES)}) nor an existing JSON file")
-        try:
-            scheme = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise DataFormatError(path, None, f"not valid JSON ({err}); expected {{\"label\": weight, ...}}") from None
-        if not isinstance(scheme, dict):
-            raise DataFormatError(path, None, "expected a JSON object mapping label to weight")
+        scheme = read_json_object(path, 'an object mapping label to weight, {"label": weight, ...}')
     if labels is None:
         raise ValueError("class weights from a mapping need the label names (labels=...)")
     unknown = [k for k in scheme if k not in set(labels)]
