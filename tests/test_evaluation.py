@@ -1,6 +1,7 @@
 """Evaluation: metrics from logits, with the loss, and the result files of a run."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -56,3 +57,10 @@ def test_small_label_sets_keep_the_full_matrix_and_the_pairs():
     m = full_metrics([0, 0, 1, 2], [0, 1, 1, 0], ["a", "b", "c"])
     assert m["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
     assert m["confusions"] == [{"gold": "a", "predicted": "b", "count": 1}, {"gold": "c", "predicted": "a", "count": 1}]
+
+
+def test_every_evaluation_reports_plain_cross_entropy_beside_the_objective():
+    logits = np.log(np.array([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]], dtype=np.float32))
+    m = metrics_from_logits(logits, [0, 2], loss_fn=get_loss("weighted_ce", [10, 1, 1]))
+    assert m["nll"] == pytest.approx((math.log(2) + math.log(4)) / 2, rel=1e-5)
+    assert m["loss"] != pytest.approx(m["nll"])  # the weighted objective is another number

@@ -1,5 +1,7 @@
 """Metrics against a confusion matrix worked out by hand."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -79,3 +81,39 @@ def test_ece_by_hand():
     bins = reliability_bins(confidence, correct)
     assert len(bins) == 15 and bins[13]["count"] == 2 and bins[13]["accuracy"] == 1.0
     assert bins[0]["count"] == 0 and bins[0]["accuracy"] is None
+
+
+def test_threshold_free_metrics_by_hand_and_against_scikit_learn():
+    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+    from weighted_bert.metrics import threshold_free
+
+    # two examples by hand: nll = (ln 2 + ln 4) / 2; Brier = mean of 0.375 and 0.875
+    p = np.array([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]])
+    m = threshold_free([0, 2], p)
+    assert m["nll"] == pytest.approx((math.log(2) + math.log(4)) / 2)
+    assert m["brier"] == pytest.approx(0.625)
+    # many examples: each number equals scikit-learn's
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(200, 4)) + 2 * np.eye(4)[rng.integers(0, 4, 200)]
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.where(rng.random(200) < 0.7, logits.argmax(1), rng.integers(0, 4, 200))
+    m = threshold_free(y, probabilities)
+    for c in range(4):
+        assert m["average_precision"][c] == pytest.approx(average_precision_score(y == c, probabilities[:, c]))
+        assert m["auroc"][c] == pytest.approx(roc_auc_score(y == c, probabilities[:, c]))
+    assert m["macro_auroc"] == pytest.approx(roc_auc_score(y, probabilities, multi_class="ovr", average="macro"))
+    assert m["macro_average_precision"] == pytest.approx(np.mean([average_precision_score(y == c, probabilities[:, c])
+                                                                  for c in range(4)]))
+    assert m["nll"] == pytest.approx(log_loss(y, probabilities, labels=range(4)))
+    onehot = np.eye(4)[y]
+    assert m["brier"] == pytest.approx(np.mean(np.sum((probabilities - onehot) ** 2, axis=1)))
+
+
+def test_a_class_without_gold_examples_has_no_ap_or_auroc():
+    from weighted_bert.metrics import threshold_free
+
+    p = np.array([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
+    m = threshold_free([0, 1, 0], p)
+    assert m["average_precision"][2] is None and m["auroc"][2] is None
+    assert m["macro_auroc"] == pytest.approx(1.0)  # over the classes that have gold examples

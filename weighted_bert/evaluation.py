@@ -36,10 +36,14 @@ def objective(loss_fn, logits: np.ndarray, y_true: Sequence[int]) -> float:
 def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=None,
                         train_counts: Sequence[int] | None = None,
                         many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> dict:
-    """Accuracy, macro P/R/F1, weighted F1, the loss (when ``loss_fn`` is given) and
+    """Accuracy, macro P/R/F1, weighted F1, ``nll`` (plain cross-entropy, comparable across
+    recipes), the training objective as ``loss`` (when ``loss_fn`` is given) and
     many/medium/few-shot accuracy (when ``train_counts`` is given)."""
     y_pred = logits.argmax(axis=1)
     metrics = classification_metrics(y_true, y_pred)
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    metrics["nll"] = float(-np.mean(log_p[np.arange(len(log_p)), np.asarray(y_true)])) if len(log_p) else 0.0
     if loss_fn is not None:
         metrics["loss"] = objective(loss_fn, logits, y_true)
     if train_counts is not None:
@@ -59,7 +63,7 @@ def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map
     probabilities = softmax(logits)
     metrics = full_metrics(y_true, probabilities.argmax(axis=1), label_map.labels,
                            confidence=probabilities.max(axis=1), train_counts=train_counts,
-                           many_threshold=many_threshold, few_threshold=few_threshold)
+                           many_threshold=many_threshold, few_threshold=few_threshold, probabilities=probabilities)
     if loss_fn is not None:
         metrics["loss"] = objective(loss_fn, logits, y_true)
     metrics["num_examples"] = len(dataset)

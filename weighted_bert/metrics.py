@@ -76,10 +76,12 @@ def reliability_bins(confidence: Sequence[float], correct: Sequence[bool], n_bin
 
 def full_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str], *,
                  confidence: Sequence[float] | None = None, train_counts: Sequence[int] | None = None,
-                 many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> dict:
+                 many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD,
+                 probabilities: np.ndarray | None = None) -> dict:
     """Every metric we report: :func:`classification_metrics`, balanced accuracy, micro
     averages, Matthews correlation, ECE (with ``confidence``, the top-label probability),
-    shot-group accuracy (with ``train_counts``), per-class scores, the non-zero confusions
+    shot-group accuracy (with ``train_counts``), per-class scores, the threshold-free scores
+    of :func:`threshold_free` (with ``probabilities``), the non-zero confusions
     and, up to ``DENSE_CONFUSION_UP_TO`` classes, the confusion matrix (rows gold, columns
     predicted, in label order)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -106,10 +108,45 @@ def full_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[
          **({"train_count": int(train_counts[c]),
              "shot_group": shot_group(train_counts[c], many_threshold, few_threshold)} if train_counts else {})}
         for c in range(k)]
+    if probabilities is not None:
+        scores = threshold_free(y_true, probabilities)
+        for c, row in enumerate(metrics["per_class"]):
+            row["average_precision"], row["auroc"] = scores["average_precision"][c], scores["auroc"][c]
+        metrics.update({key: scores[key] for key in ("macro_average_precision", "macro_auroc", "nll", "brier")})
     metrics["confusions"] = confusions(y_true, y_pred, labels)
     if k <= DENSE_CONFUSION_UP_TO:
         metrics["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=list(range(k))).tolist()
     return metrics
+
+
+def threshold_free(y_true: Sequence[int], probabilities: np.ndarray) -> dict:
+    """Scores of the probabilities themselves, before any decision rule:
+
+    * per class, ``average_precision`` (scikit-learn's ``average_precision_score``: the mean
+      precision at each recall step, ranking all examples by that class's probability) and
+      ``auroc`` (one-vs-rest ROC AUC), for classes with at least one gold example (None for
+      the others, where neither is defined), and their macro averages over those classes;
+    * ``nll``, the mean negative log-probability of the gold class (plain cross-entropy,
+      comparable across recipes whatever loss trained them);
+    * ``brier``, the mean over examples of sum_c (p_c - 1[c = y])^2.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y, p = np.asarray(y_true, dtype=np.int64), np.asarray(probabilities, dtype=np.float64)
+    n, k = p.shape
+    ap, auroc = [None] * k, [None] * k
+    for c in np.unique(y):  # only classes with gold examples: at most n of them, whatever k is
+        positive = y == c
+        ap[c] = float(average_precision_score(positive, p[:, c]))
+        auroc[c] = float(roc_auc_score(positive, p[:, c])) if not positive.all() else None
+    defined = [v for v in ap if v is not None]
+    ranked = [v for v in auroc if v is not None]
+    onehot_sum = np.sum(p * p, axis=1) - 2 * p[np.arange(n), y] + 1
+    return {"average_precision": ap, "auroc": auroc,
+            "macro_average_precision": float(np.mean(defined)) if defined else None,
+            "macro_auroc": float(np.mean(ranked)) if ranked else None,
+            "nll": float(-np.mean(np.log(np.clip(p[np.arange(n), y], np.finfo(np.float64).eps, 1)))),
+            "brier": float(np.mean(onehot_sum))}
 
 
 def confusions(y_true, y_pred, labels: Sequence[str]) -> list[dict]:
