@@ -57,7 +57,8 @@ def _seed_text(name, kind, tmp_path):
     texts = {bool: "true", int: "3", float: "0.5", list: "a,b"}
     special = {"loss": "focal", "class_weights": "inverse", "weight_normalization": "none",
                "loss_reduction": "weighted_mean", "sampling": "sqrt", "label_order": "first_seen",
-               "precision": "fp32", "on_bad_line": "skip", "max_steps": "7", "report_to": "tensorboard"}
+               "precision": "fp32", "on_bad_line": "skip", "max_steps": "7", "report_to": "tensorboard",
+               "metric_for_best_model": "nll"}
     return special.get(name) or texts.get(kind) or f"{name}-value"
 
 

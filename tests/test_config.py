@@ -70,3 +70,9 @@ def test_class_weights_with_a_loss_that_does_not_read_them_is_refused():
                                            "class weights: weighted_ce, focal"):
         RunConfig(model="m", output_dir="o", loss="ce", class_weights="balanced")
     assert RunConfig(model="m", output_dir="o", loss="focal", class_weights="balanced").class_weights == "balanced"
+
+
+def test_checkpoints_fall_on_evaluations():
+    with pytest.raises(SettingError, match="save steps 7 is not a multiple of eval_steps 5"):
+        RunConfig(model="m", output_dir="o", eval_steps=5, save_steps=7)
+    assert RunConfig(model="m", output_dir="o", eval_steps=5, save_steps=10).save_steps == 10

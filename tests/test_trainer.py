@@ -87,3 +87,29 @@ def test_a_tracker_that_is_not_installed_stops_before_training(tmp_path, tiny_be
                  str(tmp_path / "o"), "--report-to", "mlflow"]) == 2
     assert "--report-to mlflow needs the mlflow package" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_early_stopping_stops_when_the_chosen_metric_stops_improving(tmp_path, tiny_bert, toy_data_dir):
+    """A learning rate too small to change anything: dev accuracy never improves, so training
+    stops after the first evaluation and --early-stopping-patience more."""
+    out = tmp_path / "run"
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                 "--epochs", "10", "--batch-size", "8", "--learning-rate", "1e-12", "--eval-steps", "3",
+                 "--early-stopping-patience", "2", "--metric-for-best-model", "accuracy", "--no-progress"]) == 0
+    log = [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()]
+    evaluations = [e for e in log if "eval_accuracy" in e]
+    assert len(evaluations) == 3 and evaluations[-1]["step"] == 9  # of 180 steps in 10 epochs
+    assert json.loads((out / "run_summary.json").read_text())["global_step"] == 9
+    assert all("eval_nll" in e for e in evaluations)
+
+
+def test_the_best_model_by_nll_is_the_lowest(tmp_path, tiny_bert, toy_data_dir):
+    from weighted_bert.config import RunConfig
+    from weighted_bert.trainer import training_args
+
+    args = training_args(RunConfig(model="m", output_dir=str(tmp_path), metric_for_best_model="nll", eval_steps=5),
+                         tmp_path / "c", True, 10)
+    assert (args.metric_for_best_model, args.greater_is_better, args.eval_steps, args.save_steps) == ("nll", False, 5, 5)
+    args = training_args(RunConfig(model="m", output_dir=str(tmp_path)), tmp_path / "c", True, 10)
+    assert (args.metric_for_best_model, args.greater_is_better, str(args.eval_strategy)) == (
+        "macro_f1", True, "IntervalStrategy.EPOCH")

@@ -26,6 +26,7 @@ SCORING_PRECISIONS = ("fp32", "bf16")
 SAMPLINGS = ("random", "class_balanced", "sqrt")
 BACKENDS = ("torch", "onnx", "onnx-int8")
 REDUCTIONS = ("mean", "weighted_mean")
+BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll")
 TRACKERS = ("none", "tensorboard", "mlflow", "wandb", "all")
 # The settings each loss reads (its factory in weighted_bert/losses takes exactly these). A loss
 # registered from outside the package (losses.register_loss) adds its own entry.
@@ -175,6 +176,14 @@ class RunConfig(DataSettings):
                                  group="evaluation")  # Kang et al.'s split
     calibration: bool = setting(True, "apply a model folder's calibration.json (from `weighted-bert calibrate`) "
                                 "when scoring a fine-tuned model", group="evaluation")
+    metric_for_best_model: str = setting("macro_f1", "the dev score that picks the final checkpoint (the best "
+                                         "evaluation's) and that early stopping watches; nll: lowest is best",
+                                         choices=BEST_MODEL_METRICS, group="evaluation")  # long tail: every class
+    early_stopping_patience: int | None = setting(None, "stop after this many evaluations in a row without a "
+                                                  "better --metric-for-best-model", check=at_least(1),
+                                                  group="evaluation", default_text="off")
+    eval_steps: int | None = setting(None, "score dev every N optimizer steps", check=at_least(1), group="evaluation",
+                                     default_text="each epoch, or every --save-steps")
     progress: bool = setting(True, "progress bars")
     report_to: str = setting("none", "follow the run in a tracker (the loss, learning rate, tokens/s and MFU "
                              "every --logging-steps, dev metrics each evaluation); tensorboard writes to "
@@ -185,6 +194,9 @@ class RunConfig(DataSettings):
         validate(self)
         if self.few_threshold > self.many_threshold:
             raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
+        if self.eval_steps and self.save_steps and self.save_steps % self.eval_steps:
+            raise SettingError("save_steps", self.save_steps, f"is not a multiple of eval_steps {self.eval_steps} "
+                               "(the best checkpoint must be one that was scored)")
         if self.class_weights is not None and "class_weights" not in LOSS_SETTINGS[self.loss]:
             takers = ", ".join(name for name, reads in LOSS_SETTINGS.items() if "class_weights" in reads)
             raise SettingError("class_weights", self.class_weights, f"is not read by loss {self.loss}; the losses "

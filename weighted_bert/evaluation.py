@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.metrics import balanced_accuracy_score
 
 from .data.readers import Dataset
 from .io import atomic_write_text
@@ -41,6 +42,7 @@ def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=No
     many/medium/few-shot accuracy (when ``train_counts`` is given)."""
     y_pred = logits.argmax(axis=1)
     metrics = classification_metrics(y_true, y_pred)
+    metrics["balanced_accuracy"] = float(balanced_accuracy_score(y_true, y_pred)) if len(y_pred) else 0.0
     log_p = logits - logits.max(axis=1, keepdims=True)
     log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
     metrics["nll"] = float(-np.mean(log_p[np.arange(len(log_p)), np.asarray(y_true)])) if len(log_p) else 0.0

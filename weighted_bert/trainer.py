@@ -163,7 +163,8 @@ def training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_
         total_steps = config.max_steps
     else:
         total_steps = math.ceil(steps_per_epoch * config.epochs)
-    strategy = "steps" if config.save_steps else "epoch"
+    every_eval, every_save = config.eval_steps or config.save_steps, config.save_steps or config.eval_steps
+    strategy = "steps" if every_eval else "epoch"
     # Several processes (torchrun, accelerate launch) on machines without a GPU: accelerate
     # only sets up CPU data parallelism (gloo) when told to use the CPU.
     cpu_ddp = world_size() > 1 and not torch.cuda.is_available()
@@ -185,12 +186,12 @@ def training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_
         fp16=precision == "fp16",
         eval_strategy=strategy if has_dev else "no",
         save_strategy=strategy,
-        save_steps=config.save_steps or 500,
-        eval_steps=config.save_steps,
+        save_steps=every_save or 500,
+        eval_steps=every_eval,
         save_total_limit=1,  # and the best one
         load_best_model_at_end=has_dev,
-        metric_for_best_model="macro_f1" if has_dev else None,
-        greater_is_better=True,
+        metric_for_best_model=config.metric_for_best_model if has_dev else None,
+        greater_is_better=config.metric_for_best_model != "nll",
         logging_strategy="steps",
         logging_steps=config.logging_steps,
         report_to=trackers(config)[0] or "none",

@@ -188,8 +188,10 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     steps_per_epoch = max(1, math.ceil(len(train_set) / global_batch))
     args = training_args(config, output / CHECKPOINTS, dev is not None, steps_per_epoch)
 
-    def compute_metrics(prediction):
-        return metrics_from_logits(prediction.predictions, prediction.label_ids)
+    def compute_metrics(prediction):  # each evaluation: what --metric-for-best-model can name
+        return metrics_from_logits(prediction.predictions, prediction.label_ids,
+                                   train_counts=classifier.info.class_counts, many_threshold=config.many_threshold,
+                                   few_threshold=config.few_threshold)
 
     trainer = WeightedTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
                               data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
@@ -197,6 +199,12 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
                               head_learning_rate=config.head_learning_rate, sampling=config.sampling,
                               skip_nonfinite=config.skip_nonfinite, train_source=train.path,
                               length_grouping=config.length_grouping)
+    if config.early_stopping_patience and dev is not None:
+        from transformers import EarlyStoppingCallback
+
+        trainer.add_callback(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    elif config.early_stopping_patience:
+        log.warning("--early-stopping-patience needs a dev set to watch; training runs its whole budget")
     if trackers(config)[1]:
         trainer.add_callback(tensorboard_callback(output / TENSORBOARD))
     log.info(f"training on {len(train_set)} examples, {len(label_map)} classes, loss {config.loss}, "
