@@ -15,8 +15,9 @@ from .registry import register_loss
 
 
 class CosineClassifier(nn.Module):
-    """``scale * cos(x, w_c)``: the normalised head LDAM is defined on. Saved as
-    ``classifier.weight`` like a linear head (see ``training._plain_head``)."""
+    """``scale * cos(x, w_c)``: the normalised head LDAM is defined on. Saved (and used
+    after training) as the linear layer ``scale * normalise(W)``, which picks the same class
+    (see ``saved_model.to_plain_head``)."""
 
     def __init__(self, in_features: int, num_labels: int, scale: float):
         super().__init__()
