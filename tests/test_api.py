@@ -85,3 +85,15 @@ def test_predict_takes_a_non_empty_list_of_strings(trained_run):
                          (["goal", 7], "text 1 is 7; this model takes strings")):
         with pytest.raises(UserError, match=re.escape(message)):
             classifier.predict(bad)
+
+
+def test_labels_in_memory_follow_the_jsonl_rule(tmp_path, tiny_bert):
+    """One rule for a value as label text, whether it came from a JSONL file or from memory."""
+    from weighted_bert.data.examples import value_text
+
+    assert [value_text(v) for v in (1, 1.0, np.int64(1), True, np.bool_(False), 2.5, np.float64(2.5), "x")] == [
+        "1", "1", "1", "true", "false", "2.5", "2.5", "x"]
+    assert value_text({"a": 1}) is None and value_text([1]) is None and value_text(None) == ""
+    with pytest.raises(UserError, match=r"item 0: the label is of type dict \(\{'a': 0\}\); expected a string"):
+        weighted_bert.train([("a goal", {"a": 0}), ("a loan", {"a": 1})], model=str(tiny_bert),
+                            output_dir=tmp_path / "o", **FAST)

@@ -25,6 +25,7 @@ import numpy as np
 
 from .config import RunConfig, ScoreConfig
 from .data import Dataset, Example
+from .data.examples import value_text
 from .errors import UserError
 from .settings import build, default_of
 
@@ -98,10 +99,13 @@ def _rows(value, split: str, columns: dict, *, labelled: bool) -> list[tuple]:
 def _check_labels(rows, split: str, labelled: bool) -> None:
     kinds = set()
     for i, (_, _, label) in enumerate(rows):
-        if label is None or (isinstance(label, float) and math.isnan(label)):
+        if _missing(label):
             if labelled:
                 raise UserError(f"the {split} data, item {i}: the label is missing")
             continue
+        if value_text(label) is None:
+            raise UserError(f"the {split} data, item {i}: the label is of type {type(label).__name__} "
+                            f"({label!r}); expected a string or a number")
         kinds.add("number" if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, bool)
                   else type(label).__name__)
     if len(kinds) > 1:
@@ -109,16 +113,8 @@ def _check_labels(rows, split: str, labelled: bool) -> None:
                         "would be two classes: give every label the same type")
 
 
-def _label_text(label) -> str | None:
-    if label is None or (isinstance(label, float) and math.isnan(label)):
-        return None
-    if isinstance(label, (bool, np.bool_)):
-        return "true" if label else "false"
-    if isinstance(label, (float, np.floating)) and float(label).is_integer():
-        return str(int(label))
-    if isinstance(label, (np.integer, np.floating)):
-        return str(label.item())
-    return str(label)
+def _missing(label) -> bool:
+    return label is None or (isinstance(label, (float, np.floating)) and math.isnan(label))
 
 
 def _write_jsonl(rows, path: Path, columns: dict) -> Path:
@@ -127,8 +123,8 @@ def _write_jsonl(rows, path: Path, columns: dict) -> Path:
         record = {columns["text_column"]: text}
         if pair is not None:
             record[columns["text_pair_column"] or "text_pair"] = pair
-        if _label_text(label) is not None:
-            record[columns["label_column"]] = _label_text(label)
+        if not _missing(label):
+            record[columns["label_column"]] = value_text(label)
         lines.append(json.dumps(record, ensure_ascii=False))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .config import RunConfig
+from .data.examples import value_text
 from .settings import default_of
 
 
@@ -40,9 +41,7 @@ class WeightedBertClassifier(ClassifierMixin, BaseEstimator):
         train(list(zip(texts, labels)), model=self.model, output_dir=output, progress=False,
               overwrite_output_dir=self.output_dir is not None, **{**params, **(self.settings or {})})
         self.classifier_ = load(output)
-        from .api import _label_text
-
-        original = {_label_text(label): label for label in labels}  # "3" -> 3: answers in y's own type
+        original = {value_text(label): label for label in labels}  # "3" -> 3: answers in y's own type
         self.classes_ = np.array([original[label] for label in self.classifier_.labels])
         self.output_dir_ = output
         return self

@@ -20,6 +20,25 @@ ON_BAD_LINE = ("error", "skip", "warn")
 MISSING_VALUES = ("nan", "NaN", "NAN", "null", "NULL", "None", "#N/A", "N/A", "#NA")
 
 
+def value_text(value) -> str | None:
+    """A JSON (or Python, or numpy) value as the text of a field, by its value: 1, 1.0 and
+    numpy's 1 are one label "1"; true is "true" (not Python's "True"); None is "" (missing).
+    Objects, lists and anything else that is no text give None."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "item") and not isinstance(value, (list, dict)):  # a numpy scalar
+        value = value.item()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return None
+
+
 def missing_value(label: str) -> str | None:
     """The problem with a label that stands for a missing value, else None."""
     if label.strip() in MISSING_VALUES:

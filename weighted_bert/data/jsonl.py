@@ -5,23 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .examples import Columns, Example, Sink, check_consistent_labels, example_from_record
-
-
-def _as_text(value) -> str | None:
-    """A JSON value as the text of a field, by its value: 1 and 1.0 are one label, true is
-    "true" (not Python's "True"); objects and lists are not text (None)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return value
-    return None
+from .examples import Columns, Example, Sink, check_consistent_labels, example_from_record, value_text
 
 
 def read_jsonl(path: Path, text: str, columns: Columns, labels: str, sink: Sink) -> list[Example]:
@@ -42,7 +26,7 @@ def read_jsonl(path: Path, text: str, columns: Columns, labels: str, sink: Sink)
             if key is None or (role == "label" and labels == "none"):
                 continue
             if key in obj:
-                value = _as_text(obj[key])
+                value = value_text(obj[key])
                 if value is None:
                     kind = "JSON object" if isinstance(obj[key], dict) else "JSON list"
                     sink.bad(number, f"has a {kind} as its {role.replace('_', ' ')}; expected a string or a number")
