@@ -50,11 +50,7 @@ def parse_recipe(spec: str) -> tuple[str, dict]:
     if not parts[0] or len(parts) > 3:
         raise UserError(f"recipe {spec!r}: expected LOSS[:CLASS_WEIGHTS[:NORMALIZATION]], e.g. weighted_ce:inverse")
     options = dict(zip(("loss", "class_weights", "weight_normalization"), parts))
-    return spec.strip(), _checked(options, f"recipe {spec.strip()!r}")
-
-
-def _checked(options: dict, where: str) -> dict:
-    return check_values(RunConfig, options, where=where)
+    return spec.strip(), check_values(RunConfig, options, where=f"recipe {spec.strip()!r}")
 
 
 def load_sweep(path) -> dict:
@@ -75,10 +71,11 @@ def load_sweep(path) -> dict:
     if seeds is not None:
         if not isinstance(seeds, list) or not seeds:
             raise UserError(f"{path}: 'seeds' must be a list of whole numbers")
-        seeds = [_checked({"seed": s}, str(path))["seed"] for s in seeds]
-    return {"recipes": {n: _checked({k: v for k, v in o.items() if k != "name"}, f"{path}: recipe {n!r}")
-                        for n, o in recipes.items()},
-            "seeds": seeds, "settings": _checked(data.get("settings") or {}, f"{path}: settings")}
+        seeds = [check_values(RunConfig, {"seed": s}, where=str(path))["seed"] for s in seeds]
+    checked = {n: check_values(RunConfig, {k: v for k, v in o.items() if k != "name"}, where=f"{path}: recipe {n!r}")
+               for n, o in recipes.items()}
+    settings = check_values(RunConfig, data.get("settings") or {}, where=f"{path}: settings")
+    return {"recipes": checked, "seeds": seeds, "settings": settings}
 
 
 def _folder_name(recipe: str) -> str:

@@ -166,6 +166,14 @@ def canonical_name(cls, key: str) -> str | None:
     return None
 
 
+def _unknown(cls, key, where: str | None) -> UnknownSettingError:
+    """No setting of ``cls`` is called ``key``: say so, with the closest name."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    close = difflib.get_close_matches(str(key).replace("-", "_"), names, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return UnknownSettingError(f"{where + ': ' if where else ''}unknown setting {key!r}{hint}")
+
+
 def build(cls, values: dict, *, where: str | None = None):
     """An instance of ``cls`` from ``values`` keyed by setting names or aliases; unknown
     and missing settings, and bad values, are one :class:`UserError` naming ``where``."""
@@ -174,10 +182,7 @@ def build(cls, values: dict, *, where: str | None = None):
     for key, value in values.items():
         name = canonical_name(cls, key)
         if name is None:
-            names = [f.name for f in dataclasses.fields(cls)]
-            close = difflib.get_close_matches(str(key).replace("-", "_"), names, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise UnknownSettingError(f"{prefix}unknown setting {key!r}{hint}")
+            raise _unknown(cls, key, where)
         known[name] = value
     for f in dataclasses.fields(cls):
         if f.default is dataclasses.MISSING and f.name not in known:
@@ -285,7 +290,7 @@ def check_values(cls, values: dict, *, where: str | None = None) -> dict:
     for key, value in values.items():
         name = canonical_name(cls, key)
         if name is None:
-            build(cls, {key: value}, where=where)  # raises: unknown setting, with a suggestion
+            raise _unknown(cls, key, where)
         try:
             checked[name] = check_value(cls, name, value)
         except SettingError as err:
