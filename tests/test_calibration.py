@@ -1,11 +1,24 @@
-"""Post-hoc logit adjustment: recovering a known prior shift, refusing noise, and the commands."""
+"""Post-hoc calibration: recovering a known prior shift and a known temperature, each
+objective's decision against hand-worked cases, refusing noise, abstaining, the commands."""
 
 import json
 
 import numpy as np
 import pytest
 
-from weighted_bert.calibration import Calibration, calibrate, log_prior_from_counts, macro_f1
+from weighted_bert.calibration import (
+    ABSTAINED,
+    Calibration,
+    Objective,
+    balanced_accuracy,
+    calibrate,
+    coverage_threshold,
+    decide,
+    log_prior_from_counts,
+    macro_f1,
+)
+from weighted_bert.calibration.objectives import class_bias_for_precision, importance_weights
+from weighted_bert.calibration.temperature import fit_temperature, nll
 from weighted_bert.cli import main
 
 
@@ -33,9 +46,10 @@ def test_macro_f1_matches_scikit_learn():
 def test_fitted_tau_recovers_a_known_prior_shift(tau_true):
     logits, y, counts = synthetic(tau_true)
     result = calibrate(logits, y, counts)
-    assert result.tau == pytest.approx(tau_true, abs=0.2)
+    # tau applies to the temperature-scaled logits z / T: in the raw logits' units it is tau * T
+    assert result.tau * result.temperature == pytest.approx(tau_true, abs=0.2)
     assert result.accepted and result.held_out_gain > 0.01
-    assert result.dev_macro_f1_after > result.dev_macro_f1_before
+    assert result.dev_after > result.dev_before
 
 
 def test_no_shift_changes_nothing():
@@ -45,10 +59,111 @@ def test_no_shift_changes_nothing():
     assert result.tau <= 0.3
 
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_balanced_accuracy_matches_scikit_learn():
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(2)
+    y, p = rng.integers(0, 5, 200), rng.integers(0, 6, 200)  # class 5 predicted, never gold
+    assert balanced_accuracy(y, p, 6) == pytest.approx(balanced_accuracy_score(y, p))
+
+
+@pytest.mark.parametrize("t_true", [0.5, 2.5])
+def test_temperature_is_recovered_from_labels_drawn_at_a_known_temperature(t_true):
+    rng = np.random.default_rng(3)
+    z = rng.normal(0, 2.0, (20000, 5))
+    p = np.exp(z / t_true)
+    p /= p.sum(1, keepdims=True)
+    y = (p.cumsum(1) > rng.random((len(z), 1))).argmax(1)  # labels drawn from softmax(z / t_true)
+    assert fit_temperature(z, y) == pytest.approx(t_true, rel=0.05)
+    assert nll(z / t_true, y) < nll(z, y)
+
+
+def test_temperature_fitted_by_calibrate_lowers_held_out_nll_and_ece_and_keeps_decisions():
+    rng = np.random.default_rng(4)
+    z = rng.normal(0, 1.5, (4000, 4))
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    y = (p.cumsum(1) > rng.random((len(z), 1))).argmax(1)  # labels drawn from softmax(z)
+    over = 4 * z  # an over-confident model of them: the right temperature is 4
+    record = calibrate(over, y, [100, 100, 100, 100])
+    report = record.temperature_report
+    assert record.temperature == pytest.approx(4, rel=0.1) and report["temperature"] == record.temperature
+    assert report["nll_after"] < report["nll_before"] and report["ece_after"] < report["ece_before"] / 2
+    np.testing.assert_array_equal(record.apply(over).argmax(1), over.argmax(1))
+
+
+def test_the_bayes_decision_of_a_3_class_cost_matrix():
+    # Missing a fraud (gold 2) costs 10, a false alarm costs 1, confusing 0 and 1 costs 1.
+    costs = np.array([[0, 1, 1], [1, 0, 1], [10, 10, 0]], dtype=float)
+    p = np.array([[0.6, 0.3, 0.1],    # expected costs: [1.3, 1.6, 0.9] -> 2 (argmax says 0)
+                  [0.8, 0.15, 0.05],  # [0.65, 1.3, 0.95] -> 0
+                  [0.2, 0.7, 0.1]])   # [1.7, 1.2, 0.9] -> 2
+    np.testing.assert_array_equal(decide(p, costs=costs), [2, 0, 2])
+    np.testing.assert_array_equal(decide(p), [0, 0, 1])
+    np.testing.assert_array_equal(decide(p, abstain_threshold=0.65), [ABSTAINED, 0, 1])
+
+
+def test_a_target_prior_flips_a_decision_and_is_learned_with_importance_weights():
+    # Equal dev classes; the model's logits carry no prior. Under a target prior of 0.9/0.1,
+    # an example at p = (0.4, 0.6) is more likely class 0: 0.4 * 0.9 > 0.6 * 0.1.
+    log_target = np.log([0.9, 0.1])
+    z = np.log([[0.4, 0.6]])
+    assert (z + log_target).argmax(1)[0] == 0 and z.argmax(1)[0] == 1
+    np.testing.assert_allclose(importance_weights(log_target, np.array([0, 0, 1, 1]), 2), [1.8, 0.2])
+    objective = Objective("accuracy", 2, class_weights=np.array([1.8, 0.2]), target_log_prior=log_target)
+    assert objective.score(np.array([0, 1]), np.array([0, 0])) == pytest.approx(0.9)  # (1.8*1 + 0.2*0) / 2
+
+
+def test_the_accuracy_objective_shifts_a_flat_model_back_to_the_training_prior():
+    # A model trained with a class-balanced sampler (no prior in its logits), met by texts in
+    # the training frequencies: the fitted adjustment is + log(train prior), tau = 0.
+    rng = np.random.default_rng(5)
+    counts = np.array([800, 150, 50])
+    y = rng.choice(3, 6000, p=counts / counts.sum())
+    z = rng.normal(0, 1.0, (len(y), 3))
+    z[np.arange(len(y)), y] += 1.0
+    log_train = log_prior_from_counts(counts)
+    objective = Objective("accuracy", 3, class_weights=np.ones(3), target_log_prior=log_train)
+    record = calibrate(z, y, counts, objective=objective, temperature=False)
+    assert record.accepted and record.tau == pytest.approx(0.0, abs=0.15)
+    np.testing.assert_allclose(record.adjustment(), (1 - record.tau) * log_train)
+    assert record.dev_after > record.dev_before + 0.05
+
+
+def test_recall_at_precision_bias_is_exact_on_a_constructed_score_set():
+    # Class 1's margin over the other class, sorted: the gold ones are marked.
+    margin = np.array([3.0, 2.0, 1.0, 0.5, -0.5, -1.0, -2.0, -3.0])
+    gold_1 = np.array([1, 1, 1, 0, 1, 0, 1, 0])
+    z = np.stack([np.zeros(8), margin], axis=1)
+    y = gold_1.astype(int)
+    # Taking the top r: precision 1, 1, 1, .75, .8, .67, .71, .625; recall of 5 gold: .2 .4 .6 .6 .8 .8 1 1.
+    # At precision >= 0.8 the best recall is 0.8 (top 5): bias half way between margins -0.5 and -1.0.
+    b = class_bias_for_precision(z, y, 1, 0.8)
+    assert b == pytest.approx(0.75)
+    assert ((margin + b) > 0).sum() == 5
+    assert class_bias_for_precision(z, y, 1, 0.7) == pytest.approx(2.5)  # top 7: recall 1 at precision .71
+    assert class_bias_for_precision(z, y, 1, 1.0) == pytest.approx(-0.75)  # top 3 only
+
+
+def test_coverage_threshold_answers_the_stated_share():
+    confidence = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    assert coverage_threshold(confidence, 0.9) == 0.1
+    assert (confidence >= coverage_threshold(confidence, 0.25)).sum() == 3  # at least the share asked
+    assert coverage_threshold(confidence, 1.0) == 0.05
+
+
+def test_abstaining_raises_accuracy_on_the_answered_part():
+    logits, y, counts = synthetic(0.0, seed=6)
+    record = calibrate(logits, y, counts, coverage=0.8)
+    report = record.abstain_report
+    assert report["coverage"] == pytest.approx(0.8, abs=0.05)
+    assert report["answered_accuracy"] > report["full_coverage_accuracy"] + 0.03
+    p = np.exp(logits / record.temperature)
+    assert (record.decide(p / p.sum(1, keepdims=True)) == ABSTAINED).mean() == pytest.approx(0.2, abs=0.01)
+
+
 def test_apply_and_round_trip():
-    calibration = Calibration(tau=1.0, biases=[0.5, 0.0], log_prior=[np.log(0.75), np.log(0.25)],
-                              dev_macro_f1_before=0.5, dev_macro_f1_after=0.6, held_out_gain=0.1,
-                              held_out_gain_p05=0.05, accepted=True)
+    calibration = Calibration(tau=1.0, biases=[0.5, 0.0], log_prior=[np.log(0.75), np.log(0.25)], accepted=True)
     # logits [0, 0] - 1 * [ln .75, ln .25] + [0.5, 0] = [0.2877 + 0.5, 1.3863]
     np.testing.assert_allclose(calibration.apply(np.zeros((1, 2))), [[-np.log(0.75) + 0.5, -np.log(0.25)]])
     assert Calibration.from_dict(json.loads(json.dumps(calibration.to_dict()))) == calibration
@@ -61,13 +176,16 @@ def test_calibrate_command_and_its_use_in_predict(trained_run, toy_data_dir, tmp
     shutil.copytree(trained_run, run)
     assert main(["calibrate", "--model-dir", str(run), "--data", str(toy_data_dir / "dev_data.txt")]) == 0
     printed = capsys.readouterr().out
-    assert "dev macro-F1" in printed and "held-out gain" in printed
-    # The toy model is already near perfect on dev, so there is nothing to gain: nothing is written.
-    assert "not kept" in printed and not (run / "model" / "calibration.json").exists()
+    assert "macro_f1: dev" in printed and "held-out gain" in printed and "temperature: dev NLL" in printed
+    # The toy model is already perfect on dev, so there is no decision to gain ("not kept"); only
+    # its probabilities are sharpened (every dev text right: the lowest temperature allowed).
+    assert "not kept: within noise" in printed
+    saved = json.loads((run / "model" / "calibration.json").read_text())
+    assert saved["tau"] == 0 and saved["biases"] is None and saved["temperature"] < 0.07
+    assert saved["folded_into"] == "classifier"
     # A calibration written by hand (tau 1 pushes every prediction to the rarest class) is applied...
     counts = json.loads((run / "model" / "weighted_bert.json").read_text())["class_counts"]
     forced = Calibration(tau=0.0, biases=[0.0, 0.0, 100.0], log_prior=list(log_prior_from_counts(counts)),
-                         dev_macro_f1_before=0, dev_macro_f1_after=0, held_out_gain=0, held_out_gain_p05=0,
                          accepted=True)
     (run / "model" / "calibration.json").write_text(json.dumps(forced.to_dict()))
     out = tmp_path / "p.tsv"
@@ -85,7 +203,9 @@ def test_calibrate_command_and_its_use_in_predict(trained_run, toy_data_dir, tmp
 @pytest.mark.parametrize("content, problem", [
     ({"tau": float("nan"), "log_prior": [-1.1, -1.1, -1.1]}, "tau is nan; expected a finite number"),
     ({"tau": 1e300, "log_prior": [-1.1, -1.1, -1.1]}, "tau is 1e+300; expected a finite number"),
-    ({"log_prior": [-1.1, -1.1, -1.1]}, "has no 'tau'"),
+    ({"tau": 1.0}, "has no 'log_prior'"),
+    ({"temperature": -2.0, "log_prior": [-1.1, -1.1, -1.1]}, "temperature is -2.0; expected a number above 0"),
+    ({"costs": [[0, 1, 1]], "log_prior": [-1.1, -1.1, -1.1]}, "costs has 1 rows; expected 3"),
     ({"tau": 1.0, "log_prior": [-1.1, -1.1]}, "log_prior has 2 values; expected 3, one per label"),
     ({"tau": 1.0, "log_prior": [-1.1, -1.1, -1.1], "biases": [0, "x", 0]}, "biases holds 'x'"),
 ])
@@ -99,3 +219,141 @@ def test_a_damaged_calibration_file_is_one_error_naming_it(trained_run, toy_data
                  "--output", str(tmp_path / "p.tsv")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {run / 'model' / 'calibration.json'}: ") and problem in err, err
+
+
+def _copy(trained_run, tmp_path):
+    import shutil
+
+    return shutil.copytree(trained_run, tmp_path / "run")
+
+
+def test_abstaining_in_calibrate_predict_evaluate_the_api_and_serve(trained_run, toy_data_dir, tmp_path, capsys):
+    import weighted_bert
+
+    run = _copy(trained_run, tmp_path)
+    dev, test = toy_data_dir / "dev_data.txt", toy_data_dir / "test_data.txt"
+    assert main(["calibrate", "--model", str(run), "--data", str(dev), "--coverage", "0.5", "--no-temperature",
+                 "--abstain-label", "ASK_A_PERSON"]) == 0
+    printed = capsys.readouterr().out
+    assert "abstaining below probability" in printed and "held-out coverage" in printed, printed
+    saved = json.loads((run / "model" / "calibration.json").read_text())
+    assert saved["temperature"] == 1.0 and saved["abstain_label"] == "ASK_A_PERSON"
+    assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
+                 "--probabilities", str(tmp_path / "probs.tsv")]) == 0
+    rows = [line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines()[1:]]
+    probs = np.loadtxt(tmp_path / "probs.tsv", delimiter="\t")
+    abstained = np.array([row[1] == "ASK_A_PERSON" for row in rows])
+    assert 0.2 < abstained.mean() < 0.8  # about half, as fitted on dev
+    # the probabilities are still written; the abstentions are the least sure texts
+    assert probs[abstained].max(1).max() < saved["abstain_threshold"] <= probs[~abstained].max(1).min()
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(run), "--data", str(test)]) == 0
+    printed = capsys.readouterr().out
+    assert f"eval_coverage = {1 - abstained.mean()}" in printed and "eval_answered_accuracy = 1.0" in printed
+    assert f"eval_abstained = {abstained.sum()}" in printed
+    texts = [row[0] for row in rows]
+    assert weighted_bert.load(run).predict(texts) == [row[1] for row in rows]
+    from test_serve import httpx, start, stop
+
+    process, address = start(run)
+    try:
+        answer = httpx.post(f"http://{address}/predict", json={"inputs": texts[:6]})
+        assert json.loads(answer.headers["x-decisions"]) == [row[1] for row in rows[:6]]
+        assert "abstaining below" in httpx.get(f"http://{address}/info").json()["calibration"]["decision_rule"]
+    finally:
+        stop(process)
+
+
+def test_a_cost_rule_decides_in_predict_and_evaluate_reports_the_cost(trained_run, toy_data_dir, tmp_path, capsys):
+    run = _copy(trained_run, tmp_path)
+    counts = json.loads((run / "model" / "weighted_bert.json").read_text())["class_counts"]
+    # labels finance, sport, weather: calling anything sport costs 100, so nothing is called sport
+    costs = [[0, 100, 1], [1, 100, 1], [1, 100, 0]]
+    forced = Calibration(log_prior=list(log_prior_from_counts(counts)), costs=costs, objective="cost", accepted=True)
+    (run / "model" / "calibration.json").write_text(json.dumps(forced.to_dict()))
+    test = toy_data_dir / "test_data.txt"
+    assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv")]) == 0
+    predicted = {line.split("\t")[1] for line in (tmp_path / "p.tsv").read_text().splitlines()[1:]}
+    assert "sport" not in predicted and predicted <= {"finance", "weather"}
+    assert main(["evaluate", "--model", str(run), "--data", str(test)]) == 0
+    printed = capsys.readouterr().out
+    assert "eval_mean_cost = " in printed
+
+
+def test_the_target_prior_and_recall_objectives_run_through_the_command(trained_run, toy_data_dir, tmp_path, capsys):
+    run = _copy(trained_run, tmp_path)
+    dev = toy_data_dir / "dev_data.txt"
+    prior = tmp_path / "prior.json"
+    prior.write_text(json.dumps({"finance": 0.2, "sport": 0.7, "weather": 0.1}))
+    assert main(["calibrate", "--model", str(run), "--data", str(dev), "--objective", "accuracy",
+                 "--target-prior", str(prior)]) == 0
+    assert "accuracy: dev 1.0000" in capsys.readouterr().out
+    assert main(["calibrate", "--model", str(run), "--data", str(dev), "--objective", "recall_at_precision",
+                 "--class", "weather", "--min-precision", "0.9"]) == 0
+    assert "recall_at_precision: dev 1.0000" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, problem", [
+    (["--objective", "cost"], "--objective cost needs --costs"),
+    (["--costs", "c.csv"], "costs 'c.csv' is not read by objective macro_f1; it is for cost"),
+    (["--objective", "recall_at_precision", "--class", "weather"], "needs --class (the label) and --min-precision"),
+    (["--objective", "recall_at_precision", "--class", "snow", "--min-precision", "0.9"],
+     "--class 'snow' is not one of the model's labels"),
+    (["--abstain", "0.5", "--coverage", "0.9"], "and --abstain both set the threshold"),
+    (["--coverage", "1.5"], "coverage 1.5 is not in [0, 1]"),
+    (["--abstain-label", "sport", "--abstain", "0.5"], "--abstain-label 'sport' is one of the model's labels"),
+    (["--objective", "accuracy", "--target-prior", "PRIOR"], "has label 'snow', which the model does not have"),
+])
+def test_a_bad_decision_setting_is_one_line(trained_run, toy_data_dir, tmp_path, capsys, flags, problem):
+    (tmp_path / "prior.json").write_text(json.dumps({"finance": 1, "sport": 1, "weather": 1, "snow": 1}))
+    flags = [str(tmp_path / "prior.json") if f == "PRIOR" else f for f in flags]
+    assert main(["calibrate", "--model", str(trained_run), "--data", str(toy_data_dir / "dev_data.txt"),
+                 *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and problem in err and "\n" not in err, err
+
+
+@pytest.mark.parametrize("content, problem", [
+    ({"finance": 1, "sport": 2}, "gives no frequency for 1 of the model's labels (first: 'weather')"),
+    ({"finance": 1, "sport": -2, "weather": 1}, "frequency of 'sport' is -2; expected a number >= 0"),
+    ({"finance": 0, "sport": 0, "weather": 0}, "frequencies sum to 0"),
+    ({"finance": 1, "sport": "x", "weather": 1}, "frequency of 'sport' is 'x'"),
+])
+def test_a_bad_target_prior_file_is_one_error_naming_it(tmp_path, content, problem):
+    from weighted_bert.calibration.inputs import target_log_prior
+    from weighted_bert.errors import UserError
+
+    path = tmp_path / "prior.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(UserError) as caught:
+        target_log_prior(str(path), ["finance", "sport", "weather"], train_counts=[1, 1, 1], dev_labels=[0])
+    assert str(path) in str(caught.value) and problem in str(caught.value)
+
+
+@pytest.mark.parametrize("text, line, problem", [
+    (",finance,sport\nfinance,0,1\nsport,1,0\n", 1, "lacks 1 of the model's labels (first: 'weather')"),
+    (",finance,sport,weather\nfinance,0,1,1\nsport,1,0,x\nweather,1,1,0\n", 3,
+     "cost for predicting 'weather' is 'x'; expected a number >= 0"),
+    (",finance,sport,weather\nfinance,0,1,1\nsnow,1,0,1\nweather,1,1,0\n", 3, "gold label 'snow' is not one of"),
+    (",finance,sport,weather\nfinance,0,1\n", 2, "has 3 cells; expected 4"),
+    (",finance,finance,weather\n", 1, "names 'finance' twice"),
+    ("\n,finance,sport,weather\n\nfinance,0,1,1\nsport,1,0,1\nweather,1,1,-1\n", 6, "is '-1'"),
+])
+def test_a_bad_cost_matrix_is_one_error_naming_file_and_line(tmp_path, text, line, problem):
+    from weighted_bert.calibration.inputs import read_costs
+    from weighted_bert.errors import UserError
+
+    path = tmp_path / "costs.csv"
+    path.write_text(text)
+    with pytest.raises(UserError) as caught:
+        read_costs(path, ["finance", "sport", "weather"])
+    assert f"{path}, line {line}: " in str(caught.value) and problem in str(caught.value), str(caught.value)
+
+
+def test_a_cost_matrix_is_read_in_label_order(tmp_path):
+    from weighted_bert.calibration.inputs import read_costs
+
+    path = tmp_path / "costs.csv"
+    path.write_text("gold\\predicted,weather,finance,sport\nsport,5,1,0\nfinance,2,0,1\nweather,0,3,4\n")
+    np.testing.assert_array_equal(read_costs(path, ["finance", "sport", "weather"]),
+                                  [[0, 1, 2], [1, 0, 5], [3, 4, 0]])

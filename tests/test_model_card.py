@@ -65,8 +65,10 @@ def test_calibrate_folds_and_rewrites_the_card(trained_run, toy_data_dir, tmp_pa
 
     monkeypatch.setattr(calibration, "calibrate", accepted)
     assert main(["calibrate", "--model", str(run), "--data", str(toy_data_dir / "dev_data.txt")]) == 0
-    assert "folded into classifier.bias: every runtime applies it" in capsys.readouterr().out
+    assert "folded into classifier: every runtime computes them" in capsys.readouterr().out
     saved = json.loads((run / "model" / "calibration.json").read_text())
-    assert saved["folded_into"] == "classifier.bias" and saved["tau"] == 0.5
+    assert saved["folded_into"] == "classifier" and saved["tau"] == 0.5
     text = ModelCard.load(run / "model" / "README.md").text
-    assert "| calibration | logits - 0.5 log(prior), fitted on dev, folded into `classifier.bias` |" in text
+    t = f"{saved['temperature']:.4g}"
+    assert f"| calibration | z / {t} - 0.5 log(train prior), fitted on dev for macro_f1, folded into `classifier` |" \
+        in text

@@ -150,7 +150,9 @@ class Classifier:
         return softmax(score(self.fine_tuned, dataset, batch_size=self.batch_size, precision=self.precision))
 
     def predict(self, texts) -> list[str]:
-        return [self.labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
+        """The label of each text, by the calibration's decision rule where the model has one
+        (an abstention: its ``abstain_label``), else the most probable class."""
+        return [self.fine_tuned.label_of(i) for i in self.fine_tuned.decide(self.predict_proba(texts))]
 
     def _examples(self, texts) -> list[Example]:
         if isinstance(texts, str):

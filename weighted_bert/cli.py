@@ -19,9 +19,10 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import RunConfig, ScoreConfig, ServeConfig
+from .config import CalibrateConfig, ExportConfig, RunConfig, ScoreConfig, ServeConfig
 from .errors import SettingError, UserError
 from .log import set_verbosity
+from .run_folder import LABEL_MAP, MODEL
 from .settings import add_arguments, build, check_value, default_of, given, read_settings, underscores_to_dashes
 
 _COMMON = argparse.ArgumentParser(add_help=False)
@@ -82,22 +83,43 @@ def _predict(args) -> int:
 def _calibrate(args) -> int:
     from .inference import calibrate_model
 
-    config = _score_config(args)
-    result, target = calibrate_model(config, per_class_bias=args.per_class_bias)
-    print(f"dev macro-F1 {result.dev_macro_f1_before:.4f} -> {result.dev_macro_f1_after:.4f} with tau "
-          f"{result.tau}{' and per-class biases' if result.biases else ''}; held-out gain "
-          f"{result.held_out_gain:+.4f} (bootstrap 5th percentile {result.held_out_gain_p05:+.4f})")
-    if result.accepted:
+    config = build(CalibrateConfig, given(args, CalibrateConfig))
+    result, target = calibrate_model(config)
+    report = result.temperature_report
+    if report:
+        kept = f"kept, T = {result.temperature:.4g}" if result.temperature != 1 else "not kept"
+        print(f"temperature: dev NLL {report['nll_before']:.4f} -> {report['nll_after']:.4f}, ECE "
+              f"{report['ece_before']:.4f} -> {report['ece_after']:.4f} (held out); {kept}")
+    shift = (f"tau {result.tau}" if result.objective != "recall_at_precision" else "a class bias") \
+        + (" and per-class biases" if config.per_class_bias else "")
+    print(f"{result.objective}: dev {result.dev_before:.4f} -> {result.dev_after:.4f} with {shift}; held-out gain "
+          f"{result.held_out_gain:+.4f} (bootstrap 5th percentile {result.held_out_gain_p05:+.4f}); "
+          + ("kept" if result.accepted else "not kept: within noise"))
+    if result.abstain_report:
+        a = result.abstain_report
+        answered = "-" if a["answered_accuracy"] is None else f"{a['answered_accuracy']:.4f}"
+        print(f"abstaining below probability {result.abstain_threshold:.4g}: held-out coverage {a['coverage']:.3f}, "
+              f"accuracy on the answered {answered} (all: {a['full_coverage_accuracy']:.4f})")
+    if result.accepted or result.changes_logits or result.abstain_threshold is not None:
         from .model_card import write_model_card
 
         if result.folded_into:
-            print(f"kept: wrote {target}, folded into {result.folded_into}: every runtime applies it "
-                  "(--no-calibration leaves it out of ours)")
+            print(f"wrote {target}; the logits are folded into {result.folded_into}: every runtime computes them "
+                  "(--no-calibration leaves them out of ours)")
         else:
-            print(f"kept: wrote {target}; predict and evaluate apply it (--no-calibration to turn it off)")
+            print(f"wrote {target}; predict and evaluate apply it (--no-calibration to turn it off)")
+        if result.decision_rule:
+            print(f"{result.decision_rule}: applied by weighted-bert's predict, evaluate, serve and Python API")
         write_model_card(config.model)
+        run_dir = target.parent.parent
+        if target.parent.name == MODEL and (run_dir / LABEL_MAP).is_file():  # the model of a training run
+            from .run_report import build_report
+
+            page = build_report(run_dir)
+            if page:
+                print(f"report (with the dev reliability before and after): {page}")
     else:
-        print("not kept: the gain is within noise (" + result.rule + "); nothing changed"
+        print("nothing kept (" + result.rule + "); nothing changed"
               + (f", {target} left as it was" if target.exists() else ""))
     return 0
 
@@ -114,11 +136,16 @@ def _export(args) -> int:
     from .export import export_onnx
     from .saved_model import load_fine_tuned
 
-    model = given(args, ScoreConfig).get("model")
-    if model is None:
-        raise UserError("the setting model (--model) is required")
-    for path in export_onnx(load_fine_tuned(model), quantize=args.quantize):
+    config = build(ExportConfig, given(args, ExportConfig))
+    fine_tuned = load_fine_tuned(config.model)
+    for path in export_onnx(fine_tuned, quantize=config.quantize):
         print(path)
+    if config.quantize == "int8":
+        from .quantization_audit import audit_int8
+
+        audit = audit_int8(fine_tuned, config)
+        if audit is not None:
+            print(audit.summary())
     return 0
 
 
@@ -215,9 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, help_text, labelled in (
             ("evaluate", _evaluate, "score a fine-tuned model on a labelled file", True),
             ("predict", _predict, "label new text with a fine-tuned model", False),
-            ("calibrate", _calibrate, "fit post-hoc logit adjustment on a dev set to raise macro-F1", True)):
+            ("calibrate", _calibrate, "fit temperature, decisions and abstaining on a labelled dev file", True)):
         p = _command(sub, name, func, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
-        add_arguments(p, ScoreConfig)
+        add_arguments(p, CalibrateConfig if name == "calibrate" else ScoreConfig)
         if name == "evaluate":
             p.add_argument("--output-dir", help="write eval_results.txt/.json and classification_report.txt here")
             p.add_argument("--update-card", action="store_true", help="rewrite the model card (README.md in the "
@@ -227,10 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "[, gold_label]); - for standard output")
             p.add_argument("--probabilities", help="also write the seed's test_results.tsv (class probabilities) here")
         else:
-            p.description = ("Fit tau in logits - tau*log(prior) (and optionally per-class biases) on a labelled dev "
-                             "file to maximise macro-F1; kept in the model folder only when the cross-fitted gain "
-                             "is beyond noise (see weighted_bert/calibration.py).")
-            p.add_argument("--per-class-bias", action="store_true", help="also fit one bias per class")
+            p.description = ("Fit on a labelled dev file: a temperature (probabilities that say how often the model "
+                             "is right), a decision for --objective (a logit shift, a cost rule or a class bias; "
+                             "kept only when its cross-fitted gain is beyond noise) and, when asked, a threshold to "
+                             "abstain. Saved in the model folder, folded into its weights where exact; see "
+                             "weighted_bert/calibration/.")
 
     p = _command(sub, "demo", _demo, help="train the packaged MiniLM on CLINC150-LT with ce and weighted_ce")
     p.add_argument("--output-dir", default="demo_output", help="folder for both runs (default demo_output)")
@@ -254,10 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "export", _export, help="write an ONNX model (optionally int8) for fast CPU prediction",
                  description="Export a fine-tuned model to ONNX (checked against PyTorch before it is kept), "
                  "optionally with ONNX Runtime's dynamic int8 quantisation, into the model folder's onnx/; "
-                 "`predict --backend onnx` or `--backend onnx-int8` then uses it.")
-    add_arguments(p, ScoreConfig, only=("model",))
-    p.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (the only format so far)")
-    p.add_argument("--quantize", choices=("int8",), default=None, help="also write an int8 model")
+                 "`predict --backend onnx` or `--backend onnx-int8` then uses it. The int8 model is scored against "
+                 "the fp32 one on a labelled file (the run's dev file unless --check-data names one): the change in "
+                 "macro-F1, few-shot accuracy and the classes that lose most, in onnx/int8_check.json.")
+    add_arguments(p, ExportConfig)
 
     p = _command(sub, "serve", _serve, help="serve a trained model over HTTP, with dynamic batching",
                  description="Serve a trained model folder: POST /predict with {\"inputs\": ...} as Hugging Face's "

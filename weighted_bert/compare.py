@@ -39,8 +39,8 @@ from .training import run
 log = get_logger(__name__)
 
 COLUMNS = ("accuracy", "macro_f1", "balanced_accuracy", "many_shot_accuracy", "medium_shot_accuracy",
-           "few_shot_accuracy", "ece", "seconds")
-LOWER_IS_BETTER = {"ece", "seconds"}
+           "few_shot_accuracy", "nll", "ece", "seconds")
+LOWER_IS_BETTER = {"nll", "ece", "seconds"}
 
 
 def parse_recipe(spec: str) -> tuple[str, dict]:
@@ -199,7 +199,7 @@ def write_leaderboard(output: Path, rows: list[dict]) -> None:
             cells.append(f"**{cell}**" if r[f"{c}_mean"] == best[c] else cell)
         lines.append(f"| {r['recipe']} | {r['seeds']} | " + " | ".join(cells) + " |")
     note = ("\nMean ± standard deviation over seeds; the best mean of each column is in bold "
-            "(lowest for ece and seconds). Scores are on the test set when it has labels, else dev.\n")
+            "(lowest for nll, ece and seconds). Scores are on the test set when it has labels, else dev.\n")
     atomic_write_text(output / "leaderboard.md", "\n".join(lines) + "\n" + note)
     png = leaderboard_png(rows)
     if png is not None:

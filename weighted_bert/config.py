@@ -28,6 +28,8 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 REDUCTIONS = ("mean", "weighted_mean")
 BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll")
 TRACKERS = ("none", "tensorboard", "mlflow", "wandb", "all")
+OBJECTIVES = ("macro_f1", "balanced_accuracy", "accuracy", "cost", "recall_at_precision")
+PRIOR_OBJECTIVES = ("accuracy", "cost")  # scored and decided under a target prior
 # The settings each loss reads (its factory in weighted_bert/losses takes exactly these). A loss
 # registered from outside the package (losses.register_loss) adds its own entry.
 LOSS_SETTINGS = {
@@ -247,6 +249,76 @@ class ScoreConfig(DataSettings):
 
     def __post_init__(self):
         validate(self)
+
+
+@dataclass(kw_only=True)
+class CalibrateConfig(ScoreConfig):
+    """``weighted-bert calibrate``: what is fitted on the dev file (see weighted_bert/calibration)."""
+
+    GROUP_ORDER: ClassVar = ("model", "data", "decision", "abstaining", "speed")
+
+    objective: str = setting("macro_f1", "what the decision is fitted for: macro_f1, balanced_accuracy, accuracy "
+                             "(under --target-prior), cost (least expected cost under --costs), "
+                             "recall_at_precision (of --class at --min-precision)", choices=OBJECTIVES,
+                             group="decision")  # every class counts: the long-tail default
+    target_prior: str | None = setting(None, "accuracy and cost: the class frequencies the model will meet: dev "
+                                       "(the dev file's), train, uniform, or a JSON file {label: frequency}",
+                                       group="decision", default_text="dev")
+    costs: str | None = setting(None, "cost: CSV cost matrix, a header of predicted labels, then per gold label "
+                                "its row of costs", group="decision")
+    target_class: str | None = setting(None, "recall_at_precision: the label whose recall is raised",
+                                       flag="class", group="decision")
+    min_precision: float | None = setting(None, "recall_at_precision: the precision to keep", check=between(0, 1),
+                                          group="decision")
+    per_class_bias: bool = setting(False, "macro_f1, balanced_accuracy, accuracy, cost: also fit one bias per "
+                                   "class", group="decision")
+    temperature: bool = setting(True, "fit a temperature (kept when it lowers the cross-fitted dev NLL)",
+                                group="decision")
+    abstain: float | None = setting(None, "answer --abstain-label when the chosen class's calibrated probability is "
+                                    "below this", check=between(0, 1), group="abstaining")
+    coverage: float | None = setting(None, "abstain on the least sure texts, the threshold fitted so that this "
+                                     "share of dev is answered", check=between(0, 1, high_open=False),
+                                     group="abstaining")
+    abstain_label: str = setting("ABSTAIN", "the label of an abstention", group="abstaining")
+
+    def __post_init__(self):
+        validate(self)
+        takers = {"target_prior": PRIOR_OBJECTIVES, "costs": ("cost",), "target_class": ("recall_at_precision",),
+                  "min_precision": ("recall_at_precision",),
+                  "per_class_bias": tuple(o for o in OBJECTIVES if o != "recall_at_precision")}
+        for name, objectives in takers.items():
+            if getattr(self, name) not in (None, False) and self.objective not in objectives:
+                raise SettingError(name, getattr(self, name), f"is not read by objective {self.objective}; "
+                                   f"it is for {', '.join(objectives)}")
+        if self.abstain is not None and self.coverage is not None:
+            raise SettingError("coverage", self.coverage, "and --abstain both set the threshold; give one")
+        if self.coverage == 0:
+            raise SettingError("coverage", 0, "would answer nothing; expected a share above 0")
+        if not self.abstain_label.strip():
+            raise SettingError("abstain_label", self.abstain_label, "is empty")
+
+
+@dataclass(kw_only=True)
+class ExportConfig:
+    """``weighted-bert export``: the ONNX model and, for int8, the check of what it costs."""
+
+    GROUP_ORDER: ClassVar = ("model", "int8 check")
+
+    model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
+                         group="model")
+    format: str = setting("onnx", "onnx (the only format so far)", choices=("onnx",), group="model")
+    quantize: str | None = setting(None, "also write an int8 model (ONNX Runtime dynamic quantisation)",
+                                   choices=("int8",), group="model", default_text="no")
+    check_data: str | None = setting(None, "int8: a labelled file to score fp32 and int8 on (compression hurts the "
+                                     "rarest classes first)", group="int8 check", default_text="the run's dev file")
+    max_f1_drop: float = setting(0.05, "int8: warn when a class's F1 drops by more than this", check=between(0, 1),
+                                 group="int8 check")  # five points: beyond the run-to-run noise of a class's F1
+    batch_size: int = setting(64, "texts per batch while checking", check=at_least(1), group="int8 check")
+
+    def __post_init__(self):
+        validate(self)
+        if self.check_data is not None and self.quantize is None:
+            raise SettingError("check_data", self.check_data, "checks the int8 model; it needs --quantize int8")
 
 
 @dataclass(kw_only=True)

@@ -34,13 +34,39 @@ def objective(loss_fn, logits: np.ndarray, y_true: Sequence[int]) -> float:
                              torch.as_tensor(np.asarray(y_true), dtype=torch.long, device=device)))
 
 
+def decisions(probabilities: np.ndarray, y_true: Sequence[int], calibration=None) -> tuple[np.ndarray, dict]:
+    """The class chosen for each row at full coverage (the calibration's cost rule, else the
+    argmax) and what the calibration's decision rule adds to the metrics: ``mean_cost`` with
+    a cost matrix; with abstaining, ``coverage`` (the share answered), ``abstained`` and
+    ``answered_accuracy`` / ``answered_macro_f1`` over the answered texts."""
+    from .calibration import decide
+
+    p, y = np.asarray(probabilities), np.asarray(y_true)
+    if calibration is None:
+        return p.argmax(axis=1), {}
+    chosen = decide(p, costs=calibration.costs)
+    extra = {}
+    if calibration.costs is not None and len(y):
+        extra["mean_cost"] = float(np.asarray(calibration.costs)[y, chosen].mean())
+    if calibration.abstain_threshold is not None:
+        answered = p[np.arange(len(p)), chosen] >= calibration.abstain_threshold
+        extra.update({"coverage": float(answered.mean()) if len(y) else 0.0, "abstained": int((~answered).sum())})
+        if answered.any():
+            answered_scores = classification_metrics(y[answered], chosen[answered])
+            extra.update({"answered_accuracy": answered_scores["accuracy"],
+                          "answered_macro_f1": answered_scores["macro_f1"]})
+    return chosen, extra
+
+
 def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=None,
                         train_counts: Sequence[int] | None = None,
-                        many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> dict:
+                        many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD,
+                        calibration=None) -> dict:
     """Accuracy, macro P/R/F1, weighted F1, ``nll`` (plain cross-entropy, comparable across
-    recipes), the training objective as ``loss`` (when ``loss_fn`` is given) and
-    many/medium/few-shot accuracy (when ``train_counts`` is given)."""
-    y_pred = logits.argmax(axis=1)
+    recipes), the training objective as ``loss`` (when ``loss_fn`` is given),
+    many/medium/few-shot accuracy (when ``train_counts`` is given), and what a
+    ``calibration``'s decision rule adds (:func:`decisions`)."""
+    y_pred, extra = decisions(softmax(logits), y_true, calibration)
     metrics = classification_metrics(y_true, y_pred)
     metrics["balanced_accuracy"] = float(balanced_accuracy_score(y_true, y_pred)) if len(y_pred) else 0.0
     log_p = logits - logits.max(axis=1, keepdims=True)
@@ -51,21 +77,24 @@ def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=No
     if train_counts is not None:
         metrics.update(shot_accuracy(y_true, y_pred, train_counts, many_threshold=many_threshold,
                                      few_threshold=few_threshold))
+    metrics.update(extra)
     return metrics
 
 
 def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map: LabelMap, *,
                      split: str = "dev", extra: dict | None = None, loss_fn=None,
                      train_counts: Sequence[int] | None = None, many_threshold: int = MANY_THRESHOLD,
-                     few_threshold: int = FEW_THRESHOLD) -> dict:
+                     few_threshold: int = FEW_THRESHOLD, calibration=None) -> dict:
     """Write the ``split``'s results (``eval_results.txt/.json`` for dev, ``test_results.*``
-    for test: every metric of ``metrics.full_metrics``, and the loss) and its per-class
-    classification report."""
+    for test: every metric of ``metrics.full_metrics``, the loss, and what a
+    ``calibration``'s decision rule adds) and its per-class classification report."""
     y_true = label_map.encode(dataset)
     probabilities = softmax(logits)
-    metrics = full_metrics(y_true, probabilities.argmax(axis=1), label_map.labels,
-                           confidence=probabilities.max(axis=1), train_counts=train_counts,
+    y_pred, decided = decisions(probabilities, y_true, calibration)
+    metrics = full_metrics(y_true, y_pred, label_map.labels,
+                           confidence=probabilities[np.arange(len(y_pred)), y_pred], train_counts=train_counts,
                            many_threshold=many_threshold, few_threshold=few_threshold, probabilities=probabilities)
+    metrics.update(decided)
     if loss_fn is not None:
         metrics["loss"] = objective(loss_fn, logits, y_true)
     metrics["num_examples"] = len(dataset)
@@ -73,7 +102,7 @@ def write_evaluation(output_dir, logits: np.ndarray, dataset: Dataset, label_map
         metrics.update(extra)
     write_eval_results(output_dir, metrics, split=split)
     atomic_write_text(Path(output_dir) / CLASSIFICATION_REPORT[split],
-                      per_class_report(y_true, logits.argmax(axis=1), label_map.labels))
+                      per_class_report(y_true, y_pred, label_map.labels))
     return metrics
 
 

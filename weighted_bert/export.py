@@ -22,6 +22,9 @@ import numpy as np
 import torch
 
 from .errors import UserError, check_choice
+from .log import get_logger
+
+log = get_logger(__name__)
 
 ONNX_DIR = "onnx"
 FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
@@ -64,7 +67,11 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
     if quantize is not None:
         check_choice("quantize", quantize, ("int8",))
     calibration = fine_tuned.calibration
-    if calibration is not None and not calibration.folded_into:
+    if calibration is not None and calibration.decision_rule:
+        log.warning(f"{Path(fine_tuned.path) / 'calibration.json'}: {calibration.decision_rule} is not part of the "
+                    "exported graph (it gives the calibrated probabilities); weighted-bert's --backend onnx applies "
+                    "it, other runtimes must apply it themselves")
+    if calibration is not None and calibration.changes_logits and not calibration.folded_into:
         raise ExportError(f"{Path(fine_tuned.path) / 'calibration.json'}: the calibration is not folded into the "
                           f"weights ({calibration.not_folded_because or 'written by an earlier version'}), so the "
                           "exported model would answer without it; run `weighted-bert calibrate` again, or remove "

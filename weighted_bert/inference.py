@@ -81,7 +81,10 @@ def _load(config: ScoreConfig) -> FineTuned:
 
 
 def evaluate(config: ScoreConfig, output_dir=None) -> dict:
-    """Metrics of the model on a labelled file; with ``output_dir``, the result files too."""
+    """Metrics of the model on a labelled file (with its calibration's decision rule; when the
+    calibration changes the logits, also ``nll_uncalibrated`` and ``ece_uncalibrated``); with
+    ``output_dir``, the result files too."""
+    from .calibration.temperature import ece, nll
     from .evaluation import metrics_from_logits, write_evaluation
 
     fine_tuned = _load(config)
@@ -89,15 +92,22 @@ def evaluate(config: ScoreConfig, output_dir=None) -> dict:
     logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
                    calibration=config.calibration)
     loss_fn, counts = scoring_loss(fine_tuned), fine_tuned.info.class_counts
+    calibration = fine_tuned.calibration if config.calibration else None
+    extra = {}
+    if calibration is not None and calibration.changes_logits:
+        raw, y = calibration.remove(logits), fine_tuned.label_map.encode(dataset)
+        extra = {"nll_uncalibrated": nll(raw, y), "ece_uncalibrated": ece(raw, y)}
     if output_dir:
         return write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
-                                train_counts=counts)
-    return metrics_from_logits(logits, fine_tuned.label_map.encode(dataset), loss_fn=loss_fn, train_counts=counts)
+                                train_counts=counts, calibration=calibration, extra=extra)
+    return {**metrics_from_logits(logits, fine_tuned.label_map.encode(dataset), loss_fn=loss_fn, train_counts=counts,
+                                  calibration=calibration), **extra}
 
 
 def predict(config: ScoreConfig, output, probabilities=None) -> int:
     """``predictions.tsv`` for a file (``-``: standard output) and, when asked, the seed's
-    ``test_results.tsv``; returns the number of lines predicted."""
+    ``test_results.tsv``; returns the number of lines predicted. The calibration's decision
+    rule chooses the label (an abstention: its label; the probabilities are written still)."""
     from .reports import write_predictions, write_test_results
 
     _distinct_paths({"--data": config.data, "--output": output, "--probabilities": probabilities})
@@ -107,13 +117,14 @@ def predict(config: ScoreConfig, output, probabilities=None) -> int:
                           calibration=config.calibration))
     if probabilities:
         write_test_results(probabilities, probs)
-    labels = fine_tuned.label_map.labels
+    chosen = fine_tuned.decide(probs, use_calibration=config.calibration)
+    labels = [fine_tuned.label_of(i) for i in chosen]
     if str(output) == "-":
         with tempfile.TemporaryDirectory() as tmp:
-            write_predictions(Path(tmp) / "p.tsv", dataset.examples, probs, labels)
+            write_predictions(Path(tmp) / "p.tsv", dataset.examples, probs, labels, chosen)
             sys.stdout.write((Path(tmp) / "p.tsv").read_text(encoding="utf-8"))
     else:
-        write_predictions(output, dataset.examples, probs, labels)
+        write_predictions(output, dataset.examples, probs, labels, chosen)
     return len(dataset)
 
 
@@ -129,22 +140,35 @@ def _distinct_paths(paths: dict) -> None:
         seen[real] = flag
 
 
-def calibrate_model(config: ScoreConfig, *, per_class_bias: bool = False):
-    """Fit the post-hoc adjustment on a labelled dev file (see :mod:`weighted_bert.calibration`)
-    and write ``calibration.json`` into the model folder when it is kept. Returns the
-    :class:`~weighted_bert.calibration.Calibration` and the file's path."""
+def calibrate_model(config):
+    """Fit a calibration on a labelled dev file (see :mod:`weighted_bert.calibration`, settings
+    :class:`~weighted_bert.config.CalibrateConfig`) and save it with the model when anything is
+    kept. Returns the :class:`~weighted_bert.calibration.Calibration` and the file's path."""
     from .calibration import calibrate
+    from .calibration.inputs import build_objective
 
     fine_tuned = _load(config)
     counts = fine_tuned.info.class_counts
+    labels = fine_tuned.label_map.labels
     if not counts:
         raise RunError(f"{fine_tuned.path}: no training class counts (weighted_bert.json); calibration needs the prior")
+    if config.abstain_label in labels:
+        raise UserError(f"--abstain-label {config.abstain_label!r} is one of the model's labels; choose another")
     dataset = read_texts(fine_tuned, config.data, labels="required", config=config)
+    y = np.asarray(fine_tuned.label_map.encode(dataset))
+    objective = build_objective(config.objective, labels, train_counts=counts, dev_labels=y,
+                                target_prior=config.target_prior or "dev", costs=config.costs,
+                                target_class=config.target_class, min_precision=config.min_precision)
     logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision, calibration=False)
-    result = calibrate(logits, np.asarray(fine_tuned.label_map.encode(dataset)), counts,
-                       per_class_bias=per_class_bias)
+    result = calibrate(logits, y, counts, objective=objective, per_class_bias=config.per_class_bias,
+                       temperature=config.temperature, abstain_threshold=config.abstain, coverage=config.coverage,
+                       abstain_label=config.abstain_label)
+    result.objective_settings = {k: v for k, v in (("target_prior", config.target_prior or "dev"
+                                                    if config.objective in ("accuracy", "cost") else None),
+                                                   ("costs", config.costs), ("class", config.target_class),
+                                                   ("min_precision", config.min_precision)) if v is not None}
     target = Path(fine_tuned.path) / CALIBRATION
-    if result.accepted:
+    if result.accepted or result.changes_logits or result.abstain_threshold is not None:
         keep_calibration(fine_tuned, result)
     return result, target
 

@@ -115,15 +115,27 @@ def _recipe(model_dir: Path, info: TrainingInfo) -> list[tuple[str, str]]:
     rows += [(k.replace("_", " "), settings[k]) for k in ("sampling", "epochs", "max_steps", "batch_size",
                                                           "learning_rate", "head_learning_rate", "max_seq_length",
                                                           "precision", "seed") if settings.get(k) is not None]
-    calibration = model_dir / CALIBRATION
-    if calibration.is_file():
-        data = json.loads(calibration.read_text(encoding="utf-8"))
-        where = f"folded into `{data['folded_into']}`" if data.get("folded_into") else "applied by weighted-bert only"
-        rows.append(("calibration", f"logits - {data.get('tau')} log(prior)"
-                     + (" + per-class biases" if data.get("biases") else "") + f", fitted on dev, {where}"))
+    if (model_dir / CALIBRATION).is_file():
+        rows += _calibration_rows(model_dir / CALIBRATION, len(info.class_counts or info.labels or ()))
     if info.head:
         rows.append(("head", f"LDAM cosine head (scale {info.head.get('scale')}) saved as its linear form"))
     return [(str(k), str(v)) for k, v in rows]
+
+
+def _calibration_rows(path: Path, num_labels: int) -> list[tuple[str, str]]:
+    from .calibration import Calibration
+
+    c = Calibration.read(path, num_labels) if num_labels else Calibration.from_dict(json.loads(path.read_text()))
+    where = f"folded into `{c.folded_into}`" if c.folded_into else "applied by weighted-bert only"
+    logits = ["z" if c.temperature == 1 else f"z / {c.temperature:.4g}"]
+    logits += [f"- {c.tau} log(train prior)"] if c.tau else []
+    logits += ["+ log(target prior)"] if c.target_log_prior is not None else []
+    logits += ["+ per-class biases"] if c.biases is not None else []
+    rows = [("calibration", f"{' '.join(logits)}, fitted on dev for {c.objective}, {where}")]
+    if c.decision_rule:
+        rows.append(("decision", f"{c.decision_rule}, applied by weighted-bert (predict, evaluate, serve, Python "
+                     "API) only"))
+    return rows
 
 
 def _per_class(metrics: dict) -> list[str]:

@@ -32,8 +32,10 @@ def _png(fig) -> bytes:
 
 
 def training_curves_png(log_history: Sequence[dict]) -> bytes | None:
-    """Training loss per step; dev accuracy and macro-F1 per epoch."""
+    """Training loss per step with dev NLL (plain cross-entropy, comparable across losses) at
+    each evaluation; dev accuracy and macro-F1 per epoch."""
     train = [(h["step"], h["loss"]) for h in log_history if "loss" in h and "step" in h]
+    dev_nll = [(h["step"], h["eval_nll"]) for h in log_history if "eval_nll" in h and "step" in h]
     evals = [(h["epoch"], h.get("eval_accuracy"), h.get("eval_macro_f1"))
              for h in log_history if "eval_accuracy" in h]
     if not train:
@@ -41,8 +43,11 @@ def training_curves_png(log_history: Sequence[dict]) -> bytes | None:
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2 if evals else 1, figsize=(11 if evals else 6, 4), squeeze=False)
     ax = axes[0][0]
-    ax.plot(*zip(*train), marker="." if len(train) < 30 else None)
-    ax.set(xlabel="optimizer step", ylabel="training loss", title="Training loss")
+    ax.plot(*zip(*train), marker="." if len(train) < 30 else None, label="training objective")
+    if dev_nll:
+        ax.plot(*zip(*dev_nll), marker="o", label="dev NLL (plain cross-entropy)")
+        ax.legend(fontsize=8)
+    ax.set(xlabel="optimizer step", ylabel="loss", title="Training loss and dev NLL")
     ax.grid(alpha=0.3)
     if evals:
         ax = axes[0][1]
@@ -147,8 +152,10 @@ def confusion_matrix_png(confusions: Sequence[dict], support: dict, labels: Sequ
     return _png(fig)
 
 
-def reliability_png(bins: Sequence[dict], ece: float) -> bytes | None:
-    """Reliability diagram: accuracy against confidence per bin, with the bin sizes below."""
+def reliability_png(bins: Sequence[dict], ece: float, *, before: Sequence[dict] | None = None,
+                    before_ece: float | None = None, title: str = "Reliability (top label)") -> bytes | None:
+    """Reliability diagram: accuracy against confidence per bin, with the bin sizes below;
+    with ``before`` (the bins before calibration), those too, as a line."""
     if not any(b["count"] for b in bins):
         return None
     plt = _pyplot()
@@ -157,16 +164,61 @@ def reliability_png(bins: Sequence[dict], ece: float) -> bytes | None:
     centres = [(b["low"] + b["high"]) / 2 for b in bins]
     accuracy = [b["accuracy"] or 0 for b in bins]
     confidence = [b["confidence"] if b["confidence"] is not None else c for b, c in zip(bins, centres)]
-    ax.bar(centres, accuracy, width=width * 0.95, color="#1f77b4", alpha=0.8, label="accuracy")
+    after = "after calibration: " if before else ""
+    ax.bar(centres, accuracy, width=width * 0.95, color="#1f77b4", alpha=0.8, label=f"{after}accuracy")
     ax.bar(centres, np.array(confidence) - np.array(accuracy), bottom=accuracy, width=width * 0.95,
            color="#d62728", alpha=0.25, label="gap to confidence")
+    if before:
+        used = [b for b in before if b["count"]]
+        ax.plot([b["confidence"] for b in used], [b["accuracy"] for b in used], color="#ff7f0e", marker="o",
+                label=f"before calibration (ECE {before_ece:.3f})")
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
-    ax.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title=f"Reliability (top label), ECE {ece:.3f}")
+    ax.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title=f"{title}, ECE {ece:.3f}")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     bx.bar(centres, [b["count"] for b in bins], width=width * 0.95, color="grey")
     bx.set(xlabel="confidence (probability of the predicted class)", ylabel="examples")
     bx.grid(alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def coverage_accuracy_png(confidence: Sequence[float], correct: Sequence[bool]) -> bytes | None:
+    """Accuracy on the answered texts when only the surest share is answered (abstaining on
+    the rest), against that share: the curve ``calibrate --coverage`` picks a point on."""
+    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
+    if not len(confidence):
+        return None
+    order = np.argsort(-confidence, kind="stable")
+    answered = np.arange(1, len(order) + 1)
+    accuracy = np.cumsum(correct[order]) / answered
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(answered / len(order), accuracy, color="#1f77b4")
+    for share in (0.5, 0.8, 0.9):
+        i = max(int(np.ceil(share * len(order))) - 1, 0)
+        ax.annotate(f"{accuracy[i]:.3f}", (answered[i] / len(order), accuracy[i]), fontsize=8,
+                    textcoords="offset points", xytext=(-10, 8))
+        ax.plot([answered[i] / len(order)], [accuracy[i]], "o", color="#1f77b4")
+    ax.set(xlabel="coverage (share of texts answered, surest first)", ylabel="accuracy on the answered",
+           xlim=(0, 1), title="Coverage and accuracy when abstaining on the least sure")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def precision_recall_png(curves: Sequence[dict]) -> bytes | None:
+    """Precision against recall for a few classes: ``{"label", "precision", "recall", "ap"}`` each."""
+    if not curves:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for curve in curves:
+        ax.step(curve["recall"], curve["precision"], where="post", label=f"{curve['label']} (AP {curve['ap']:.3f})")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
+           title="Precision-recall of the classes with the lowest average precision")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return _png(fig)
 

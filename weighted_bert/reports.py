@@ -56,17 +56,22 @@ def write_test_results(path, probabilities: np.ndarray) -> None:
     atomic_write_text(path, text)
 
 
-def write_predictions(path, examples: Sequence[Example], probabilities: np.ndarray,
-                      labels: Sequence[str]) -> None:
-    """``predictions.tsv``: text (and text_b), predicted label, its probability, gold label if known."""
+def write_predictions(path, examples: Sequence[Example], probabilities: np.ndarray, labels: Sequence[str],
+                      chosen: Sequence[int] | None = None) -> None:
+    """``predictions.tsv``: text (and text_b), predicted label, its probability, gold label if
+    known. ``labels``: the label names in label order, or with ``chosen`` (the decided class
+    per row, negative for an abstention) the label written for each row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
     pair = bool(examples) and examples[0].text_pair is not None
     gold = bool(examples) and examples[0].label is not None
     writer.writerow(["text"] + (["text_b"] if pair else []) + ["predicted_label", "probability"]
                     + (["gold_label"] if gold else []))
-    predicted = probabilities.argmax(axis=1)
-    for example, k, row in zip(examples, predicted, probabilities):
-        writer.writerow([example.text] + ([example.text_pair] if pair else []) + [labels[k], f"{row[k]:.6f}"]
+    if chosen is None:
+        chosen = probabilities.argmax(axis=1)
+        labels = [labels[k] for k in chosen]
+    for example, k, label, row in zip(examples, chosen, labels, probabilities):
+        confidence = row[k] if k >= 0 else row.max()  # an abstention: how sure the model was, below the threshold
+        writer.writerow([example.text] + ([example.text_pair] if pair else []) + [label, f"{confidence:.6f}"]
                         + ([example.label] if gold else []))
     atomic_write_text(path, buffer.getvalue())

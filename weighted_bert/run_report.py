@@ -25,30 +25,39 @@ from .io import atomic_write_bytes, atomic_write_text, read_json_object
 from .labels import LabelMap
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, full_metrics, reliability_bins
 from .run_folder import (
+    CALIBRATION,
+    CALIBRATION_RELIABILITY,
     CLASS_WEIGHTS,
+    COVERAGE_ACCURACY,
     CONFUSION_MATRIX,
     LABEL_MAP,
     MODEL,
     PER_CLASS_F1,
     PICTURES,
+    PRECISION_RECALL,
     PREDICTIONS,
     RELIABILITY,
     REPORT,
     RESULTS_PREFIX,
+    TEST_RESULTS,
     TOP_CONFUSIONS,
     TrainingInfo,
     results_files,
 )
 from .plots import (
     confusion_matrix_png,
+    coverage_accuracy_png,
     per_class_f1_png,
+    precision_recall_png,
     reliability_png,
     top_confusions,
 )
 
 SPLIT_FILES = PREDICTIONS
 HEADLINE = ("accuracy", "macro_f1", "balanced_accuracy", "weighted_f1", "macro_precision", "macro_recall",
-            "mcc", "ece", "many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy", "loss")
+            "mcc", "ece", "nll", "brier", "macro_average_precision", "macro_auroc", "many_shot_accuracy",
+            "medium_shot_accuracy", "few_shot_accuracy", "loss")
+WEAKEST_CURVES = 5  # precision-recall curves drawn: the classes with the lowest average precision
 
 
 def read_predictions(path: Path) -> list[dict]:
@@ -103,8 +112,9 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
     except KeyError as err:
         raise DataFormatError(predictions_path, None, f"has label {err.args[0]!r}, not in label_map.json") from None
     confidence = np.array([float(r["probability"]) for r in rows])
+    probabilities = _probabilities(run_dir, split, len(rows), len(label_map))
     metrics = full_metrics(y_true, y_pred, label_map.labels, confidence=confidence, train_counts=counts,
-                           many_threshold=many, few_threshold=few)
+                           many_threshold=many, few_threshold=few, probabilities=probabilities)
     saved = _load_json(run_dir / results_files(split)[1])
     if f"{RESULTS_PREFIX[split]}_loss" in saved:
         metrics["loss"] = saved[f"{RESULTS_PREFIX[split]}_loss"]
@@ -115,10 +125,16 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
         if counts else None,
         CONFUSION_MATRIX: confusion_matrix_png(metrics["confusions"], support, label_map.labels),
         RELIABILITY: reliability_png(reliability_bins(confidence, y_true == y_pred), metrics["ece"]),
+        CALIBRATION_RELIABILITY: _calibration_png(run_dir / MODEL / CALIBRATION, len(label_map)),
+        COVERAGE_ACCURACY: coverage_accuracy_png(confidence, y_true == y_pred),
+        PRECISION_RECALL: _weakest_curves(y_true, probabilities, label_map.labels)
+        if probabilities is not None else None,
     }
     for name, png in pictures.items():
         if png is not None:
             atomic_write_bytes(run_dir / name, png)
+        else:  # a picture of an earlier report (or calibration) that no longer holds
+            (run_dir / name).unlink(missing_ok=True)
     confused = top_confusions(metrics["confusions"], support, limit=50)
     _write_top_confusions(run_dir / TOP_CONFUSIONS, confused)
     examples = _confusion_examples(rows, confused[:15], examples_per_pair)
@@ -126,6 +142,46 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
                        examples=examples, many=many, few=few)
     atomic_write_text(run_dir / REPORT, page)
     return run_dir / REPORT
+
+
+def _probabilities(run_dir: Path, split: str, rows: int, k: int) -> np.ndarray | None:
+    """The test split's class probabilities (``test_results.tsv``), when they match its predictions."""
+    path = run_dir / TEST_RESULTS
+    if split != "test" or not path.is_file():
+        return None
+    try:
+        table = np.loadtxt(path, delimiter="\t", ndmin=2, dtype=np.float64)
+    except ValueError:
+        return None  # not the file train writes: the report goes on without threshold-free scores
+    return table if table.shape == (rows, k) else None
+
+
+def _weakest_curves(y_true: np.ndarray, probabilities: np.ndarray, labels) -> bytes | None:
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    scored = []
+    for c in np.unique(y_true):
+        positive = y_true == c
+        scored.append((average_precision_score(positive, probabilities[:, c]), int(c)))
+    curves = []
+    for ap, c in sorted(scored)[:WEAKEST_CURVES]:
+        precision, recall, _ = precision_recall_curve(y_true == c, probabilities[:, c])
+        curves.append({"label": labels[c], "precision": precision[::-1], "recall": recall[::-1], "ap": ap})
+    return precision_recall_png(curves)
+
+
+def _calibration_png(path: Path, k: int) -> bytes | None:
+    """Dev reliability before and after the temperature ``calibrate`` fitted (held out), when it fitted one."""
+    if not path.is_file():
+        return None
+    from .calibration import Calibration
+
+    report = Calibration.read(path, k).temperature_report
+    if not report or "bins_after" not in report:
+        return None
+    return reliability_png(report["bins_after"], report["ece_after"], before=report["bins_before"],
+                           before_ece=report["ece_before"],
+                           title=f"Dev, temperature {report.get('temperature', 1):.3g} (cross-fitted)")
 
 
 def _write_top_confusions(path: Path, confused: list[dict]) -> None:

@@ -42,42 +42,46 @@ def to_plain_head(model) -> dict | None:
     return {"type": "cosine", "scale": head.scale}
 
 
-def head_bias_name(model) -> str | None:
-    """The parameter that is added last to the logits (``classifier.bias`` in BERT,
-    ``classifier.out_proj.bias`` in RoBERTa): where a logit adjustment folds exactly."""
+def head_linear_name(model) -> str | None:
+    """The linear layer that gives the logits (``classifier`` in BERT, ``classifier.out_proj``
+    in RoBERTa), when it has a bias: where a temperature and a logit adjustment fold exactly."""
     import torch
 
     head = getattr(model, "classifier", None)
     for name, module in (("classifier", head), ("classifier.out_proj", getattr(head, "out_proj", None))):
         if isinstance(module, torch.nn.Linear) and module.bias is not None:
-            return f"{name}.bias"
+            return name
     return None
 
 
 def fold_calibration(fine_tuned: FineTuned, calibration) -> str | None:
-    """Add ``calibration``'s logit adjustment to the head's bias in ``model.safetensors``
-    (less an adjustment folded before), so that every runtime gives the calibrated answer.
-    Returns None when folded (``calibration.folded_into`` set), else the reason it cannot be."""
+    """Fold ``calibration``'s logits ``z / T + a`` into the last linear layer in
+    ``model.safetensors`` (``W / T`` and ``b / T + a``, after taking out a calibration folded
+    before), so that every runtime gives the calibrated logits. Returns None when folded
+    (``calibration.folded_into`` set), else the reason it cannot be."""
     import numpy as np
     import torch
     from safetensors.torch import load_file, save_file
 
     folder = Path(fine_tuned.path)
     weights = folder / "model.safetensors"
-    name = head_bias_name(fine_tuned.model)
+    name = head_linear_name(fine_tuned.model)
     if not weights.is_file():
         return "the weights are not in model.safetensors"
     if name is None:
         return "the model's classification head does not end in a linear layer with a bias"
     tensors = load_file(str(weights))
-    if name not in tensors:
-        return f"model.safetensors has no {name}"
-    delta = calibration.adjustment()
+    if f"{name}.weight" not in tensors or f"{name}.bias" not in tensors:
+        return f"model.safetensors has no {name}.weight and {name}.bias"
+    weight, bias = tensors[f"{name}.weight"].double(), tensors[f"{name}.bias"].double()
     previous = fine_tuned.calibration
-    if previous is not None and previous.folded_into:
-        delta = delta - previous.adjustment()  # replace the earlier adjustment, not add to it
-    bias = tensors[name]
-    tensors[name] = (bias.double() + torch.from_numpy(np.asarray(delta))).to(bias.dtype)
+    if previous is not None and previous.folded_into:  # back to the raw layer: replace it, not add to it
+        weight = weight * previous.temperature
+        bias = (bias - torch.from_numpy(previous.adjustment())) * previous.temperature
+    weight = weight / calibration.temperature
+    bias = bias / calibration.temperature + torch.from_numpy(np.asarray(calibration.adjustment()))
+    tensors[f"{name}.weight"] = weight.to(tensors[f"{name}.weight"].dtype)
+    tensors[f"{name}.bias"] = bias.to(tensors[f"{name}.bias"].dtype)
     partial = weights.with_name(".model.safetensors.partial")
     save_file(tensors, str(partial), metadata={"format": "pt"})
     give_usual_mode(partial)
@@ -139,7 +143,7 @@ class FineTuned:
 
     def logits(self, raw, *, use_calibration: bool = True):
         """The model's logits with its saved calibration (folded into its weights, or applied
-        here), or without it when told (an adjustment folded into the weights is taken out
+        here), or without it when told (a calibration folded into the weights is taken out
         again, exactly)."""
         calibration = self.calibration
         if calibration is None:
@@ -151,13 +155,28 @@ class FineTuned:
                 return raw
             if say:
                 log.info(f"leaving out the calibration in {where} (taken out of {calibration.folded_into})")
-            return (raw - calibration.adjustment()).astype(raw.dtype)
+            return calibration.remove(raw).astype(raw.dtype)
         if say:
-            log.info(f"applying the calibration in {where} (tau {calibration.tau}"
-                     f"{', per-class biases' if calibration.biases else ''}"
+            parts = ([f"temperature {calibration.temperature:.4g}"] if calibration.temperature != 1 else []) \
+                + ([f"tau {calibration.tau}"] if calibration.tau else []) \
+                + (["a target prior"] if calibration.target_log_prior is not None else []) \
+                + (["per-class biases"] if calibration.biases is not None else []) \
+                + ([calibration.decision_rule] if calibration.decision_rule else [])
+            log.info(f"applying the calibration in {where} ({', '.join(parts) or 'nothing to change'}"
                      f"{', folded into ' + calibration.folded_into if calibration.folded_into else ''}); "
                      "--no-calibration turns it off")
         return raw if calibration.folded_into else calibration.apply(raw).astype(raw.dtype)
+
+    def decide(self, probabilities, *, use_calibration: bool = True):
+        """Class index per row of (calibrated) ``probabilities``: the calibration's decision rule
+        (a cost matrix, abstaining as ``calibration.ABSTAINED``), else the most probable class."""
+        if self.calibration is None or not use_calibration:
+            return probabilities.argmax(axis=1)
+        return self.calibration.decide(probabilities)
+
+    def label_of(self, index: int) -> str:
+        """The label of a class index from :meth:`decide` (an abstention: the calibration's label)."""
+        return self.calibration.abstain_label if index < 0 else self.label_map.labels[index]
 
 
 def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=None, do_lower_case=None,

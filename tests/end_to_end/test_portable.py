@@ -64,12 +64,17 @@ def test_a_calibrated_model_answers_alike_everywhere(trained_run, toy_data_dir, 
     run = shutil.copytree(trained_run, tmp_path / "run")
     fine_tuned = load_fine_tuned(run)
     before = probabilities(run / "test_results.tsv")
-    calibration = Calibration(tau=1.2, biases=[0.4, -0.3, 0.9], log_prior=list(log_prior_from_counts(
-        fine_tuned.info.class_counts)), dev_macro_f1_before=0.0, dev_macro_f1_after=0.0, held_out_gain=0.0,
-        held_out_gain_p05=0.0, accepted=True)
-    keep_calibration(fine_tuned, calibration)
-    assert load_fine_tuned(run).calibration.folded_into == "classifier.bias"
+    log_prior = list(log_prior_from_counts(fine_tuned.info.class_counts))
+    first = Calibration(tau=0.7, temperature=0.6, log_prior=log_prior, accepted=True)
+    keep_calibration(fine_tuned, first)
+    # A second calibration replaces the first in the weights (it is not added to it)
+    calibration = Calibration(tau=1.2, biases=[0.4, -0.3, 0.9], temperature=2.5, log_prior=log_prior, accepted=True)
+    keep_calibration(load_fine_tuned(run), calibration)
+    assert load_fine_tuned(run).calibration.folded_into == "classifier"
     results = answers_everywhere(run, toy_data_dir, tmp_path)
+    raw_logits = np.log(before)  # the same up to a constant per row
+    expected = np.exp(calibration.apply(raw_logits))
+    np.testing.assert_allclose(results["ours"], expected / expected.sum(1, keepdims=True), atol=1e-4)
     assert_same(results)
     assert np.abs(results["ours"] - before).max() > 1e-2  # the calibration changed the answers
     # --no-calibration takes the folded adjustment out again, exactly

@@ -6,6 +6,9 @@ and the OpenAPI page (``/docs``).
 ``{"label", "score"}``, highest score first, as Hugging Face's Inference API and Text
 Embeddings Inference do. A text longer than the training length is cut there, as in
 training, and the answer's ``X-Truncated-Inputs`` header lists the positions of such texts.
+When the model's calibration has a decision rule (a cost matrix, abstaining), the answer's
+``X-Decisions`` header is the JSON list of the decided label of each input (ASCII-escaped),
+the label ``weighted-bert predict`` writes.
 A bad request gets a 4xx answer with ``{"error": "..."}``; the server keeps serving.
 """
 
@@ -110,6 +113,8 @@ def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="weighted-bert", version=__version__, description=__doc__.split("\n\n")[1],
                   lifespan=lifespan)
     labels = list(state.fine_tuned.label_map.labels)
+    calibration = state.fine_tuned.calibration
+    rule = state.config.calibration and calibration is not None and calibration.decision_rule is not None
 
     @app.post("/predict", summary="Classify one text or a list of texts")
     async def predict(request: Request):
@@ -152,6 +157,9 @@ def create_app(state: ServerState) -> FastAPI:
         cut = [str(i) for i, t in enumerate(truncated) if t]
         state.metrics.truncated.inc(len(cut))
         headers = {"X-Truncated-Inputs": ",".join(cut)} if cut else {}
+        if rule:
+            chosen = state.fine_tuned.decide(probabilities)
+            headers["X-Decisions"] = json.dumps([state.fine_tuned.label_of(i) for i in chosen])
         return JSONResponse(answers, headers=headers)
 
     @app.get("/health", summary="200 while serving, 503 while shutting down")

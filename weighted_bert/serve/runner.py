@@ -129,8 +129,10 @@ def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) 
     state.info = {"model": str(fine_tuned.path), "labels": list(fine_tuned.label_map.labels),
                   "backend": config.backend, "precision": precision, "max_length": fine_tuned.max_seq_length,
                   "calibration": None if calibration is None or not config.calibration else
-                  {"tau": calibration.tau, "per_class_biases": calibration.biases is not None,
-                   "folded_into": calibration.folded_into},
+                  {"objective": calibration.objective, "temperature": calibration.temperature,
+                   "tau": calibration.tau, "per_class_biases": calibration.biases is not None,
+                   "target_prior": calibration.target_log_prior is not None, "folded_into": calibration.folded_into,
+                   "decision_rule": calibration.decision_rule},
                   "max_batch_size": config.max_batch_size, "max_wait_ms": config.max_wait_ms,
                   "max_inputs": config.max_inputs, "pid": os.getpid()}
     server = _draining_server(uvicorn.Config(create_app(state), log_level="warning", access_log=False), state)
