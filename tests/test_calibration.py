@@ -302,7 +302,7 @@ def test_the_target_prior_and_recall_objectives_run_through_the_command(trained_
     (["--abstain", "0.5", "--coverage", "0.9"], "and --abstain both set the threshold"),
     (["--coverage", "1.5"], "coverage 1.5 is not in [0, 1]"),
     (["--abstain-label", "sport", "--abstain", "0.5"], "--abstain-label 'sport' is one of the model's labels"),
-    (["--objective", "accuracy", "--target-prior", "PRIOR"], "has label 'snow', which the model does not have"),
+    (["--objective", "accuracy", "--target-prior", "PRIOR"], "labels not in the model: 'snow'"),
 ])
 def test_a_bad_decision_setting_is_one_line(trained_run, toy_data_dir, tmp_path, capsys, flags, problem):
     (tmp_path / "prior.json").write_text(json.dumps({"finance": 1, "sport": 1, "weather": 1, "snow": 1}))
@@ -314,8 +314,8 @@ def test_a_bad_decision_setting_is_one_line(trained_run, toy_data_dir, tmp_path,
 
 
 @pytest.mark.parametrize("content, problem", [
-    ({"finance": 1, "sport": 2}, "gives no frequency for 1 of the model's labels (first: 'weather')"),
-    ({"finance": 1, "sport": -2, "weather": 1}, "frequency of 'sport' is -2; expected a number >= 0"),
+    ({"finance": 1, "sport": 2}, "no frequency for 'weather'"),
+    ({"finance": 1, "sport": -2, "weather": 1}, "frequency of 'sport' is -2; expected a finite number >= 0"),
     ({"finance": 0, "sport": 0, "weather": 0}, "frequencies sum to 0"),
     ({"finance": 1, "sport": "x", "weather": 1}, "frequency of 'sport' is 'x'"),
 ])

@@ -35,9 +35,9 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .data.readers import DataFormatError
 from .errors import SettingError, UserError, check_choice
 from .io import read_json_object
+from .labels import numbers_by_label
 
 SCHEMES = ("none", "inverse", "balanced", "sqrt_inverse", "effective_number", "proportional")
 NORMALIZATIONS = ("sample_mean", "none")
@@ -110,19 +110,4 @@ def _weights_from_mapping(scheme, labels) -> list[float]:
         scheme = read_json_object(path, 'an object mapping label to weight, {"label": weight, ...}')
     if labels is None:
         raise ValueError("class weights from a mapping need the label names (labels=...)")
-    unknown = [k for k in scheme if k not in set(labels)]
-    missing = [label for label in labels if label not in scheme]
-    if unknown or missing:
-        parts = []
-        if missing:
-            parts.append(f"no weight for {', '.join(map(repr, missing))}")
-        if unknown:
-            parts.append(f"labels not in the data: {', '.join(map(repr, unknown))}")
-        raise DataFormatError(source, None, "; ".join(parts))
-    weights = []
-    for label in labels:
-        w = scheme[label]
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
-            raise DataFormatError(source, None, f"weight of {label!r} is {w!r}; expected a finite number >= 0")
-        weights.append(float(w))
-    return weights
+    return numbers_by_label(source, scheme, labels, "weight")

@@ -22,6 +22,7 @@ import numpy as np
 from ..data.examples import DataFormatError
 from ..errors import UserError
 from ..io import read_json_object
+from ..labels import numbers_by_label
 from .objectives import PRIOR_OBJECTIVES, Objective, importance_weights, log_prior_from_counts
 
 PRIOR_NAMES = ("dev", "train", "uniform")
@@ -44,21 +45,7 @@ def _prior_file(path: Path, labels: Sequence[str]) -> np.ndarray:
     what = 'a JSON object of label -> frequency, e.g. {"billing": 0.7, "refund": 0.3}'
     if not path.is_file():
         raise UserError(f"{path}: no such file; --target-prior takes dev, train, uniform or {what}")
-    data = read_json_object(path, what)
-    unknown = [name for name in data if name not in labels]
-    if unknown:
-        raise DataFormatError(path, None, f"has label {unknown[0]!r}, which the model does not have "
-                              f"({len(unknown)} unknown in all); expected the model's labels")
-    missing = [name for name in labels if name not in data]
-    if missing:
-        raise DataFormatError(path, None, f"gives no frequency for {len(missing)} of the model's labels (first: "
-                              f"{missing[0]!r}); expected every label once (0 for a class never expected)")
-    values = []
-    for name in labels:
-        value = data[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise DataFormatError(path, None, f"frequency of {name!r} is {value!r}; expected a number >= 0")
-        values.append(float(value))
+    values = numbers_by_label(path, read_json_object(path, what), labels, "frequency", whose="the model")
     total = sum(values)
     if total <= 0:
         raise DataFormatError(path, None, "frequencies sum to 0; expected at least one above 0")
