@@ -55,8 +55,10 @@ def test_fitted_tau_recovers_a_known_prior_shift(tau_true):
 def test_no_shift_changes_nothing():
     logits, y, counts = synthetic(0.0)
     result = calibrate(logits, y, counts)
-    assert not result.accepted  # any gain is within noise
-    assert result.tau <= 0.3
+    assert not result.accepted and result.tau == 0  # any gain is within noise: nothing applied
+    assert abs(result.fitted_tau) <= 0.3  # what was fitted is still on record
+    applied = result.as_fitted(Objective("macro_f1", logits.shape[1]))
+    assert applied.accepted and applied.tau == result.fitted_tau
 
 
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")

@@ -244,7 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
             ("predict", _predict, "label new text with a fine-tuned model", False),
             ("calibrate", _calibrate, "fit temperature, decisions and abstaining on a labelled dev file", True)):
         p = _command(sub, name, func, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
-        add_arguments(p, CalibrateConfig if name == "calibrate" else ScoreConfig)
+        if name == "calibrate":  # it fits on the raw logits: --no-calibration would do nothing
+            add_arguments(p, CalibrateConfig, exclude=("calibration",))
+        else:
+            add_arguments(p, ScoreConfig)
         if name == "evaluate":
             p.add_argument("--output-dir", help="write eval_results.txt/.json and classification_report.txt here")
             p.add_argument("--update-card", action="store_true", help="rewrite the model card (README.md in the "

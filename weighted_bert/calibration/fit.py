@@ -129,6 +129,7 @@ def calibrate(logits: np.ndarray, y: np.ndarray, class_counts, *, objective: Obj
         if accepted and objective.target_log_prior is not None else None,
         costs=objective.costs.tolist() if accepted and objective.costs is not None else None,
         dev_before=before, dev_after=after, held_out_gain=float(gain), held_out_gain_p05=p05, accepted=accepted,
+        fitted_tau=tau, fitted_biases=None if biases is None else [float(b) for b in biases],
         temperature_report=temperature_report, abstain_label=abstain_label, rule=RULE)
     if abstain_threshold is not None or coverage is not None:
         record.abstain_threshold, record.abstain_report = _abstaining(record, z, y, halves, abstain_threshold,

@@ -49,6 +49,8 @@ class Calibration:
     held_out_gain: float | None = None
     held_out_gain_p05: float | None = None
     accepted: bool = False  # the decision adjustment beat noise and is kept
+    fitted_tau: float | None = None  # what the fit on all of dev found, kept or not
+    fitted_biases: list[float] | None = None
     temperature_report: dict | None = None  # nll and ece before/after, held out
     abstain_report: dict | None = None  # coverage and accuracy on the answered part, held out
     rule: str = ""
@@ -85,6 +87,16 @@ class Calibration:
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         """Calibrated probabilities -> class index per row (``ABSTAINED`` where it abstains)."""
         return decide(probabilities, costs=self.costs, abstain_threshold=self.abstain_threshold)
+
+    def as_fitted(self, objective) -> Calibration:
+        """This record with the fitted decision applied whether or not the noise guard kept it
+        (for measuring what the guard refused)."""
+        import dataclasses
+
+        return dataclasses.replace(
+            self, tau=self.fitted_tau or 0.0, biases=self.fitted_biases, accepted=True,
+            target_log_prior=None if objective.target_log_prior is None else list(objective.target_log_prior),
+            costs=None if objective.costs is None else np.asarray(objective.costs).tolist())
 
     def to_dict(self) -> dict:
         return asdict(self)
