@@ -76,3 +76,35 @@ def test_checkpoints_fall_on_evaluations():
     with pytest.raises(SettingError, match="save steps 7 is not a multiple of eval_steps 5"):
         RunConfig(model="m", output_dir="o", eval_steps=5, save_steps=7)
     assert RunConfig(model="m", output_dir="o", eval_steps=5, save_steps=10).save_steps == 10
+
+
+def test_a_recipe_fills_what_is_not_given_and_flags_win():
+    from weighted_bert.config import RECIPES, RunConfig
+    from weighted_bert.settings import build
+
+    base = {"model": "m", "output_dir": "o"}
+    seed = build(RunConfig, {**base, "recipe": "seed"})
+    assert (seed.loss, seed.class_weights, seed.weight_normalization, seed.target_prior) == \
+        ("weighted_ce", "inverse", "none", "none")
+    mixed = build(RunConfig, {**base, "recipe": "class_balanced", "sampling": "sqrt"})
+    assert (mixed.loss, mixed.sampling) == ("ce", "sqrt")
+    other_loss = build(RunConfig, {**base, "recipe": "seed", "loss": "ce"})  # the seed's weights go with its loss
+    assert (other_loss.loss, other_loss.class_weights, other_loss.target_prior) == ("ce", None, "none")
+    for name, preset in RECIPES.items():  # every preset is a valid run
+        config = build(RunConfig, {**base, "recipe": name})
+        assert all(getattr(config, k) == v for k, v in preset.items()), name
+
+
+@pytest.mark.parametrize("values, problem", [
+    ({"recipe": "fast"}, "recipe 'fast' is not one of seed, "),
+    ({"target_prior": "natural"}, "target prior 'natural' is neither one of dev, train, uniform, none nor an existing"),
+    ({"recipe": "seed", "loss": "ce", "class_weights": "sqrt_inverse"}, "class weights 'sqrt_inverse' is not read"),
+])
+def test_a_bad_recipe_or_target_prior_is_one_line(values, problem):
+    from weighted_bert.config import RunConfig
+    from weighted_bert.errors import UserError
+    from weighted_bert.settings import build
+
+    with pytest.raises(UserError) as caught:
+        build(RunConfig, {"model": "m", "output_dir": "o", **values})
+    assert problem in str(caught.value)

@@ -86,7 +86,9 @@ def _calibrate(args) -> int:
     config = build(CalibrateConfig, given(args, CalibrateConfig))
     result, target = calibrate_model(config)
     report = result.temperature_report
-    if report:
+    if report and "not_fitted" in report:
+        print(f"temperature: not fitted: {report['not_fitted']}")
+    elif report:
         kept = f"kept, T = {result.temperature:.4g}" if result.temperature != 1 else "not kept"
         print(f"temperature: dev NLL {report['nll_before']:.4f} -> {report['nll_after']:.4f}, ECE "
               f"{report['ece_before']:.4f} -> {report['ece_after']:.4f} (held out); {kept}")

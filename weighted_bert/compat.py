@@ -145,7 +145,7 @@ def config_from_flags(flags: dict) -> RunConfig:
     ignored = sorted(k for k in flags if k in IGNORED)
     if ignored:
         log.info(f"ignoring {', '.join('--' + k for k in ignored)} (TensorFlow/TPU settings)")
-    values = {"do_lower_case": True, "loss": "ce"}  # the seed's defaults where ours differ
+    values = {"do_lower_case": True, "loss": "ce", "target_prior": "none"}  # the seed's defaults where ours differ
     batch_sizes = ("eval_batch_size", "predict_batch_size")  # the seed had both; one batch size scores here
     sizes = [check_value(RunConfig, "eval_batch_size", flags[k]) for k in batch_sizes if k in flags]
     if sizes:

@@ -28,6 +28,17 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 REDUCTIONS = ("mean", "weighted_mean")
 BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll")
 TRACKERS = ("none", "tensorboard", "mlflow", "wandb", "all")
+TARGET_PRIORS = ("dev", "train", "uniform", "none")  # or a JSON file of label -> frequency; none: train only
+# --recipe presets: the recipes benchmarks/defaults.py measured (see benchmarks/results/defaults.md)
+RECIPES = {
+    "seed": {"loss": "weighted_ce", "class_weights": "inverse", "weight_normalization": "none",
+             "loss_reduction": "mean", "target_prior": "none"},  # the seed's method, as it was
+    "ce": {"loss": "ce"},
+    "class_balanced": {"loss": "ce", "sampling": "class_balanced"},
+    "sqrt": {"loss": "ce", "sampling": "sqrt"},
+    "logit_adjusted": {"loss": "logit_adjusted"},
+    "ldam_drw": {"loss": "ldam", "drw_start": 0.8},
+}
 OBJECTIVES = ("macro_f1", "balanced_accuracy", "accuracy", "cost", "recall_at_precision")
 PRIOR_OBJECTIVES = ("accuracy", "cost")  # scored and decided under a target prior
 # The settings each loss reads (its factory in weighted_bert/losses takes exactly these). A loss
@@ -51,6 +62,12 @@ def _scheme_or_file(value) -> str | None:
     if isinstance(value, Mapping) or value in SCHEMES or Path(value).is_file():
         return None
     return f"is neither a scheme ({', '.join(SCHEMES)}) nor an existing JSON file"
+
+
+def _prior_name_or_file(value: str) -> str | None:
+    if value in TARGET_PRIORS or Path(value).is_file():
+        return None
+    return f"is neither one of {', '.join(TARGET_PRIORS)} nor an existing JSON file of label -> frequency"
 
 
 def _off_or_positive(value: int) -> str | None:
@@ -100,6 +117,15 @@ class RunConfig(DataSettings):
                                    default_text="when a dev file is found")
     do_predict: bool | None = setting(None, "predict the test file", group="what to run",
                                       default_text="when a test file is found")
+    recipe: str | None = setting(None, "a preset of the loss and sampling settings (and target prior), measured in "
+                                 "benchmarks/results/defaults.md; flags given beside it win", choices=tuple(RECIPES),
+                                 group="loss", default_text="none: the settings below")
+    target_prior: str | None = setting(None, "the class frequencies the model will meet, for which the decision is "
+                                       "fitted on dev after training (temperature and a logit shift, kept only when "
+                                       "they beat noise; see calibrate): dev (dev's own), train, uniform (every "
+                                       "class alike), a JSON file label -> frequency, or none (fit nothing)",
+                                       check=_prior_name_or_file, group="evaluation",
+                                       default_text="dev when there is a dev set, else none")
     loss: str = setting("weighted_ce", "training loss", choices=lambda: tuple(LOSS_SETTINGS), group="loss")  # the seed's
     class_weights: str | dict | None = setting(None, "weighting scheme, or a JSON file label -> weight (from "
                                                "Python also a mapping)", check=_scheme_or_file, group="loss",
@@ -203,6 +229,28 @@ class RunConfig(DataSettings):
             takers = ", ".join(name for name, reads in LOSS_SETTINGS.items() if "class_weights" in reads)
             raise SettingError("class_weights", self.class_weights, f"is not read by loss {self.loss}; the losses "
                                f"that take class weights: {takers}")
+
+    @classmethod
+    def with_preset(cls, values: dict, where: str | None = None) -> dict:
+        """``values`` with the settings of its ``recipe`` filled in where not given."""
+        recipe = values.get("recipe")
+        if recipe is None:
+            return values
+        if recipe not in RECIPES:
+            raise SettingError("recipe", recipe, f"is not one of {', '.join(RECIPES)}", where=where)
+        merged = {**RECIPES[recipe], **values}
+        loss = merged.get("loss", default_of(cls, "loss"))
+        if loss in LOSS_SETTINGS:  # a loss given beside the recipe: the recipe's settings of its own loss go
+            unread = set(unread_loss_settings(loss, RECIPES[recipe])) - set(values)
+            merged = {k: v for k, v in merged.items() if k not in unread}
+        return merged
+
+    def recipe_text(self) -> str:
+        """The recipe this run trains with, in one line (what ``train`` prints)."""
+        parts = [f"loss {self.loss}"] + [f"{k.replace('_', ' ')} {v}" for k, v in self.loss_settings().items()
+                                         if k != "labels" and v not in (None, 0.0)]
+        parts.append(f"sampling {self.sampling}")
+        return (f"recipe {self.recipe}: " if self.recipe else "") + ", ".join(parts)
 
     def loss_settings(self, labels=None) -> dict:
         """The settings ``self.loss`` reads, with the values this run uses (``labels``: the

@@ -177,7 +177,7 @@ def _calibration_png(path: Path, k: int) -> bytes | None:
     from .calibration import Calibration
 
     report = Calibration.read(path, k).temperature_report
-    if not report or "bins_after" not in report:
+    if not report or "bins_after" not in report:  # none fitted, or too few dev errors to fit one
         return None
     return reliability_png(report["bins_after"], report["ece_after"], before=report["bins_before"],
                            before_ece=report["ece_before"],

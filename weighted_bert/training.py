@@ -90,6 +90,7 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
         if not trainer.is_world_process_zero():
             return result  # process 0 evaluates and writes every file
         _save(config, trainer, classifier, loss_fn, output)
+        classifier = _fit_decision(config, classifier, dev, output)
     _score_splits(config, classifier, loss_fn, dev, test, output, result)
     write_json(output / RUN_SUMMARY, {
         "global_step": result.global_step, "seconds": time.perf_counter() - started,
@@ -207,8 +208,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
         log.warning("--early-stopping-patience needs a dev set to watch; training runs its whole budget")
     if trackers(config)[1]:
         trainer.add_callback(tensorboard_callback(output / TENSORBOARD))
-    log.info(f"training on {len(train_set)} examples, {len(label_map)} classes, loss {config.loss}, "
-             f"precision {mixed_precision(config.precision)}")
+    log.info(f"training on {len(train_set)} examples, {len(label_map)} classes, {config.recipe_text()}; target "
+             f"prior {target_prior(config, dev)}; precision {mixed_precision(config.precision)}")
     if resume_from:
         log.info(f"resuming from {resume_from} (a run of the same settings and data was stopped there)")
     try:
@@ -250,6 +251,40 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     curves = training_curves_png(trainer.state.log_history)
     if curves is not None:
         atomic_write_bytes(output / TRAINING_CURVES, curves)
+
+
+def target_prior(config: RunConfig, dev) -> str:
+    """The run's target prior: as set, else dev when there is a dev set, else none."""
+    return config.target_prior or ("dev" if dev is not None else "none")
+
+
+def _fit_decision(config: RunConfig, classifier: FineTuned, dev, output: Path) -> FineTuned:
+    """Fit the decision for the target prior on dev (``calibrate --objective accuracy
+    --target-prior ...``: temperature and logit shift, each kept only when it beats noise);
+    return the classifier as saved, with what was kept folded in."""
+    prior = target_prior(config, dev)
+    if prior == "none" or dev is None:
+        if config.target_prior not in (None, "none"):
+            log.warning(f"--target-prior {config.target_prior} needs a dev set to fit the decision on; nothing fitted")
+        return classifier
+    from .calibration import calibrate
+    from .calibration.inputs import build_objective
+    from .inference import keep_calibration
+
+    counts, labels = classifier.info.class_counts, classifier.label_map.labels
+    y = classifier.label_map.encode(dev)
+    objective = build_objective("accuracy", labels, train_counts=counts, dev_labels=y, target_prior=prior)
+    raw = score(classifier, dev, batch_size=config.eval_batch_size, calibration=False)
+    fitted = calibrate(raw, y, counts, objective=objective)
+    fitted.objective_settings = {"target_prior": prior, "fitted_by": "train"}
+    shift = (f"kept a logit shift (tau {fitted.tau}): dev accuracy under it {fitted.dev_before:.4f} -> "
+             f"{fitted.dev_after:.4f}, held-out gain {fitted.held_out_gain:+.4f}" if fitted.accepted else
+             f"no logit shift kept (held-out gain {fitted.held_out_gain:+.4f}, within noise)")
+    log.info(f"target prior {prior}: temperature {fitted.temperature:.3g}; {shift}")
+    if not (fitted.accepted or fitted.changes_logits):
+        return classifier
+    keep_calibration(dataclasses.replace(classifier, path=str(output / MODEL)), fitted)
+    return load_fine_tuned(output / MODEL)
 
 
 def _score_splits(config: RunConfig, classifier: FineTuned, loss_fn, dev, test, output: Path, result: RunResult):

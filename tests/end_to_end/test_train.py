@@ -71,3 +71,39 @@ def test_refuses_to_overwrite_a_previous_run(trained_run, tiny_bert, toy_data_di
     assert code == 2
     assert "holds another run's results" in capsys.readouterr().err
     assert (trained_run / "eval_results.txt").read_text() == before
+
+
+def test_the_decision_is_fitted_to_the_target_prior_after_training(tiny_bert, toy_data_dir, tmp_path, capsys):
+    """A briefly trained model (it errs on dev): train fits temperature and the decision for
+    --target-prior on dev, folds what it keeps into the model, and scores test with it, so
+    the run's test_results.tsv equals what `predict` answers from the saved folder."""
+    import json
+
+    import numpy as np
+
+    from conftest import TRAIN_FLAGS
+
+    out = tmp_path / "out"
+    flags = [f for f in TRAIN_FLAGS if f not in ("--epochs", "12")]
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                 "--recipe", "class_balanced", "--max-steps", "4", "--learning-rate", "1e-3",
+                 "--target-prior", "train", *flags[2:]]) == 0
+    said = capsys.readouterr().err
+    assert "recipe class_balanced: loss ce" in said and "sampling class_balanced; target prior train" in said
+    assert "target prior train: temperature" in said
+    saved = json.loads((out / "model" / "calibration.json").read_text())
+    assert saved["objective"] == "accuracy" and saved["objective_settings"]["target_prior"] == "train"
+    # the flat sampler's lean to the rare class is shifted back to the training prior (with its gain on dev)
+    assert saved["accepted"] and saved["dev_after"] > saved["dev_before"] and saved["folded_into"] == "classifier"
+    assert main(["predict", "--model", str(out), "--data", str(toy_data_dir / "test_data.txt"), "--output",
+                 str(tmp_path / "p.tsv"), "--probabilities", str(tmp_path / "probs.tsv")]) == 0
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "probs.tsv"), np.loadtxt(out / "test_results.tsv"), atol=1e-5)
+
+
+def test_the_seed_recipe_fits_nothing_after_training(tiny_bert, toy_data_dir, tmp_path, capsys):
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+                 str(tmp_path / "out"), "--recipe", "seed", "--max-steps", "2", "--no-progress",
+                 "--precision", "fp32"]) == 0
+    said = capsys.readouterr().err
+    assert "recipe seed: loss weighted_ce, class weights inverse, weight normalization none" in said
+    assert "target prior none" in said and not (tmp_path / "out" / "model" / "calibration.json").exists()

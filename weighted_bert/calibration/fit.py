@@ -1,6 +1,8 @@
 """Fitting a decision on dev, with a guard against fitting noise.
 
-1. **Temperature** (:mod:`.temperature`): kept when it lowers the 2-fold cross-fitted dev NLL.
+1. **Temperature** (:mod:`.temperature`): kept when it lowers the 2-fold cross-fitted dev NLL;
+   not fitted when dev has fewer than 10 wrong predictions (with none, the NLL keeps
+   falling as T -> 0: the data cannot say how sure the model should be).
 2. **Decision adjustment** for the objective (:mod:`.objectives`), on ``z / T``:
    ``log(target) - tau * log(train prior)`` (the target term only for ``accuracy`` and
    ``cost``) with tau on a grid from -1 to 3 by 0.05 (negative tau leans back towards
@@ -29,6 +31,7 @@ TAU_GRID = np.round(np.arange(-1.0, 3.0 + 1e-9, 0.05), 2)
 BIAS_GRID = np.arange(-2.0, 2.0 + 1e-9, 0.25)
 MIN_GAIN = 0.005
 BOOTSTRAP = 200
+MIN_ERRORS = 10  # wrong dev predictions needed to fit a temperature
 RULE = (f"kept when the 2-fold cross-fitted dev gain is >= {MIN_GAIN} and the 5th percentile of {BOOTSTRAP} "
         "paired bootstrap gains is > 0; the temperature when it lowers the cross-fitted dev NLL")
 
@@ -99,7 +102,11 @@ def calibrate(logits: np.ndarray, y: np.ndarray, class_counts, *, objective: Obj
     halves = [order[: len(y) // 2], order[len(y) // 2:]]
 
     temperature_report, t = None, 1.0
-    if temperature:
+    errors = int((z.argmax(1) != y).sum())
+    if temperature and errors < MIN_ERRORS:
+        temperature_report = {"not_fitted": f"{errors} wrong dev prediction(s); a temperature needs at least "
+                                            f"{MIN_ERRORS} (with none, the NLL falls without bound as T -> 0)"}
+    elif temperature:
         temperature_report = cross_fitted(z, y, halves)
         t = fit_temperature(z, y) if temperature_report["nll_after"] < temperature_report["nll_before"] else 1.0
         temperature_report["temperature"] = t
