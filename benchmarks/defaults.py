@@ -50,7 +50,7 @@ from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 CLINC = HERE.parent.parent / "shared" / "data" / "clinc150" / "data_full.json"
 RECIPES = {  # name: (run folder, train flags)
     "ce": ("ce", ["--loss", "ce"]),
-    "seed (weighted_ce, inverse)": ("seed", ["--loss", "weighted_ce", "--class-weights", "inverse",
+    "seed (weighted_ce inverse)": ("seed", ["--loss", "weighted_ce", "--class-weights", "inverse",
                                              "--weight-normalization", "none", "--loss-reduction", "mean"]),
     "ce + class_balanced": ("class_balanced", ["--loss", "ce", "--sampling", "class_balanced"]),
     "ce + sqrt": ("sqrt", ["--loss", "ce", "--sampling", "sqrt"]),

@@ -85,3 +85,51 @@ def test_evaluate_prints_the_headline_numbers_only(trained_run, toy_data_dir, ca
     out = capsys.readouterr().out
     assert "eval_accuracy = " in out and "eval_macro_f1 = " in out
     assert "confusion" not in out and "per_class" not in out
+
+
+def test_predict_for_another_target_prior_is_the_bayes_shift(trained_run, toy_data_dir, tmp_path, capsys):
+    """p_new(c|x) is proportional to p(c|x) * new(c) / old(c), old the prior the decision was fitted for."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from weighted_bert.calibration import Calibration, log_prior_from_counts
+    from weighted_bert.cli import main
+    from weighted_bert.inference import keep_calibration
+    from weighted_bert.saved_model import load_fine_tuned
+
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    test = toy_data_dir / "test_data.txt"
+
+    def probabilities(*flags):
+        out = tmp_path / "probs.tsv"
+        assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
+                     "--probabilities", str(out), *flags]) == 0
+        return np.loadtxt(out)
+
+    assert main(["predict", "--model", str(run), "--data", str(test), "--output", "-", "--target-prior",
+                 "uniform"]) == 2
+    assert "--target-prior needs a model whose decision was fitted for a target prior" in capsys.readouterr().err
+    fine_tuned = load_fine_tuned(run)
+    old = np.log([0.6, 0.3, 0.1])
+    keep_calibration(fine_tuned, Calibration(log_prior=list(log_prior_from_counts(fine_tuned.info.class_counts)),
+                                             target_log_prior=list(old), tau=1.0, accepted=True))
+    before = probabilities()
+    prior = tmp_path / "prior.json"
+    prior.write_text(json.dumps({"finance": 0.1, "sport": 0.1, "weather": 0.8}))
+    after = probabilities("--target-prior", str(prior))
+    expected = before * np.array([0.1, 0.1, 0.8]) / np.exp(old)
+    np.testing.assert_allclose(after, expected / expected.sum(1, keepdims=True), atol=1e-5)
+    from test_serve import httpx, start, stop  # the server answers for the same prior
+
+    process, address = start(run, "--target-prior", str(prior))
+    try:
+        text = test.read_text().splitlines()[0].split("\t")[0]
+        answer = httpx.post(f"http://{address}/predict", json={"inputs": text}).json()[0]
+        scores = {d["label"]: d["score"] for d in answer}
+        np.testing.assert_allclose([scores[k] for k in ("finance", "sport", "weather")], after[0], atol=1e-5)
+    finally:
+        stop(process)
+    assert main(["predict", "--model", str(run), "--data", str(test), "--output", "-", "--target-prior", "dev"]) == 2
+    assert "is neither train, uniform nor an existing JSON file" in capsys.readouterr().err

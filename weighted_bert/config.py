@@ -70,6 +70,12 @@ def _prior_name_or_file(value: str) -> str | None:
     return f"is neither one of {', '.join(TARGET_PRIORS)} nor an existing JSON file of label -> frequency"
 
 
+def _prior_to_predict_for(value: str) -> str | None:
+    if value in ("train", "uniform") or Path(value).is_file():
+        return None
+    return "is neither train, uniform nor an existing JSON file of label -> frequency"
+
+
 def _off_or_positive(value: int) -> str | None:
     return None if value == -1 or value >= 1 else "is not -1 (off) or a whole number >= 1"
 
@@ -294,9 +300,17 @@ class ScoreConfig(DataSettings):
                              choices=SCORING_PRECISIONS, group="speed")  # exact by default
     calibration: bool = setting(True, "apply the model folder's calibration.json (from `weighted-bert calibrate`)",
                                 group="model")
+    target_prior: str | None = setting(None, "answer for these class frequencies (train, uniform, or a JSON file "
+                                       "label -> frequency) instead of those the model's decision was fitted for "
+                                       "(train/calibrate --target-prior): the exact Bayes shift of its probabilities",
+                                       check=_prior_to_predict_for, group="model",
+                                       default_text="the prior the model was fitted for")
 
     def __post_init__(self):
         validate(self)
+        if self.target_prior is not None and not self.calibration:
+            raise SettingError("target_prior", self.target_prior, "moves the calibrated decision; it cannot go with "
+                               "--no-calibration")
 
 
 @dataclass(kw_only=True)
@@ -383,6 +397,10 @@ class ServeConfig:
                              choices=("auto", *SCORING_PRECISIONS), group="model")
     calibration: bool = setting(True, "apply the model folder's calibration (folded into its weights by "
                                 "`weighted-bert calibrate`)", group="model")
+    target_prior: str | None = setting(None, "answer for these class frequencies (train, uniform, or a JSON file "
+                                       "label -> frequency) instead of those the model's decision was fitted for",
+                                       check=_prior_to_predict_for, group="model",
+                                       default_text="the prior the model was fitted for")
     host: str = setting("127.0.0.1", "address to listen on (0.0.0.0: every interface)", group="server")
     port: int = setting(8080, "port to listen on (0: a free one, printed at start)", check=between(0, 65535),
                         group="server")

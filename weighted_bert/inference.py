@@ -58,11 +58,13 @@ def logits_of(model, tokenizer, dataset: Dataset, *, max_seq_length: int, batch_
 
 
 def score(fine_tuned: FineTuned, dataset: Dataset, *, batch_size: int, precision: str = "fp32",
-          calibration: bool = True) -> np.ndarray:
-    """Logits of ``dataset`` at the model's training length, calibrated unless told not to."""
+          calibration: bool = True, target_prior: str | None = None) -> np.ndarray:
+    """Logits of ``dataset`` at the model's training length, calibrated unless told not to
+    (and moved to ``target_prior`` when given: :meth:`FineTuned.retarget`)."""
     raw = logits_of(fine_tuned.model, fine_tuned.tokenizer, dataset, max_seq_length=fine_tuned.max_seq_length,
                     batch_size=batch_size, precision=precision)
-    return fine_tuned.logits(raw, use_calibration=calibration)
+    logits = fine_tuned.logits(raw, use_calibration=calibration)
+    return fine_tuned.retarget(logits, target_prior) if target_prior else logits
 
 
 def scoring_loss(fine_tuned: FineTuned):
@@ -90,7 +92,7 @@ def evaluate(config: ScoreConfig, output_dir=None) -> dict:
     fine_tuned = _load(config)
     dataset = read_texts(fine_tuned, config.data, labels="required", config=config)
     logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
-                   calibration=config.calibration)
+                   calibration=config.calibration, target_prior=config.target_prior)
     loss_fn, counts = scoring_loss(fine_tuned), fine_tuned.info.class_counts
     calibration = fine_tuned.calibration if config.calibration else None
     extra = {}
@@ -114,7 +116,7 @@ def predict(config: ScoreConfig, output, probabilities=None) -> int:
     fine_tuned = _load(config)
     dataset = read_texts(fine_tuned, config.data, labels="optional", config=config)
     probs = softmax(score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
-                          calibration=config.calibration))
+                          calibration=config.calibration, target_prior=config.target_prior))
     if probabilities:
         write_test_results(probabilities, probs)
     chosen = fine_tuned.decide(probs, use_calibration=config.calibration)

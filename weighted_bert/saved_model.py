@@ -167,6 +167,28 @@ class FineTuned:
                      "--no-calibration turns it off")
         return raw if calibration.folded_into else calibration.apply(raw).astype(raw.dtype)
 
+    def retarget(self, logits, spec: str):
+        """Calibrated ``logits`` moved to another target prior (``spec``: train, uniform or a JSON
+        file): ``+ log(new) - log(old)``, the Bayes shift of calibrated probabilities (Saerens
+        et al., 2002), from the prior the model's decision was fitted for (its calibration's
+        target prior)."""
+        import numpy as np
+
+        from .calibration.inputs import target_log_prior
+        from .errors import UserError
+
+        old = None if self.calibration is None else self.calibration.target_log_prior
+        if old is None:
+            raise UserError(f"{self.path}: --target-prior needs a model whose decision was fitted for a target prior "
+                            "(train --target-prior, or calibrate --objective accuracy --target-prior); this one's "
+                            "was not, so the prior its answers carry is unknown")
+        if spec == "dev":
+            raise UserError("--target-prior dev is for fitting on a dev file (train, calibrate); here give train, "
+                            "uniform or a JSON file of label -> frequency")
+        new = target_log_prior(spec, self.label_map.labels, train_counts=self.info.class_counts or
+                               [1] * len(self.label_map), dev_labels=[])
+        return (logits + (new - np.asarray(old))[None, :]).astype(logits.dtype)
+
     def decide(self, probabilities, *, use_calibration: bool = True):
         """Class index per row of (calibrated) ``probabilities``: the calibration's decision rule
         (a cost matrix, abstaining as ``calibration.ABSTAINED``), else the most probable class."""

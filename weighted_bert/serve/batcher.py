@@ -23,9 +23,12 @@ from ..prediction import encode_examples, predict_logits, row_lengths, softmax
 class Scorer:
     """Texts -> (probabilities, which texts were cut at the training length)."""
 
-    def __init__(self, fine_tuned, *, precision: str, batch_size: int, calibration: bool = True):
+    def __init__(self, fine_tuned, *, precision: str, batch_size: int, calibration: bool = True,
+                 target_prior: str | None = None):
         self.fine_tuned, self.precision, self.batch_size = fine_tuned, precision, batch_size
-        self.calibration = calibration
+        self.calibration, self.target_prior = calibration, target_prior
+        if target_prior:
+            fine_tuned.retarget(np.zeros((1, len(fine_tuned.label_map)), dtype=np.float32), target_prior)  # checked now
 
     def __call__(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
         ft, length = self.fine_tuned, self.fine_tuned.max_seq_length
@@ -35,7 +38,10 @@ class Scorer:
         for i in at_limit:  # exactly at the limit, or cut: only these are measured in full
             truncated[i] = len(ft.tokenizer(texts[i], truncation=False)["input_ids"]) > length
         logits = predict_logits(ft.model, ft.tokenizer, encodings, batch_size=self.batch_size, precision=self.precision)
-        return softmax(ft.logits(logits, use_calibration=self.calibration)), truncated
+        logits = ft.logits(logits, use_calibration=self.calibration)
+        if self.target_prior:
+            logits = ft.retarget(logits, self.target_prior)
+        return softmax(logits), truncated
 
 
 @dataclass

@@ -119,7 +119,8 @@ def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) 
     from .batcher import Batcher, Scorer
 
     precision = _precision(config)
-    scorer = Scorer(fine_tuned, precision=precision, batch_size=SUB_BATCH, calibration=config.calibration)
+    scorer = Scorer(fine_tuned, precision=precision, batch_size=SUB_BATCH, calibration=config.calibration,
+                    target_prior=config.target_prior)
     scorer(["warm up"])  # the first call pays for lazy set-up; no request should
     metrics = Metrics()
     batcher = Batcher(scorer, max_batch_size=config.max_batch_size, max_wait_ms=config.max_wait_ms,
@@ -132,7 +133,7 @@ def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) 
                   {"objective": calibration.objective, "temperature": calibration.temperature,
                    "tau": calibration.tau, "per_class_biases": calibration.biases is not None,
                    "target_prior": calibration.target_log_prior is not None, "folded_into": calibration.folded_into,
-                   "decision_rule": calibration.decision_rule},
+                   "decision_rule": calibration.decision_rule, "answering_for_target_prior": config.target_prior},
                   "max_batch_size": config.max_batch_size, "max_wait_ms": config.max_wait_ms,
                   "max_inputs": config.max_inputs, "pid": os.getpid()}
     server = _draining_server(uvicorn.Config(create_app(state), log_level="warning", access_log=False), state)
