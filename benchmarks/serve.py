@@ -66,7 +66,7 @@ def offline(run: Path, backend: str, texts: list[str]) -> tuple[float, np.ndarra
     from weighted_bert.inference import load_classifier
     from weighted_bert.serve.batcher import Scorer
     from weighted_bert.serve.runner import _precision
-    from weighted_bert.config import ServeConfig
+    from weighted_bert.scoring_config import ServeConfig
 
     fine_tuned = load_classifier(str(run), backend=backend)
     scorer = Scorer(fine_tuned, precision=_precision(ServeConfig(model=str(run), backend=backend)), batch_size=128)

@@ -148,7 +148,7 @@ def test_hugging_face_spellings():
 
 def test_scoring_commands_name_their_inputs_alike():
     from weighted_bert.cli import build_parser
-    from weighted_bert.config import ScoreConfig
+    from weighted_bert.scoring_config import ScoreConfig
     from weighted_bert.settings import given
 
     parser = build_parser()

@@ -4,9 +4,10 @@ import dataclasses
 
 import pytest
 
-from weighted_bert.config import CLASS_WEIGHTS_BY_LOSS, LOSS_SETTINGS, RunConfig, ScoreConfig, loss_defaults
+from weighted_bert.config import CLASS_WEIGHTS_BY_LOSS, LOSS_SETTINGS, RunConfig, loss_defaults
 from weighted_bert.errors import SettingError
 from weighted_bert.losses import available_losses, get_loss, loss_options
+from weighted_bert.scoring_config import ScoreConfig
 from weighted_bert.settings import default_of
 
 

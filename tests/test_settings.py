@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from weighted_bert.config import RunConfig, ScoreConfig
+from weighted_bert.config import RunConfig
 from weighted_bert.errors import SettingError, UserError
+from weighted_bert.scoring_config import ScoreConfig
 from weighted_bert.settings import (
     add_arguments,
     build,

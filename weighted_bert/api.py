@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RunConfig, ScoreConfig
+from .config import RunConfig
 from .data import Dataset, Example
 from .data.examples import value_text
 from .errors import UserError
+from .scoring_config import ScoreConfig
 from .settings import build, default_of
 
 

@@ -19,10 +19,11 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import CalibrateConfig, ExportConfig, RunConfig, ScoreConfig, ServeConfig
+from .config import RunConfig
 from .errors import SettingError, UserError
 from .log import set_verbosity
 from .run_folder import LABEL_MAP, MODEL
+from .scoring_config import CalibrateConfig, ExportConfig, ScoreConfig, ServeConfig
 from .settings import add_arguments, build, check_value, default_of, given, read_settings, underscores_to_dashes
 
 _COMMON = argparse.ArgumentParser(add_help=False)

@@ -2,8 +2,8 @@
 
 :class:`RunConfig` is what ``weighted-bert train`` runs; its fields give the ``train`` and
 ``compare`` flags, the seed script's flags (types included), ``train --config run.yaml``
-and sweep files. :class:`ScoreConfig` is the same for scoring a trained model
-(``evaluate``, ``predict``, ``calibrate``). A value is checked when the object is made,
+and sweep files. The commands that use a trained model have theirs in
+:mod:`weighted_bert.scoring_config`. A value is checked when the object is made,
 before any data or model is read. The one-line comment by a default says why it is what
 it is (nanoGPT's ``train.py`` habit).
 """
@@ -68,12 +68,6 @@ def _prior_name_or_file(value: str) -> str | None:
     if value in TARGET_PRIORS or Path(value).is_file():
         return None
     return f"is neither one of {', '.join(TARGET_PRIORS)} nor an existing JSON file of label -> frequency"
-
-
-def _prior_to_predict_for(value: str) -> str | None:
-    if value in ("train", "uniform") or Path(value).is_file():
-        return None
-    return "is neither train, uniform nor an existing JSON file of label -> frequency"
 
 
 def _off_or_positive(value: int) -> str | None:
@@ -281,141 +275,6 @@ def loss_defaults(loss: str) -> dict:
     if "class_weights" in values:
         values["class_weights"] = CLASS_WEIGHTS_BY_LOSS[loss]
     return values
-
-
-@dataclass(kw_only=True)
-class ScoreConfig(DataSettings):
-    """Scoring a fine-tuned model: ``evaluate``, ``predict`` and ``calibrate``."""
-
-    GROUP_ORDER: ClassVar = ("model", "data", "speed")
-
-    model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
-                         group="model")
-    data: str = setting(help="data file (predict: - for lines of text on standard input)", aliases=("input",),
-                        group="data")
-    batch_size: int = setting(64, "texts per batch", check=at_least(1), group="speed")  # length-sorted: little padding
-    backend: str = setting("torch", "torch, or the ONNX model written by `weighted-bert export` (fp32 or int8) run "
-                           "by ONNX Runtime", choices=BACKENDS, group="speed")
-    precision: str = setting("fp32", "torch backend: fp32, or bf16 autocast (faster where the hardware has bf16)",
-                             choices=SCORING_PRECISIONS, group="speed")  # exact by default
-    calibration: bool = setting(True, "apply the model folder's calibration.json (from `weighted-bert calibrate`)",
-                                group="model")
-    target_prior: str | None = setting(None, "answer for these class frequencies (train, uniform, or a JSON file "
-                                       "label -> frequency) instead of those the model's decision was fitted for "
-                                       "(train/calibrate --target-prior): the exact Bayes shift of its probabilities",
-                                       check=_prior_to_predict_for, group="model",
-                                       default_text="the prior the model was fitted for")
-
-    def __post_init__(self):
-        validate(self)
-        if self.target_prior is not None and not self.calibration:
-            raise SettingError("target_prior", self.target_prior, "moves the calibrated decision; it cannot go with "
-                               "--no-calibration")
-
-
-@dataclass(kw_only=True)
-class CalibrateConfig(ScoreConfig):
-    """``weighted-bert calibrate``: what is fitted on the dev file (see weighted_bert/calibration)."""
-
-    GROUP_ORDER: ClassVar = ("model", "data", "decision", "abstaining", "speed")
-
-    objective: str = setting("macro_f1", "what the decision is fitted for: macro_f1, balanced_accuracy, accuracy "
-                             "(under --target-prior), cost (least expected cost under --costs), "
-                             "recall_at_precision (of --class at --min-precision)", choices=OBJECTIVES,
-                             group="decision")  # every class counts: the long-tail default
-    target_prior: str | None = setting(None, "accuracy and cost: the class frequencies the model will meet: dev "
-                                       "(the dev file's), train, uniform, or a JSON file {label: frequency}",
-                                       group="decision", default_text="dev")
-    costs: str | None = setting(None, "cost: CSV cost matrix, a header of predicted labels, then per gold label "
-                                "its row of costs", group="decision")
-    target_class: str | None = setting(None, "recall_at_precision: the label whose recall is raised",
-                                       flag="class", group="decision")
-    min_precision: float | None = setting(None, "recall_at_precision: the precision to keep", check=between(0, 1),
-                                          group="decision")
-    per_class_bias: bool = setting(False, "macro_f1, balanced_accuracy, accuracy, cost: also fit one bias per "
-                                   "class", group="decision")
-    temperature: bool = setting(True, "fit a temperature (kept when it lowers the cross-fitted dev NLL)",
-                                group="decision")
-    abstain: float | None = setting(None, "answer --abstain-label when the chosen class's calibrated probability is "
-                                    "below this", check=between(0, 1), group="abstaining")
-    coverage: float | None = setting(None, "abstain on the least sure texts, the threshold fitted so that this "
-                                     "share of dev is answered", check=between(0, 1, high_open=False),
-                                     group="abstaining")
-    abstain_label: str = setting("ABSTAIN", "the label of an abstention", group="abstaining")
-
-    def __post_init__(self):
-        validate(self)
-        takers = {"target_prior": PRIOR_OBJECTIVES, "costs": ("cost",), "target_class": ("recall_at_precision",),
-                  "min_precision": ("recall_at_precision",),
-                  "per_class_bias": tuple(o for o in OBJECTIVES if o != "recall_at_precision")}
-        for name, objectives in takers.items():
-            if getattr(self, name) not in (None, False) and self.objective not in objectives:
-                raise SettingError(name, getattr(self, name), f"is not read by objective {self.objective}; "
-                                   f"it is for {', '.join(objectives)}")
-        if self.abstain is not None and self.coverage is not None:
-            raise SettingError("coverage", self.coverage, "and --abstain both set the threshold; give one")
-        if self.coverage == 0:
-            raise SettingError("coverage", 0, "would answer nothing; expected a share above 0")
-        if not self.abstain_label.strip():
-            raise SettingError("abstain_label", self.abstain_label, "is empty")
-
-
-@dataclass(kw_only=True)
-class ExportConfig:
-    """``weighted-bert export``: the ONNX model and, for int8, the check of what it costs."""
-
-    GROUP_ORDER: ClassVar = ("model", "int8 check")
-
-    model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
-                         group="model")
-    format: str = setting("onnx", "onnx (the only format so far)", choices=("onnx",), group="model")
-    quantize: str | None = setting(None, "also write an int8 model (ONNX Runtime dynamic quantisation)",
-                                   choices=("int8",), group="model", default_text="no")
-    check_data: str | None = setting(None, "int8: a labelled file to score fp32 and int8 on (compression hurts the "
-                                     "rarest classes first)", group="int8 check", default_text="the run's dev file")
-    max_f1_drop: float = setting(0.05, "int8: warn when a class's F1 drops by more than this", check=between(0, 1),
-                                 group="int8 check")  # five points: beyond the run-to-run noise of a class's F1
-    batch_size: int = setting(64, "texts per batch while checking", check=at_least(1), group="int8 check")
-
-    def __post_init__(self):
-        validate(self)
-        if self.check_data is not None and self.quantize is None:
-            raise SettingError("check_data", self.check_data, "checks the int8 model; it needs --quantize int8")
-
-
-@dataclass(kw_only=True)
-class ServeConfig:
-    """``weighted-bert serve``: a trained model behind HTTP, with dynamic batching."""
-
-    GROUP_ORDER: ClassVar = ("model", "server", "batching", "limits")
-
-    model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
-                         group="model")
-    backend: str = setting("torch", "torch, or the ONNX model written by `weighted-bert export` (fp32 or int8)",
-                           choices=BACKENDS, group="model")
-    precision: str = setting("auto", "torch backend: auto (bf16 where the hardware has it), fp32 or bf16",
-                             choices=("auto", *SCORING_PRECISIONS), group="model")
-    calibration: bool = setting(True, "apply the model folder's calibration (folded into its weights by "
-                                "`weighted-bert calibrate`)", group="model")
-    target_prior: str | None = setting(None, "answer for these class frequencies (train, uniform, or a JSON file "
-                                       "label -> frequency) instead of those the model's decision was fitted for",
-                                       check=_prior_to_predict_for, group="model",
-                                       default_text="the prior the model was fitted for")
-    host: str = setting("127.0.0.1", "address to listen on (0.0.0.0: every interface)", group="server")
-    port: int = setting(8080, "port to listen on (0: a free one, printed at start)", check=between(0, 65535),
-                        group="server")
-    workers: int = setting(1, "server processes, each with the model and an equal share of the CPU threads",
-                           check=at_least(1), group="server")
-    max_batch_size: int = setting(128, "texts run together at most; waiting requests are batched up to it",
-                                  check=at_least(1), group="batching")  # the offline predict's best batch on CPU
-    max_wait_ms: float = setting(5.0, "how long the first request of a batch waits for others to join it",
-                                 check=at_least(0), group="batching")  # a few ms: batches form under load only
-    max_inputs: int = setting(1024, "texts in one request at most (more: 413)", check=at_least(1), group="limits")
-    max_body_mb: float = setting(8.0, "request body size at most, in MB (more: 413)", check=at_least(0, strict=True),
-                                 group="limits")
-
-    def __post_init__(self):
-        validate(self)
 
 
 def setting_names(cls=RunConfig) -> list[str]:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ScoreConfig
 from .data import Dataset, parse_dataset, parse_lines, read_dataset
 from .errors import RunError, UserError
 from .log import get_logger
 from .prediction import encode_examples, predict_logits, softmax
 from .run_folder import CALIBRATION
 from .saved_model import FineTuned, load_fine_tuned
+from .scoring_config import ScoreConfig
 
 log = get_logger(__name__)
 

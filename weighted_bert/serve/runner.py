@@ -15,9 +15,9 @@ import signal
 import socket
 import sys
 
-from ..config import ServeConfig
 from ..errors import UserError
 from ..log import get_logger
+from ..scoring_config import ServeConfig
 
 log = get_logger(__name__)
 # A batch of requests is sorted by length and run in pieces of this many texts, each padded
