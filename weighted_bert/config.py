@@ -118,7 +118,8 @@ class RunConfig(DataSettings):
     do_predict: bool | None = setting(None, "predict the test file", group="what to run",
                                       default_text="when a test file is found")
     recipe: str | None = setting(None, "a preset of the loss and sampling settings (and target prior), measured in "
-                                 "benchmarks/results/defaults.md; flags given beside it win", choices=tuple(RECIPES),
+                                 "benchmarks/results/defaults.md; it sets those still at their defaults",
+                                 choices=tuple(RECIPES),
                                  group="loss", default_text="none: the settings below")
     target_prior: str | None = setting(None, "the class frequencies the model will meet, for which the decision is "
                                        "fitted on dev after training (temperature and a logit shift, kept only when "
@@ -219,6 +220,7 @@ class RunConfig(DataSettings):
     run_name: str | None = setting(None, "the run's name in the tracker", default_text="the output folder's name")
 
     def __post_init__(self):
+        self._apply_recipe()
         validate(self)
         if self.few_threshold > self.many_threshold:
             raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
@@ -230,20 +232,18 @@ class RunConfig(DataSettings):
             raise SettingError("class_weights", self.class_weights, f"is not read by loss {self.loss}; the losses "
                                f"that take class weights: {takers}")
 
-    @classmethod
-    def with_preset(cls, values: dict, where: str | None = None) -> dict:
-        """``values`` with the settings of its ``recipe`` filled in where not given."""
-        recipe = values.get("recipe")
-        if recipe is None:
-            return values
-        if recipe not in RECIPES:
-            raise SettingError("recipe", recipe, f"is not one of {', '.join(RECIPES)}", where=where)
-        merged = {**RECIPES[recipe], **values}
-        loss = merged.get("loss", default_of(cls, "loss"))
-        if loss in LOSS_SETTINGS:  # a loss given beside the recipe: the recipe's settings of its own loss go
-            unread = set(unread_loss_settings(loss, RECIPES[recipe])) - set(values)
-            merged = {k: v for k, v in merged.items() if k not in unread}
-        return merged
+    def _apply_recipe(self) -> None:
+        """The ``recipe`` preset's settings, for those still at their defaults (a setting given
+        another value wins; the preset's settings of its own loss go with a loss given beside it)."""
+        if self.recipe is None:
+            return
+        if self.recipe not in RECIPES:
+            raise SettingError("recipe", self.recipe, f"is not one of {', '.join(RECIPES)}")
+        preset = RECIPES[self.recipe]
+        unread = set(unread_loss_settings(self.loss, preset)) if self.loss != default_of(RunConfig, "loss") else set()
+        for name, value in preset.items():
+            if name not in unread and getattr(self, name) == default_of(RunConfig, name):
+                setattr(self, name, value)
 
     def recipe_text(self) -> str:
         """The recipe this run trains with, in one line (what ``train`` prints)."""

@@ -184,8 +184,6 @@ def build(cls, values: dict, *, where: str | None = None):
         if name is None:
             raise _unknown(cls, key, where)
         known[name] = value
-    if hasattr(cls, "with_preset"):  # a named preset fills the settings not given (RunConfig's --recipe)
-        known = cls.with_preset(known, where)
     for f in dataclasses.fields(cls):
         if f.default is dataclasses.MISSING and f.name not in known:
             raise UserError(f"{prefix}the setting {f.name} (--{flag_of(f)}) is required")
