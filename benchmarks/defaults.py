@@ -42,20 +42,20 @@ sys.path.insert(0, str(HERE.parent))
 from weighted_bert.calibration import calibrate  # noqa: E402
 from weighted_bert.calibration.inputs import build_objective  # noqa: E402
 from weighted_bert.cli import main  # noqa: E402
+from weighted_bert.config import RECIPES as PRESETS  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
 from weighted_bert.inference import score  # noqa: E402
 from weighted_bert.metrics import classification_metrics  # noqa: E402
 from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 
 CLINC = HERE.parent.parent / "shared" / "data" / "clinc150" / "data_full.json"
-RECIPES = {  # name: (run folder, train flags)
-    "ce": ("ce", ["--loss", "ce"]),
-    "seed (weighted_ce inverse)": ("seed", ["--loss", "weighted_ce", "--class-weights", "inverse",
-                                             "--weight-normalization", "none", "--loss-reduction", "mean"]),
-    "ce + class_balanced": ("class_balanced", ["--loss", "ce", "--sampling", "class_balanced"]),
-    "ce + sqrt": ("sqrt", ["--loss", "ce", "--sampling", "sqrt"]),
-    "logit_adjusted": ("logit_adjusted", ["--loss", "logit_adjusted"]),
-    "ldam + drw": ("ldam_drw", ["--loss", "ldam", "--drw-start", "0.8"]),
+RECIPES = {  # name: the `--recipe` preset (weighted_bert.config.RECIPES) it trains with
+    "ce": "ce",
+    "seed (weighted_ce inverse)": "seed",
+    "ce + class_balanced": "class_balanced",
+    "ce + sqrt": "sqrt",
+    "logit_adjusted": "logit_adjusted",
+    "ldam + drw": "ldam_drw",
 }
 DECISION = " + decision"
 ACCURACY_SLACK = 0.01
@@ -92,11 +92,12 @@ def build(folder: Path, factor: int, order: int) -> dict:
     return files
 
 
-def train(run: Path, data: Path, flags: list[str], seed: int) -> float:
+def train(run: Path, data: Path, preset: str, seed: int) -> float:
     summary = run / "run_summary.json"
     if summary.is_file():
         return json.loads(summary.read_text())["seconds"]
     settings = [f"--{k.replace('_', '-')}={v}" for k, v in {**SETTINGS, "seed": seed}.items()]
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in PRESETS[preset].items() if k != "target_prior"]
     assert main(["train", "--model", demo_model_dir(), "--data-dir", str(data), "--output-dir", str(run),
                  "--overwrite-output-dir", "--no-progress", "--no-do-eval", "--no-do-predict", *settings, *flags]) == 0
     return json.loads(summary.read_text())["seconds"]
@@ -202,10 +203,10 @@ def run_benchmark(argv=None) -> int:
             files = build(runs / "data" / f"if{factor}_order{order}", factor, order)
             for recipe in recipes:
                 key = f"{factor}|{order}|{recipe}"
-                folder, flags = RECIPES[recipe]
-                run = runs / f"if{factor}_order{order}" / folder
+                preset = RECIPES[recipe]
+                run = runs / f"if{factor}_order{order}" / preset
                 started = time.perf_counter()
-                seconds += train(run, files["train"].parent, flags, order)
+                seconds += train(run, files["train"].parent, preset, order)
                 if key not in saved:
                     saved[key] = scores(run, files)
                     cache.write_text(json.dumps(saved, indent=1))
@@ -215,8 +216,9 @@ def run_benchmark(argv=None) -> int:
     table, ranking, winner = summarise(results)
     Path(args.output).write_text(render(table, ranking, winner, orders, factors, seconds), encoding="utf-8")
     Path(args.output).with_suffix(".json").write_text(json.dumps({
-        "winner": winner, "recipe": RECIPES[winner.replace(DECISION, "")][1],
-        "target_prior": "dev" if winner.endswith(DECISION) else "train",
+        "winner": winner, "preset": RECIPES[winner.replace(DECISION, "")],
+        "settings": PRESETS[RECIPES[winner.replace(DECISION, "")]],
+        "target_prior": "dev" if winner.endswith(DECISION) else "none",
         "orders": orders, "factors": factors}, indent=2) + "\n")
     print(Path(args.output).read_text())
     return 0

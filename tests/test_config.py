@@ -109,3 +109,21 @@ def test_a_bad_recipe_or_target_prior_is_one_line(values, problem):
     with pytest.raises(UserError) as caught:
         build(RunConfig, {"model": "m", "output_dir": "o", **values})
     assert problem in str(caught.value)
+
+
+def test_the_default_recipe_is_the_one_the_benchmark_names():
+    """benchmarks/defaults.py writes the winner of its rule to results/defaults.json; the
+    defaults of `train` (and the `recommended` preset) are that recipe and target prior."""
+    import json
+    from pathlib import Path
+
+    from weighted_bert.config import RECIPES
+    from weighted_bert.settings import build
+    from weighted_bert.training import target_prior
+
+    result = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "defaults.json").read_text())
+    config = build(RunConfig, {"model": "m", "output_dir": "o"})
+    for name, value in result["settings"].items():
+        assert getattr(config, name) == value, name
+    assert target_prior(config, dev=object()) == result["target_prior"]
+    assert {**RECIPES["recommended"]} == {**result["settings"], "target_prior": result["target_prior"]}

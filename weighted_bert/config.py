@@ -38,6 +38,7 @@ RECIPES = {
     "sqrt": {"loss": "ce", "sampling": "sqrt"},
     "logit_adjusted": {"loss": "logit_adjusted"},
     "ldam_drw": {"loss": "ldam", "drw_start": 0.8},
+    "recommended": {"loss": "logit_adjusted", "target_prior": "dev"},  # the defaults: the winner of the rule
 }
 OBJECTIVES = ("macro_f1", "balanced_accuracy", "accuracy", "cost", "recall_at_precision")
 PRIOR_OBJECTIVES = ("accuracy", "cost")  # scored and decided under a target prior
@@ -127,7 +128,8 @@ class RunConfig(DataSettings):
                                        "class alike), a JSON file label -> frequency, or none (fit nothing)",
                                        check=_prior_name_or_file, group="evaluation",
                                        default_text="dev when there is a dev set, else none")
-    loss: str = setting("weighted_ce", "training loss", choices=lambda: tuple(LOSS_SETTINGS), group="loss")  # the seed's
+    loss: str = setting("logit_adjusted", "training loss", choices=lambda: tuple(LOSS_SETTINGS),
+                        group="loss")  # with target prior dev: the winner in benchmarks/results/defaults.md
     class_weights: str | dict | None = setting(None, "weighting scheme, or a JSON file label -> weight (from "
                                                "Python also a mapping)", check=_scheme_or_file, group="loss",
                                         default_text="inverse, N / n_c, for weighted_ce; none for focal")

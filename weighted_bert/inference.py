@@ -92,13 +92,15 @@ def evaluate(config: ScoreConfig, output_dir=None) -> dict:
     fine_tuned = _load(config)
     dataset = read_texts(fine_tuned, config.data, labels="required", config=config)
     logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
-                   calibration=config.calibration, target_prior=config.target_prior)
+                   calibration=config.calibration)
     loss_fn, counts = scoring_loss(fine_tuned), fine_tuned.info.class_counts
     calibration = fine_tuned.calibration if config.calibration else None
     extra = {}
     if calibration is not None and calibration.changes_logits:
         raw, y = calibration.remove(logits), fine_tuned.label_map.encode(dataset)
         extra = {"nll_uncalibrated": nll(raw, y), "ece_uncalibrated": ece(raw, y)}
+    if config.target_prior:
+        logits = fine_tuned.retarget(logits, config.target_prior)
     if output_dir:
         return write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
                                 train_counts=counts, calibration=calibration, extra=extra)
