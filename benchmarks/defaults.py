@@ -175,6 +175,16 @@ def render(table, ranking, winner, orders, factors, seconds) -> str:
                 values = cell[key] if cell else []
                 cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "—")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "## Paired with `ce` (same data set, order and world): difference in macro-F1, mean (min, max) "
+              "over orders", "", f"| recipe | {' | '.join(f'IF {f} {w}' for f, w in columns)} |",
+              "|---|" + "---:|" * len(columns)]
+    for name, _, _ in ranking:
+        cells = []
+        for column in columns:
+            mine, base = table[name].get(column), table["ce"].get(column)
+            diffs = [a - b for a, b in zip(mine["macro_f1"], base["macro_f1"])] if mine and base else []
+            cells.append(f"{np.mean(diffs):+.3f} ({min(diffs):+.3f}, {max(diffs):+.3f})" if diffs else "—")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "## The rule and its result", "",
               f"Eligible: natural-test accuracy at most {ACCURACY_SLACK:.2f} below plain `ce` on every data set. "
               "Among them, the best mean rank of macro-F1 over the test columns.", "",
