@@ -58,7 +58,7 @@ def _seed_text(name, kind, tmp_path):
     special = {"loss": "focal", "class_weights": "inverse", "weight_normalization": "none",
                "loss_reduction": "weighted_mean", "sampling": "sqrt", "label_order": "first_seen",
                "precision": "fp32", "on_bad_line": "skip", "max_steps": "7", "report_to": "tensorboard",
-               "metric_for_best_model": "nll"}
+               "metric_for_best_model": "nll", "recipe": "ce", "target_prior": "uniform"}
     return special.get(name) or texts.get(kind) or f"{name}-value"
 
 
