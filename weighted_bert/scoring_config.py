@@ -154,3 +154,6 @@ class ServeConfig:
 
     def __post_init__(self):
         validate(self)
+        if self.target_prior is not None and not self.calibration:
+            raise SettingError("target_prior", self.target_prior, "moves the calibrated decision; it cannot go with "
+                               "--no-calibration")
