@@ -15,6 +15,12 @@ from .errors import SettingError
 from .settings import at_least, between, setting, validate
 
 
+def _retarget_needs_calibration(config) -> None:
+    if config.target_prior is not None and not config.calibration:
+        raise SettingError("target_prior", config.target_prior, "moves the calibrated decision; it cannot go with "
+                           "--no-calibration")
+
+
 def _prior_to_predict_for(value: str) -> str | None:
     if value in ("train", "uniform") or Path(value).is_file():
         return None
@@ -46,9 +52,7 @@ class ScoreConfig(DataSettings):
 
     def __post_init__(self):
         validate(self)
-        if self.target_prior is not None and not self.calibration:
-            raise SettingError("target_prior", self.target_prior, "moves the calibrated decision; it cannot go with "
-                               "--no-calibration")
+        _retarget_needs_calibration(self)
 
 
 @dataclass(kw_only=True)
@@ -154,6 +158,4 @@ class ServeConfig:
 
     def __post_init__(self):
         validate(self)
-        if self.target_prior is not None and not self.calibration:
-            raise SettingError("target_prior", self.target_prior, "moves the calibrated decision; it cannot go with "
-                               "--no-calibration")
+        _retarget_needs_calibration(self)
