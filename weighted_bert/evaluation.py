@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
 
+from .calibration.temperature import nll
 from .data.readers import Dataset
 from .io import atomic_write_text
 from .labels import LabelMap
@@ -69,9 +70,7 @@ def metrics_from_logits(logits: np.ndarray, y_true: Sequence[int], *, loss_fn=No
     y_pred, extra = decisions(softmax(logits), y_true, calibration)
     metrics = classification_metrics(y_true, y_pred)
     metrics["balanced_accuracy"] = float(balanced_accuracy_score(y_true, y_pred)) if len(y_pred) else 0.0
-    log_p = logits - logits.max(axis=1, keepdims=True)
-    log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
-    metrics["nll"] = float(-np.mean(log_p[np.arange(len(log_p)), np.asarray(y_true)])) if len(log_p) else 0.0
+    metrics["nll"] = nll(logits, y_true)
     if loss_fn is not None:
         metrics["loss"] = objective(loss_fn, logits, y_true)
     if train_counts is not None:
