@@ -7,7 +7,9 @@ import pytest
 
 MODULES = ["weighted_bert.weights", "weighted_bert.speed", "weighted_bert.losses.cross_entropy", "weighted_bert.losses.weighted_cross_entropy",
            "weighted_bert.losses.focal", "weighted_bert.losses.dice", "weighted_bert.losses.logit_adjusted",
-           "weighted_bert.losses.ldam"]
+           "weighted_bert.losses.ldam", "weighted_bert.losses.multilabel.bce",
+           "weighted_bert.losses.multilabel.sigmoid_focal", "weighted_bert.losses.multilabel.asymmetric",
+           "weighted_bert.losses.multilabel.cb_ntr"]
 
 
 @pytest.mark.parametrize("name", MODULES)

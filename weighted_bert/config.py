@@ -23,7 +23,9 @@ from .weights import NORMALIZATIONS, SCHEMES
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCORING_PRECISIONS = ("fp32", "bf16")
-SAMPLINGS = ("random", "class_balanced", "sqrt")
+SAMPLINGS = ("random", "class_balanced", "sqrt")  # multi-label: a label drawn, then a row that carries it
+POS_WEIGHTS = ("none", "inverse", "sqrt_inverse", "effective_number")
+THRESHOLDS = ("per_label", "global", "none")  # multi-label decisions fitted on dev after training
 BACKENDS = ("torch", "onnx", "onnx-int8")
 REDUCTIONS = ("mean", "weighted_mean")
 BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll")
@@ -53,7 +55,15 @@ LOSS_SETTINGS = {
     "ldam": ("ldam_max_margin", "ldam_scale", "drw_start", "class_weight_beta"),
     "logit_adjusted": ("la_tau", "label_smoothing"),
     "balanced_softmax": ("label_smoothing",),
+    # multi-label (sigmoid outputs): weighted_bert/losses/multilabel/
+    "bce": ("pos_weight", "class_weight_beta"),
+    "sigmoid_focal": ("focal_gamma",),
+    "asymmetric": ("asl_gamma_neg", "asl_gamma_pos", "asl_clip"),
+    "distribution_balanced": ("db_alpha", "db_beta", "db_mu", "ntr_lambda", "ntr_kappa"),
+    "cb_ntr": ("class_weight_beta", "ntr_lambda", "ntr_kappa"),
 }
+MULTI_LABEL_LOSSES = ("bce", "sigmoid_focal", "asymmetric", "distribution_balanced", "cb_ntr")
+MULTI_LABEL_DEFAULT_LOSS = "bce"  # replaced by the winner of benchmarks/multilabel.py below, once measured
 # class_weights left unset: the seed's N / n_c for weighted_ce; alpha = 1 for focal (Lin et al. found
 # alpha matters little once gamma focuses on hard examples).
 CLASS_WEIGHTS_BY_LOSS = {"weighted_ce": "inverse", "focal": "none"}
@@ -83,6 +93,11 @@ class DataSettings:
     text_pair_column: str | None = setting(None, "column/key of the second text for sentence-pair tasks",
                                            group="data", default_text="none: single sentences")
     label_column: str = setting("label", "column/key of the label", group="data")
+    label_separator: str | None = setting(None, "multi-label TSV/CSV/.txt files: the character between the labels "
+                                          "of a row in the label field (a JSONL file gives a list)", group="data",
+                                          check=lambda v: None if v and v.strip() and "\t" not in v and "\n" not in v
+                                          else "is empty, blank, or holds a tab or a line end",
+                                          default_text=", when the task is multi-label")
     on_bad_line: str = setting("error", "a malformed line stops the run (error) or is skipped and counted "
                                "(skip; warn also names it)", choices=ON_BAD_LINE, group="data")
 
@@ -111,6 +126,10 @@ class RunConfig(DataSettings):
                                     aliases=("test-file",), group="data")
     labels: list[str] | None = setting(None, "comma-separated label order (the columns of test_results.tsv)",
                                        group="labels", default_text="from the training data")
+    multi_label: bool | None = setting(None, "each text has a set of labels (none, one or several): sigmoid "
+                                       "outputs, a multi-label loss and per-label thresholds", group="labels",
+                                       default_text="when the training file's labels are JSONL lists, or "
+                                       "--label-separator is given")
     label_order: str = setting("sorted", "order of labels read from training data, unless numeric or --labels",
                                choices=LABEL_ORDERS, group="labels")  # sorted: the same map whatever the line order
     do_train: bool = setting(True, "train; --no-do-train evaluates/predicts with --model as is", group="what to run")
@@ -152,6 +171,25 @@ class RunConfig(DataSettings):
                                 group="loss")  # Cao et al.'s s
     drw_start: float | None = setting(None, "ldam: deferred re-weighting from this fraction of training on, e.g. 0.8",
                                       check=between(0, 1), group="loss", default_text="off")
+    pos_weight: str = setting("none", "bce: weight of each label's positive term, from its training count n and "
+                              "negatives m: inverse (m / n), sqrt_inverse (sqrt(m / n)), effective_number (the ratio "
+                              "of the effective numbers of negatives and positives, Cui et al.)", choices=POS_WEIGHTS,
+                              group="loss")
+    asl_gamma_neg: float = setting(4.0, "asymmetric: focusing exponent of the negatives", check=at_least(0),
+                                   group="loss")  # Ridnik et al.'s
+    asl_gamma_pos: float = setting(0.0, "asymmetric: focusing exponent of the positives", check=at_least(0),
+                                   group="loss")  # Ridnik et al.'s
+    asl_clip: float = setting(0.05, "asymmetric: probability margin m shifted off the negatives", check=between(0, 1),
+                              group="loss")  # Ridnik et al.'s
+    db_alpha: float = setting(0.1, "distribution_balanced: smoothing floor alpha of the re-balancing weight",
+                              check=at_least(0), group="loss")  # Wu et al.
+    db_beta: float = setting(10.0, "distribution_balanced: smoothing slope beta", check=at_least(0), group="loss")
+    db_mu: float = setting(0.3, "distribution_balanced: smoothing centre mu", check=at_least(0), group="loss")
+    ntr_lambda: float = setting(2.0, "distribution_balanced, cb_ntr: scale lambda of the negative term "
+                                "(negative-tolerant regularisation)", check=at_least(0, strict=True),
+                                group="loss")  # Wu et al.'s neg_scale
+    ntr_kappa: float = setting(0.05, "distribution_balanced, cb_ntr: share kappa of the prior bias -log(1/p - 1) "
+                               "taken off the logits", check=at_least(0), group="loss")  # Wu et al.'s init_bias
     sampling: str = setting("random", "random, class_balanced (each class equally likely) or sqrt (class "
                             "probability proportional to sqrt(n_c))", choices=SAMPLINGS, group="sampling")
     length_grouping: bool = setting(True, "with random sampling, batch examples of similar length so that little "
@@ -205,6 +243,10 @@ class RunConfig(DataSettings):
                                   group="evaluation")  # Kang et al.'s split (ICLR 2020), > 100 there on ImageNet-LT
     few_threshold: int = setting(20, "classes with fewer training examples are few-shot", check=at_least(0),
                                  group="evaluation")  # Kang et al.'s split
+    thresholds: str = setting("per_label", "multi-label: decision thresholds fitted on dev after training, to "
+                              "maximise each label's F1 (per_label; a label with few dev positives takes the "
+                              "global one) or micro-F1 (global); kept only when they beat 0.5 beyond noise",
+                              choices=THRESHOLDS, group="evaluation")
     calibration: bool = setting(True, "apply a model folder's calibration.json (from `weighted-bert calibrate`) "
                                 "when scoring a fine-tuned model", group="evaluation")
     metric_for_best_model: str = setting("macro_f1", "the dev score that picks the final checkpoint (the best "
@@ -224,6 +266,7 @@ class RunConfig(DataSettings):
     def __post_init__(self):
         self._apply_recipe()
         validate(self)
+        self._settle_task()
         if self.few_threshold > self.many_threshold:
             raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
         if self.eval_steps and self.save_steps and self.save_steps % self.eval_steps:
@@ -233,6 +276,31 @@ class RunConfig(DataSettings):
             takers = ", ".join(name for name, reads in LOSS_SETTINGS.items() if "class_weights" in reads)
             raise SettingError("class_weights", self.class_weights, f"is not read by loss {self.loss}; the losses "
                                f"that take class weights: {takers}")
+
+    def _settle_task(self) -> None:
+        """Single- or multi-label from what was given: a multi-label loss or ``label_separator``
+        makes the task multi-label; a multi-label task with the loss at its default trains
+        with the multi-label default. Anything that contradicts the task is an error."""
+        given = self.multi_label
+        if self.multi_label is None and (self.loss in MULTI_LABEL_LOSSES or self.label_separator is not None):
+            self.multi_label = True
+        if self.multi_label and self.loss not in MULTI_LABEL_LOSSES:
+            if self.loss != default_of(RunConfig, "loss") and self.recipe is None:
+                raise SettingError("loss", self.loss, "is a single-label loss; a multi-label task trains with one of "
+                                   + ", ".join(MULTI_LABEL_LOSSES))
+            self.loss = MULTI_LABEL_DEFAULT_LOSS
+        if given is False and (self.loss in MULTI_LABEL_LOSSES or self.label_separator is not None):
+            name = "loss" if self.loss in MULTI_LABEL_LOSSES else "label_separator"
+            raise SettingError(name, getattr(self, name), "is for multi-label tasks, and --no-multi-label was given")
+        if self.multi_label and self.target_prior not in (None, "none"):
+            raise SettingError("target_prior", self.target_prior, "is for single-label tasks; a multi-label model's "
+                               "decision is its per-label thresholds (--thresholds)")
+
+    def with_task(self, multi_label: bool) -> "RunConfig":
+        """This run's settings for the task its training file turned out to hold."""
+        import dataclasses
+
+        return self if self.multi_label == multi_label else dataclasses.replace(self, multi_label=multi_label)
 
     def _apply_recipe(self) -> None:
         """The ``recipe`` preset's settings, for those still at their defaults (a setting given

@@ -111,3 +111,35 @@ def _weights_from_mapping(scheme, labels) -> list[float]:
     if labels is None:
         raise ValueError("class weights from a mapping need the label names (labels=...)")
     return numbers_by_label(source, scheme, labels, "weight")
+
+
+def positive_weights(counts: Sequence[int], num_examples: int, scheme: str, *, beta: float = 0.9999) -> list[float] | None:
+    """Multi-label: the weight of each label's positive term (``pos_weight`` of binary
+    cross-entropy) from its ``n`` training rows and ``m = num_examples - n`` negatives:
+    ``inverse`` m / n (what PyTorch's documentation suggests), ``sqrt_inverse`` sqrt(m / n),
+    ``effective_number`` E(m) / E(n) with E(k) = (1 - beta^k) / (1 - beta) (Cui et al.);
+    ``none`` gives None. A label without a training row takes the largest weight of the others;
+    a label on every row weighs 1.
+
+    >>> positive_weights([10, 50], 100, "inverse")
+    [9.0, 1.0]
+    >>> [round(w, 4) for w in positive_weights([10, 50], 100, "sqrt_inverse")]
+    [3.0, 1.0]
+    """
+    from .config import POS_WEIGHTS
+
+    check_choice("pos_weight", scheme, POS_WEIGHTS)
+    if scheme == "none":
+        return None
+    counts = [int(c) for c in counts]
+    if num_examples < max(counts, default=0):
+        raise ValueError(f"num_examples {num_examples} is below a label's count {max(counts)}")
+
+    def effective(k: int) -> float:
+        return (1.0 - beta ** k) / (1.0 - beta) if beta > 0 else float(k > 0)
+
+    formula = {"inverse": lambda n, m: m / n, "sqrt_inverse": lambda n, m: math.sqrt(m / n),
+               "effective_number": lambda n, m: effective(m) / effective(n)}[scheme]
+    present = [formula(n, num_examples - n) if n < num_examples else 1.0 for n in counts if n > 0]
+    fallback = max(present, default=1.0)
+    return [fallback if n == 0 else 1.0 if n >= num_examples else formula(n, num_examples - n) for n in counts]

@@ -1,13 +1,13 @@
 """Data in: readers for the seed format, TSV/CSV and JSONL, and the seed's file names."""
 
 from .readers import (
-           Columns,
-           DataFormatError,
-           Dataset,
-           Example,
-           parse_dataset,
-           parse_lines,
-           read_dataset,
+    Columns,
+    DataFormatError,
+    Dataset,
+    Example,
+    parse_dataset,
+    parse_lines,
+    read_dataset,
 )
 from .splits import DataFiles, find_data_files
 

@@ -8,7 +8,7 @@ import csv
 import io
 from pathlib import Path
 
-from .examples import Columns, DataFormatError, Example, Sink, example_from_record
+from .examples import DEFAULT_LABEL, PLURAL_LABEL, Columns, DataFormatError, Example, Sink, example_from_record
 
 
 @contextlib.contextmanager
@@ -104,9 +104,12 @@ def _column_indices(path: Path, header: list[str], columns: Columns, labels: str
     wanted = {"text": columns.text}
     if columns.text_pair:
         wanted["text_pair"] = columns.text_pair
-    if labels != "none" and (labels == "required" or columns.label in header):
+    if labels != "none" and (labels == "required" or columns.label in header
+                             or (columns.label == DEFAULT_LABEL and PLURAL_LABEL in header)):
         wanted["label"] = columns.label
     index = {}
+    if wanted.get("label") == DEFAULT_LABEL and DEFAULT_LABEL not in header and PLURAL_LABEL in header:
+        wanted["label"] = PLURAL_LABEL
     for role, name in wanted.items():
         if name not in header:
             flag = {"text": "--text-column", "text_pair": "--text-pair-column", "label": "--label-column"}[role]

@@ -7,6 +7,7 @@ what was expected, or, under ``on_bad_line="skip"``/``"warn"``, is recorded by t
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class DataFormatError(UserError, ValueError):
 class Example:
     text: str
     text_pair: str | None = None
-    label: str | None = None
+    label: str | tuple[str, ...] | None = None  # multi-label: the row's label set, in file order (may be empty)
     line: int = 0  # 1-based line (or record start line) in the source file
 
 
@@ -78,11 +79,19 @@ class Dataset:
         return bool(self.examples) and self.examples[0].label is not None
 
     @property
+    def multi_label(self) -> bool:
+        """Labels are sets (JSONL lists, or split at a label separator)."""
+        return self.has_labels and isinstance(self.examples[0].label, tuple)
+
+    @property
     def is_pair(self) -> bool:
         return bool(self.examples) and self.examples[0].text_pair is not None
 
     def __len__(self) -> int:
         return len(self.examples)
+
+
+DEFAULT_LABEL, PLURAL_LABEL = "label", "labels"  # a file without the default column may name it "labels"
 
 
 @dataclass(frozen=True)
@@ -91,17 +100,23 @@ class Columns:
 
     text: str = "text"
     text_pair: str | None = None
-    label: str = "label"
+    label: str = DEFAULT_LABEL
 
 
 class Sink:
-    """Collects bad lines or raises, depending on ``on_bad_line``."""
+    """Collects bad lines or raises, depending on ``on_bad_line``; knows how this read takes
+    labels (``multi_label``: True, False or None to detect from JSONL lists;
+    ``label_separator``: where a label field is split into a label set)."""
 
-    def __init__(self, path: Path, on_bad_line: str):
+    def __init__(self, path: Path, on_bad_line: str, *, multi_label: bool | None = None,
+                 label_separator: str | None = None):
         self.path = path
         self.on_bad_line = on_bad_line
         self.skipped: list[DataFormatError] = []
         self.multiline: list[int] = []
+        self.multi_label = multi_label
+        self.label_separator = label_separator if multi_label is not False else None
+        self.repeated: list[int] = []  # lines that named a label twice (merged)
 
     def bad(self, line: int, problem: str) -> None:
         error = DataFormatError(self.path, line, problem)
@@ -112,12 +127,47 @@ class Sink:
         self.skipped.append(error)
 
 
+def label_set(parts, number: int, sink: Sink) -> tuple[str, ...] | None:
+    """A row's labels as a set in first-seen order; a label named twice is merged (and the
+    line noted); an empty or missing-value label is a bad line (None)."""
+    seen: dict[str, None] = {}
+    for part in parts:
+        label = part.strip()
+        if not label:
+            sink.bad(number, "has an empty label in its label list" + (
+                f" (two separators {sink.label_separator!r} in a row, or one at an end)"
+                if sink.label_separator else "") + "; expected label names")
+            return None
+        if missing_value(label):
+            sink.bad(number, missing_value(label))
+            return None
+        if sink.label_separator and sink.label_separator in label:
+            sink.bad(number, f"has the label {label!r}, which holds the label separator {sink.label_separator!r}; "
+                     "choose a separator no label holds (--label-separator)")
+            return None
+        if label in seen:
+            sink.repeated.append(number)
+        seen[sys.intern(label)] = None
+    return tuple(seen)
+
+
+def split_labels(field_text: str, number: int, sink: Sink) -> tuple[str, ...] | None:
+    """A label field split at the separator; an empty field is a row with no label."""
+    if not field_text.strip():
+        return ()
+    return label_set(field_text.split(sink.label_separator), number, sink)
+
+
 def example_from_record(record: dict, columns: Columns, labels: str, number: int,
                          sink: Sink) -> Example | None:
     text = record["text"]
     pair = record.get("text_pair")
     label = record.get("label")
-    if label is not None:
+    if isinstance(label, str) and sink.label_separator:
+        label = split_labels(label, number, sink)
+        if label is None:
+            return None
+    if isinstance(label, str):
         if not label.strip():
             sink.bad(number, f"has an empty label; expected a value in {columns.label!r}")
             return None
@@ -132,7 +182,15 @@ def example_from_record(record: dict, columns: Columns, labels: str, number: int
 
 
 def check_consistent_labels(path: Path, examples: list[Example], labels: str) -> None:
-    if labels != "optional" or not examples:
+    if not examples:
+        return
+    sets = [isinstance(e.label, tuple) for e in examples if e.label is not None]
+    if sets and any(sets) and not all(sets):
+        first = next(e for e in examples if e.label is not None and isinstance(e.label, tuple) != sets[0])
+        raise DataFormatError(path, first.line, "has one label while earlier lines have label lists; expected a list"
+                              if sets[0] else "has a list of labels while earlier lines have one label each; expected "
+                              "one kind (lists for a multi-label task)")
+    if labels != "optional":
         return
     labelled = [e.label is not None for e in examples]
     if any(labelled) and not all(labelled):

@@ -5,7 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .examples import Columns, Example, Sink, check_consistent_labels, example_from_record, value_text
+from .examples import (
+    DEFAULT_LABEL,
+    PLURAL_LABEL,
+    Columns,
+    Example,
+    Sink,
+    check_consistent_labels,
+    example_from_record,
+    label_set,
+    value_text,
+)
 
 
 def read_jsonl(path: Path, text: str, columns: Columns, labels: str, sink: Sink) -> list[Example]:
@@ -25,7 +35,16 @@ def read_jsonl(path: Path, text: str, columns: Columns, labels: str, sink: Sink)
         for role, key in (("text", columns.text), ("text_pair", columns.text_pair), ("label", columns.label)):
             if key is None or (role == "label" and labels == "none"):
                 continue
+            if role == "label" and key == DEFAULT_LABEL and key not in obj and PLURAL_LABEL in obj:
+                key = PLURAL_LABEL  # {"text": ..., "labels": [...]}: the usual multi-label key
             if key in obj:
+                if role == "label" and isinstance(obj[key], list):
+                    value = _label_list(obj[key], number, sink)
+                    if value is None:
+                        record = None
+                        break
+                    record[role] = value
+                    continue
                 value = value_text(obj[key])
                 if value is None:
                     kind = "JSON object" if isinstance(obj[key], dict) else "JSON list"
@@ -46,3 +65,15 @@ def read_jsonl(path: Path, text: str, columns: Columns, labels: str, sink: Sink)
             examples.append(example)
     check_consistent_labels(path, examples, labels)
     return examples
+
+
+def _label_list(values: list, number: int, sink: Sink) -> tuple[str, ...] | None:
+    """A JSON list of labels (a multi-label row; empty: no label), or None for a bad line."""
+    if sink.multi_label is False:
+        sink.bad(number, "has a list of labels; this task is single-label (--no-multi-label), expected one label")
+        return None
+    texts = [value_text(v) for v in values]
+    if any(t is None for t in texts):
+        sink.bad(number, "has a label list holding a list or an object; expected strings or numbers")
+        return None
+    return label_set(texts, number, sink)

@@ -47,6 +47,8 @@ def read_dataset(
     pair: bool | None = None,
     columns: Columns | None = None,
     on_bad_line: str = "error",
+    multi_label: bool | None = None,
+    label_separator: str | None = None,
 ) -> Dataset:
     """Read one data file.
 
@@ -54,10 +56,13 @@ def read_dataset(
     may have none: then every example's ``label`` is None) or ``"none"``.
     ``pair`` says whether examples are sentence pairs; None infers it from the file
     (seed format only: three fields mean a pair when labels are required).
+    ``multi_label``: labels are sets (True), one label (False), or as the file says (None:
+    JSONL lists are sets). ``label_separator`` splits a label field into a set (TSV, CSV,
+    the seed format; with ``multi_label`` not False).
     """
     path = Path(path)
     return parse_dataset(_read_bytes(path), path, labels=labels, pair=pair, columns=columns,
-                         on_bad_line=on_bad_line)
+                         on_bad_line=on_bad_line, multi_label=multi_label, label_separator=label_separator)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -89,7 +94,8 @@ def parse_lines(data: bytes, path) -> Dataset:
 
 
 def parse_dataset(data: bytes, path, *, labels: str = "required", pair: bool | None = None,
-                  columns: Columns | None = None, on_bad_line: str = "error") -> Dataset:
+                  columns: Columns | None = None, on_bad_line: str = "error", multi_label: bool | None = None,
+                  label_separator: str | None = None) -> Dataset:
     """:func:`read_dataset` on bytes already read; ``path`` names them in messages and its
     extension picks the format (``<stdin>`` reads as the seed format)."""
     if labels not in ("required", "optional", "none"):
@@ -99,7 +105,8 @@ def parse_dataset(data: bytes, path, *, labels: str = "required", pair: bool | N
     text = _decode(path, data)
     suffix = path.suffix.lower()
     columns = columns or Columns()
-    sink = Sink(path, on_bad_line)
+    sink = Sink(path, on_bad_line, multi_label=multi_label,
+                label_separator=None if suffix in JSONL_EXTENSIONS else label_separator)
     if suffix in DELIMITED_EXTENSIONS:
         examples = read_delimited(path, text, DELIMITED_EXTENSIONS[suffix], columns, labels, sink)
     elif suffix in JSONL_EXTENSIONS:
@@ -110,6 +117,10 @@ def parse_dataset(data: bytes, path, *, labels: str = "required", pair: bool | N
         if sink.skipped:
             raise DataFormatError(path, None, f"no usable example: all {len(sink.skipped)} lines were bad")
         raise DataFormatError(path, None, "is empty; expected one example a line")
+    if sink.repeated:
+        lines = ", ".join(map(str, sink.repeated[:10])) + (", ..." if len(sink.repeated) > 10 else "")
+        log.warning(f"{path}: {len(sink.repeated)} row(s) name a label twice (line(s) {lines}); each label is counted "
+                    "once a row")
     if sink.skipped and on_bad_line == "warn":
         log.warning(f"{path}: skipped {len(sink.skipped)} bad line(s)")
     if sink.multiline:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .examples import Example, Sink, missing_value
+from .examples import Example, Sink, missing_value, split_labels
 
 
 def _unquote(field_text: str) -> str:
@@ -36,10 +36,14 @@ def read_seed(path: Path, text: str, labels: str, pair: bool | None, sink: Sink)
                      f"has {len(fields)} tab-separated fields; expected {wanted} like the lines before it")
             continue
         label = sys.intern(fields[-1]) if has_label else None  # one string per class, not per line
-        if has_label and not label.strip():
+        if has_label and sink.label_separator:
+            label = split_labels(label, number, sink)
+            if label is None:
+                continue
+        elif has_label and not label.strip():
             sink.bad(number, "has an empty label; expected a label after the last tab")
             continue
-        if has_label and missing_value(label):
+        if has_label and isinstance(label, str) and missing_value(label):
             sink.bad(number, missing_value(label))
             continue
         if not fields[0].strip() or (n_text == 2 and not fields[1].strip()):

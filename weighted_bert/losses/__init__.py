@@ -3,7 +3,7 @@
 >>> loss = get_loss("weighted_ce", [5, 1, 2], class_weights="inverse")
 """
 
-from . import cross_entropy, dice, focal, ldam, logit_adjusted, weighted_cross_entropy  # noqa: F401  (registers)
+from . import cross_entropy, dice, focal, ldam, logit_adjusted, multilabel, weighted_cross_entropy  # noqa: F401
 from .cross_entropy import CrossEntropyLoss
 from .dice import SelfAdjustingDiceLoss
 from .focal import FocalLoss

@@ -18,18 +18,20 @@ from ..errors import SettingError, one_of
 from ..settings import check_value
 
 _FACTORIES: dict[str, Callable[..., nn.Module]] = {}
+NUM_EXAMPLES = "num_examples"
 
 
 def register_loss(name: str):
     """Register ``factory(class_counts, **settings) -> nn.Module`` under ``name``. Its
     parameters after ``class_counts`` are settings of :class:`~weighted_bert.config.RunConfig`
     (no defaults: those live in the schema); for the package's losses they must be the
-    loss's entry in ``LOSS_SETTINGS``, and a new loss adds its entry."""
+    loss's entry in ``LOSS_SETTINGS``, and a new loss adds its entry. A multi-label loss
+    may also take ``num_examples`` (the training rows: a label's negatives are the rest)."""
 
     def decorate(factory):
         if name in _FACTORIES:
             raise TypeError(f"loss {name!r} is registered twice")
-        params = tuple(inspect.signature(factory).parameters)[1:]
+        params = tuple(p for p in tuple(inspect.signature(factory).parameters)[1:] if p != NUM_EXAMPLES)
         unknown = set(params) - set(setting_names())
         if unknown or set(params) != set(LOSS_SETTINGS.setdefault(name, params)):
             raise TypeError(f"loss {name!r}: the factory takes {params}, config.LOSS_SETTINGS names "
@@ -50,8 +52,9 @@ def loss_options(name: str) -> dict[str, object]:
     return loss_defaults(name)
 
 
-def get_loss(name: str, class_counts: Sequence[int], **options) -> nn.Module:
-    """Build loss ``name`` for a training set with per-class ``class_counts``.
+def get_loss(name: str, class_counts: Sequence[int], num_examples: int | None = None, **options) -> nn.Module:
+    """Build loss ``name`` for a training set with per-class ``class_counts`` (multi-label:
+    rows carrying each label, of ``num_examples`` rows; None: the sum of the counts).
 
     ``options`` are settings the loss reads (see :func:`loss_options`); those left out take
     their defaults. An option the loss does not read is an error, not silently ignored.
@@ -61,8 +64,10 @@ def get_loss(name: str, class_counts: Sequence[int], **options) -> nn.Module:
     if unknown:
         raise SettingError("loss", name, f"does not take option(s) {', '.join(unknown)}; it takes: "
                            f"{', '.join(LOSS_SETTINGS[name]) or 'none'}")
-    values = {**loss_defaults(name), **options}
-    return factory(list(class_counts), **{k: check_value(RunConfig, k, v) for k, v in values.items()})
+    values = {k: check_value(RunConfig, k, v) for k, v in {**loss_defaults(name), **options}.items()}
+    if NUM_EXAMPLES in inspect.signature(factory).parameters:
+        values[NUM_EXAMPLES] = int(sum(class_counts) if num_examples is None else num_examples)
+    return factory(list(class_counts), **values)
 
 
 def _factory(name: str):
