@@ -1,0 +1,82 @@
+"""Per-label thresholds: the exact F1 search, recovery on synthetic scores, the noise guard,
+the prediction options and the saved file."""
+
+import numpy as np
+import pytest
+
+from weighted_bert.data.readers import DataFormatError
+from weighted_bert.multilabel.thresholds import Thresholds, best_cut, fit_thresholds
+
+
+def test_best_cut_by_hand():
+    # sorted: .9 (pos) .8 (neg) .7 (pos) .2 (pos) .1 (neg); cuts: k=1 F1 2/4, k=3 F1 4/6, k=4 F1 6/7, k=5 6/8
+    threshold, f1 = best_cut(np.array([0.8, 0.9, 0.1, 0.7, 0.2]), np.array([0, 1, 0, 1, 1]))
+    assert f1 == pytest.approx(6 / 7) and threshold == pytest.approx(0.15)
+    assert best_cut(np.array([0.3, 0.6]), np.array([0, 0])) == (0.5, 0.0)
+
+
+def separable(rng, n, true_thresholds):
+    """Scores of label j: positives above true_thresholds[j], negatives below it."""
+    k = len(true_thresholds)
+    y = rng.random((n, k)) < np.linspace(0.4, 0.08, k)
+    low = rng.random((n, k)) * true_thresholds
+    high = true_thresholds + rng.random((n, k)) * (1 - true_thresholds)
+    return np.where(y, high, low), y
+
+
+def test_thresholds_are_recovered_on_synthetic_scores():
+    rng = np.random.default_rng(0)
+    truth = np.array([0.2, 0.35, 0.6, 0.8, 0.1])
+    scores, y = separable(rng, 800, truth)
+    fitted = fit_thresholds(scores, y, [f"l{j}" for j in range(5)], "per_label")
+    assert fitted.accepted and fitted.held_out_gain > 0.05
+    assert np.asarray(fitted.values) == pytest.approx(truth, abs=0.02)
+    predicted = fitted.decide(scores)
+    assert (predicted == y).all()
+
+
+def test_global_threshold_maximises_micro_f1():
+    rng = np.random.default_rng(1)
+    scores, y = separable(rng, 600, np.full(4, 0.3))
+    fitted = fit_thresholds(scores, y, list("abcd"), "global")
+    assert fitted.accepted and len(set(fitted.values)) == 1 and fitted.values[0] == pytest.approx(0.3, abs=0.02)
+
+
+def test_noise_guard_keeps_half_when_nothing_is_gained():
+    rng = np.random.default_rng(2)
+    scores, y = separable(rng, 600, np.full(3, 0.5))  # 0.5 is already right
+    fitted = fit_thresholds(scores, y, list("abc"), "per_label")
+    assert not fitted.accepted and fitted.values == [0.5, 0.5, 0.5] and fitted.fitted is not None
+    assert abs(fitted.held_out_gain) < 0.005
+
+
+def test_a_label_with_few_dev_positives_takes_the_global_threshold():
+    rng = np.random.default_rng(3)
+    truth = np.array([0.25, 0.25, 0.9])
+    scores, y = separable(rng, 400, truth)
+    y[:, 2] = False
+    y[:3, 2] = True  # 3 positives: too few to place a threshold of its own
+    scores[:3, 2] = 0.95
+    fitted = fit_thresholds(scores, y, list("abc"), "per_label")
+    assert fitted.fitted[2] == pytest.approx(best_global(scores, y), abs=1e-6)
+
+
+def best_global(scores, y):
+    return best_cut(scores, y)[0]
+
+
+def test_top_k_and_at_least_one():
+    t = Thresholds(list("abc"), [0.5, 0.5, 0.9])
+    scores = np.array([[0.6, 0.7, 0.95], [0.1, 0.4, 0.3], [0.2, 0.1, 0.85]])
+    assert t.decide(scores).tolist() == [[True, True, True], [False, False, False], [False, False, False]]
+    assert t.decide(scores, top_k=2).tolist() == [[False, True, True], [False, False, False], [False, False, False]]
+    assert t.decide(scores, at_least_one=True).tolist() == [[True, True, True], [False, True, False],
+                                                            [False, False, True]]
+
+
+def test_saved_thresholds_are_read_back_and_checked(tmp_path):
+    t = Thresholds(["a", "b"], [0.3, 0.7], "per_label", fitted=[0.3, 0.7], accepted=True)
+    t.write(tmp_path / "thresholds.json")
+    assert Thresholds.read(tmp_path / "thresholds.json", ["a", "b"]) == t
+    with pytest.raises(DataFormatError, match="one threshold in"):
+        Thresholds.read(tmp_path / "thresholds.json", ["a", "b", "c"])

@@ -1,0 +1,6 @@
+"""Multi-label classification: each text has a set of labels (none, one or several).
+
+The readers give such rows a tuple of labels (:mod:`weighted_bert.data`); here live what
+only the multi-label task has: its metrics (:mod:`.metrics`), its decision, thresholds
+fitted per label on dev (:mod:`.thresholds`), and its result files (:mod:`.results`).
+"""

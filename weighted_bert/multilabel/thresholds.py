@@ -1,0 +1,156 @@
+"""The multi-label decision: a threshold per label on its sigmoid probability, fitted on dev.
+
+``per_label``: each label's threshold maximises its dev F1 (exactly: over every cut of its
+sorted dev scores, the threshold half-way between the two scores at the best cut); a
+label with fewer than ``MIN_POSITIVES`` dev positives takes the global threshold, since a
+handful of rows cannot place it. ``global``: one threshold for every label, maximising
+micro-F1 (the same exact search on all scores at once). ``none``: 0.5.
+
+The noise guard is ``calibrate``'s (:data:`weighted_bert.calibration.fit.RULE`): the
+thresholds are fitted on one half of dev and scored on the other, both ways; they are
+kept only when this cross-fitted gain over 0.5 (macro-F1 for ``per_label``, micro-F1 for
+``global``) is at least ``MIN_GAIN`` and the 5th percentile of its bootstrap over rows is
+above 0. What the search found is on record even when refused.
+
+Prediction options: ``top_k`` keeps at most k labels a row (the most probable of those
+above their thresholds); ``at_least_one`` gives a row with none its most probable label.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..calibration.fit import BOOTSTRAP, MIN_GAIN
+from ..data.readers import DataFormatError
+from ..io import read_json_object
+from ..reports import write_json
+from .metrics import counts, f1_from_counts
+
+DEFAULT = 0.5
+MIN_POSITIVES = 5  # dev positives a label needs for a threshold of its own
+
+
+def best_cut(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(threshold, F1) maximising the F1 of ``scores >= threshold`` against 0/1 ``y``; the
+    threshold lies half-way between the last score taken and the next (0.5 when ``y`` has
+    no positive: then nothing is best predicted, and 0.5 is as good as any)."""
+    scores, y = np.asarray(scores, dtype=float).ravel(), np.asarray(y, dtype=bool).ravel()
+    positives = int(y.sum())
+    if positives == 0:
+        return DEFAULT, 0.0
+    order = np.argsort(-scores, kind="stable")
+    s, hit = scores[order], y[order]
+    ends = np.r_[np.flatnonzero(np.diff(s) < 0), len(s) - 1]  # a cut falls between distinct scores only
+    tp = np.cumsum(hit)[ends]
+    f1 = 2 * tp / (ends + 1 + positives)
+    k = int(np.argmax(f1))
+    taken = s[ends[k]]
+    following = s[ends[k] + 1] if ends[k] + 1 < len(s) else max(taken - 1e-6, 0.0)
+    return float((taken + following) / 2), float(f1[k])
+
+
+def fit_values(scores: np.ndarray, y: np.ndarray, mode: str, min_positives: int = MIN_POSITIVES) -> np.ndarray:
+    """The thresholds of ``mode`` fitted on (``scores``, ``y``), one per label."""
+    k = scores.shape[1]
+    if mode == "none":
+        return np.full(k, DEFAULT)
+    overall, _ = best_cut(scores, y)
+    values = np.full(k, overall)
+    if mode == "per_label":
+        for j in range(k):
+            if y[:, j].sum() >= min_positives:
+                values[j] = best_cut(scores[:, j], y[:, j])[0]
+    return values
+
+
+def objective(mode: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """What ``mode`` is fitted for: macro-F1 over the labels seen (per_label), else micro-F1."""
+    tp, fp, fn = counts(y, pred)
+    if mode == "per_label":
+        seen = (tp + fp + fn) > 0
+        return float(f1_from_counts(tp, fp, fn)[seen].mean()) if seen.any() else 0.0
+    return float(f1_from_counts(tp.sum(), fp.sum(), fn.sum()))
+
+
+@dataclass
+class Thresholds:
+    """``model/thresholds.json``: the decision ``predict``, ``evaluate`` and ``serve`` apply."""
+
+    labels: list[str]
+    values: list[float]  # in force: the fitted ones when accepted, else 0.5
+    mode: str = "none"
+    fitted: list[float] | None = None  # what the search found on the whole dev file
+    accepted: bool = False
+    dev_before: float | None = None  # the objective on dev at 0.5
+    dev_after: float | None = None  # ... at the fitted thresholds (in-sample)
+    held_out_gain: float | None = None
+    bootstrap_low: float | None = None
+    dev_rows: int = 0
+    rule: str = field(default=f"kept when the 2-fold cross-fitted dev gain over 0.5 is >= {MIN_GAIN} and the 5th "
+                      f"percentile of {BOOTSTRAP} bootstrap resamples of it is above 0")
+
+    def decide(self, scores: np.ndarray, *, top_k: int | None = None, at_least_one: bool = False) -> np.ndarray:
+        """0/1 decisions for sigmoid ``scores`` (rows x labels)."""
+        scores = np.asarray(scores)
+        pred = scores >= np.asarray(self.values)[None, :]
+        if top_k is not None:
+            ranked = np.argsort(-np.where(pred, scores, -np.inf), axis=1, kind="stable")[:, :top_k]
+            kept = np.zeros_like(pred)
+            np.put_along_axis(kept, ranked, True, axis=1)
+            pred &= kept
+        if at_least_one and len(scores):
+            empty = ~pred.any(axis=1)
+            pred[empty, scores[empty].argmax(axis=1)] = True
+        return pred
+
+    def write(self, path) -> None:
+        write_json(path, dataclasses.asdict(self))
+
+    @classmethod
+    def read(cls, path, labels) -> "Thresholds":
+        path = Path(path)
+        data = read_json_object(path, "the thresholds `weighted-bert train` writes")
+        values = data.get("values")
+        if (data.get("labels") != list(labels) or not isinstance(values, list) or len(values) != len(labels)
+                or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values)):
+            raise DataFormatError(path, None, f"does not hold one threshold in [0, 1] for each of the model's "
+                                  f"{len(labels)} labels, in its label order; expected the file train writes "
+                                  "(train again, or delete it to decide at 0.5)")
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def fit_thresholds(scores: np.ndarray, y: np.ndarray, labels, mode: str = "per_label", *,
+                   min_positives: int = MIN_POSITIVES, seed: int = 0) -> Thresholds:
+    """Fit ``mode``'s thresholds on dev probabilities ``scores`` and gold 0/1 ``y``, behind the
+    noise guard (see the module's docstring)."""
+    scores, y = np.asarray(scores, dtype=float), np.asarray(y, dtype=bool)
+    k = scores.shape[1]
+    record = Thresholds(list(labels), [DEFAULT] * k, mode, dev_rows=len(y))
+    if mode == "none" or len(y) < 4:
+        return record
+    fitted = fit_values(scores, y, mode, min_positives)
+    base = np.full(k, DEFAULT)
+    record.fitted = [round(float(v), 6) for v in fitted]
+    record.dev_before = objective(mode, y, scores >= base)
+    record.dev_after = objective(mode, y, scores >= fitted)
+    rng = np.random.default_rng(seed)
+    halves = np.array_split(rng.permutation(len(y)), 2)
+    crossed = np.zeros_like(y)
+    for held, fit_on in ((halves[0], halves[1]), (halves[1], halves[0])):
+        crossed[held] = scores[held] >= fit_values(scores[fit_on], y[fit_on], mode, min_positives)[None, :]
+    plain = scores >= base
+    record.held_out_gain = objective(mode, y, crossed) - objective(mode, y, plain)
+    gains = []
+    for _ in range(BOOTSTRAP):
+        rows = rng.integers(0, len(y), len(y))
+        gains.append(objective(mode, y[rows], crossed[rows]) - objective(mode, y[rows], plain[rows]))
+    record.bootstrap_low = float(np.percentile(gains, 5))
+    record.accepted = record.held_out_gain >= MIN_GAIN and record.bootstrap_low > 0
+    if record.accepted:
+        record.values = record.fitted
+    return record
