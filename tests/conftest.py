@@ -41,6 +41,32 @@ def toy_data_dir(tmp_path_factory) -> Path:
     return folder
 
 
+ML_RATES = {"sport": 0.5, "finance": 0.25, "weather": 0.1}  # how often each label is on a row
+
+
+def write_multilabel_split(path: Path, rng: random.Random, n: int) -> list[list[str]]:
+    """JSONL rows whose text holds two keywords of each label it carries (none: filler only)."""
+    import json
+
+    rows = []
+    for _ in range(n):
+        labels = [label for label, rate in ML_RATES.items() if rng.random() < rate]
+        words = rng.sample(FILLER, 4) + [w for label in labels for w in rng.sample(KEYWORDS[label], 2)]
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "labels": labels})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return [r["labels"] for r in rows]
+
+
+@pytest.fixture(scope="session")
+def toy_multilabel_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("toy_multilabel")
+    rng = random.Random(1)
+    for split, n in (("train", 160), ("dev", 60), ("test", 60)):
+        write_multilabel_split(folder / f"{split}.jsonl", rng, n)
+    return folder
+
+
 def build_tiny_bert(folder: Path, words: list[str]) -> Path:
     """A 2-layer, 64-wide BERT with a WordPiece vocabulary of ``words``, saved as a
     Hugging Face folder (config.json, model.safetensors, tokenizer files)."""

@@ -76,3 +76,21 @@ def test_length_grouped_sampler():
     assert list(sampler) == first  # same epoch, same order
     sampler.set_epoch(1)
     assert list(sampler) != first
+
+
+def test_multi_label_class_aware_sampling_draws_a_label_then_a_row_carrying_it():
+    import numpy as np
+
+    from weighted_bert.sampling import ClassAwareSampler
+
+    # label 0 on rows 0-7, label 1 on rows 7-8 (row 7 carries both), row 9 has no label
+    y = np.zeros((10, 2))
+    y[:8, 0] = 1
+    y[7:9, 1] = 1
+    sampler = ClassAwareSampler(y, "class_balanced", seed=0, num_samples=20000)
+    drawn = np.bincount(sampler.epoch_indices(), minlength=10)
+    assert drawn[9] == 0
+    # label 1 half the time, split between rows 7 and 8; label 0 half the time over 8 rows
+    assert drawn[8] / 20000 == pytest.approx(0.25, abs=0.02)
+    assert drawn[7] / 20000 == pytest.approx(0.25 + 0.5 / 8, abs=0.02)
+    assert drawn[0] / 20000 == pytest.approx(0.5 / 8, abs=0.01)

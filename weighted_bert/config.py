@@ -28,7 +28,8 @@ POS_WEIGHTS = ("none", "inverse", "sqrt_inverse", "effective_number")
 THRESHOLDS = ("per_label", "global", "none")  # multi-label decisions fitted on dev after training
 BACKENDS = ("torch", "onnx", "onnx-int8")
 REDUCTIONS = ("mean", "weighted_mean")
-BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll")
+BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll", "micro_f1", "map")
+MULTI_LABEL_METRICS = ("macro_f1", "micro_f1", "map", "nll")  # what a multi-label dev evaluation has
 TRACKERS = ("none", "tensorboard", "mlflow", "wandb", "all")
 TARGET_PRIORS = ("dev", "train", "uniform", "none")  # or a JSON file of label -> frequency; none: train only
 # --recipe presets: the recipes benchmarks/defaults.py measured (see benchmarks/results/defaults.md)
@@ -292,6 +293,10 @@ class RunConfig(DataSettings):
         if given is False and (self.loss in MULTI_LABEL_LOSSES or self.label_separator is not None):
             name = "loss" if self.loss in MULTI_LABEL_LOSSES else "label_separator"
             raise SettingError(name, getattr(self, name), "is for multi-label tasks, and --no-multi-label was given")
+        if (self.metric_for_best_model in MULTI_LABEL_METRICS) != bool(self.multi_label) and \
+                self.metric_for_best_model not in ("macro_f1", "nll"):
+            task = "multi-label" if self.multi_label else "single-label"
+            raise SettingError("metric_for_best_model", self.metric_for_best_model, f"is not scored in a {task} task")
         if self.multi_label and self.target_prior not in (None, "none"):
             raise SettingError("target_prior", self.target_prior, "is for single-label tasks; a multi-label model's "
                                "decision is its per-label thresholds (--thresholds)")

@@ -26,6 +26,16 @@ from .log import get_logger
 log = get_logger(__name__)
 
 LABEL_ORDERS = ("sorted", "first_seen")
+SET_SEPARATOR = ";"  # between the labels of a set in predictions.tsv
+
+
+def labels_of(example) -> tuple:
+    """The labels an example carries: its set (multi-label) or its one label."""
+    return example.label if isinstance(example.label, tuple) else (example.label,)
+
+
+def join_set(labels) -> str:
+    return SET_SEPARATOR.join(labels)
 
 
 def _as_number(label: str) -> float | None:
@@ -71,22 +81,41 @@ class LabelMap:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def _unknown(self, dataset: Dataset, example, label) -> DataFormatError:
+        known = ", ".join(self.labels[:10]) + (", ..." if len(self) > 10 else "")
+        return DataFormatError(dataset.path, example.line, f"has label {label!r}, unknown to training "
+                               f"(known labels: {known}); expected one of the training labels")
+
     def encode(self, dataset: Dataset) -> list[int]:
         """Label ids of a labelled dataset; an unknown label names its file and line."""
+        if dataset.multi_label:
+            raise DataFormatError(dataset.path, dataset.examples[0].line, "has a list of labels; this model is "
+                                  "single-label, expected one label a line")
         label2id = self.label2id
         ids = []
         for example in dataset.examples:
             if example.label not in label2id:
-                known = ", ".join(self.labels[:10]) + (", ..." if len(self) > 10 else "")
-                raise DataFormatError(dataset.path, example.line,
-                                      f"has label {example.label!r}, unknown to training "
-                                      f"(known labels: {known}); expected one of the training labels")
+                raise self._unknown(dataset, example, example.label)
             ids.append(label2id[example.label])
         return ids
 
+    def multi_hot(self, dataset: Dataset):
+        """Multi-label: the 0/1 matrix (rows x labels, float32) of a dataset's label sets; an
+        unknown label (one only in dev or test) names its file and line."""
+        import numpy as np
+
+        label2id = self.label2id
+        matrix = np.zeros((len(dataset), len(self)), dtype=np.float32)
+        for row, example in enumerate(dataset.examples):
+            for label in labels_of(example):
+                if label not in label2id:
+                    raise self._unknown(dataset, example, label)
+                matrix[row, label2id[label]] = 1.0
+        return matrix
+
     def counts(self, dataset: Dataset) -> list[int]:
-        """Per-class example counts, in label order."""
-        counter = Counter(e.label for e in dataset.examples)
+        """Per-class example counts (multi-label: rows carrying each label), in label order."""
+        counter = Counter(label for e in dataset.examples for label in labels_of(e))
         return [counter.get(label, 0) for label in self.labels]
 
     def save(self, path) -> None:
@@ -113,23 +142,38 @@ class LabelMap:
 def build_label_map(train: Dataset, *, explicit: Sequence[str] | None = None,
                     order: str = "sorted") -> LabelMap:
     """The label map of a training set, with the checks a user needs to hear about."""
-    seen = [e.label for e in train.examples]
+    seen = [label for e in train.examples for label in labels_of(e)]
     label_map = LabelMap.from_labels(seen, order=order, explicit=explicit)
     if explicit:
         allowed = set(explicit)
         for example in train.examples:
-            if example.label not in allowed:
-                raise DataFormatError(train.path, example.line,
-                                      f"has label {example.label!r}, which --labels does not list")
+            for label in labels_of(example):
+                if label not in allowed:
+                    raise DataFormatError(train.path, example.line, f"has label {label!r}, which --labels does "
+                                          "not list")
         missing = [label for label in explicit if label not in set(seen)]
         if missing:
             log.warning(f"{train.path}: no training example for label(s) {', '.join(map(repr, missing))}; their "
                         "class weight is the largest weight of the classes that have examples")
-    if len(set(seen)) < 2:
+    if train.multi_label:
+        _check_set_labels(train, label_map)
+    elif len(set(seen)) < 2:
         raise DataFormatError(train.path, None, f"has only one class ({seen[0]!r}); "
                               "expected at least two labels to train a classifier")
     _warn_near_duplicates(train.path, label_map.labels)
     return label_map
+
+
+def _check_set_labels(train: Dataset, label_map: LabelMap) -> None:
+    if not any(e.label for e in train.examples):
+        raise DataFormatError(train.path, None, "has no label on any row; expected label lists with labels in them")
+    holding = [label for label in label_map.labels if SET_SEPARATOR in label]
+    if holding:
+        raise DataFormatError(train.path, None, f"has the label {holding[0]!r}, which holds {SET_SEPARATOR!r}, the "
+                              "character between the labels of a set in predictions.tsv; rename the label")
+    every = [label for label, n in zip(label_map.labels, label_map.counts(train)) if n == len(train)]
+    if every:
+        log.warning(f"{train.path}: label(s) {', '.join(map(repr, every))} on every row; nothing to learn for them")
 
 
 # Characters that print as nothing: a label holding one looks like another label.

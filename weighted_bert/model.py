@@ -190,9 +190,13 @@ def _restore_word_limit(tokenizer, saved: Path) -> None:
         model.max_input_chars_per_word = limit
 
 
+PROBLEM_TYPES = {False: "single_label_classification", True: "multi_label_classification"}
+
+
 def load_for_training(source, label_map: LabelMap, *, vocab_file=None, do_lower_case=None,
-                      bert_config_file=None, trust_remote_code: bool = False):
-    """(model, tokenizer) with a fresh classification head sized for ``label_map``."""
+                      bert_config_file=None, trust_remote_code: bool = False, multi_label: bool = False):
+    """(model, tokenizer) with a fresh classification head sized for ``label_map``
+    (``multi_label``: one sigmoid output a label, ``problem_type`` saying so)."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     source = resolve_model_source(source)
@@ -202,11 +206,12 @@ def load_for_training(source, label_map: LabelMap, *, vocab_file=None, do_lower_
         model = load_tf(source, len(label_map), bert_config_file)
     else:
         config = from_pretrained(AutoConfig, source.path, trust_remote_code=trust_remote_code,
-                                  num_labels=len(label_map), problem_type="single_label_classification")
+                                  num_labels=len(label_map), problem_type=PROBLEM_TYPES[multi_label])
         model = from_pretrained(AutoModelForSequenceClassification, source.path, config=config,
                                  trust_remote_code=trust_remote_code, ignore_mismatched_sizes=True)
     model.config.id2label = label_map.id2label
     model.config.label2id = label_map.label2id
+    model.config.problem_type = PROBLEM_TYPES[multi_label]
     return model, tokenizer
 
 

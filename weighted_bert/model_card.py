@@ -15,12 +15,24 @@ from pathlib import Path
 from .io import atomic_write_text
 from .labels import LabelMap
 from .model import _is_hub_name
-from .run_folder import CALIBRATION, LABEL_MAP, MODEL, MODEL_CARD, TrainingInfo, results_files
+from .run_folder import (
+    CALIBRATION,
+    CLASSIFICATION_REPORT,
+    LABEL_MAP,
+    MODEL,
+    MODEL_CARD,
+    THRESHOLDS,
+    TrainingInfo,
+    results_files,
+)
 
 WEAK_F1 = 0.5  # classes below this F1 are listed as ones the model is bad at
 HEADLINE = (("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("balanced_accuracy", "Balanced accuracy"),
             ("few_shot_accuracy", "Few-shot accuracy"), ("medium_shot_accuracy", "Medium-shot accuracy"),
-            ("many_shot_accuracy", "Many-shot accuracy"), ("ece", "ECE"))
+            ("many_shot_accuracy", "Many-shot accuracy"), ("ece", "ECE"),
+            # multi-label
+            ("micro_f1", "Micro F1"), ("samples_f1", "Samples F1"), ("map", "mAP"),
+            ("few_shot_macro_f1", "Few-shot macro F1"), ("many_shot_macro_f1", "Many-shot macro F1"))
 
 
 def saved_results(run_dir: Path) -> tuple[dict, str] | None:
@@ -50,6 +62,13 @@ def write_model_card(model_dir, *, metrics: dict | None = None, split: str | Non
     if metrics is None:
         found = saved_results(run_dir)
         metrics, split = found if found else (None, None)
+    if metrics and info.multi_label and split and (run_dir / CLASSIFICATION_REPORT[split]).is_file():
+        from .multilabel.results import read_per_label
+
+        metrics = {**metrics, "per_class": [
+            {"label": r["label"], "train_count": int(r["train_count"] or 0), "shot_group": r["group"],
+             "precision": r["precision"], "recall": r["recall"], "f1": r["f1"], "support": int(r["support"])}
+            for r in read_per_label(run_dir / CLASSIFICATION_REPORT[split])]}
     settings = info.settings
     data_name = data_name or _data_name(settings, split)
     base = settings.get("model")
@@ -81,9 +100,14 @@ def _data_name(settings: dict, split: str | None) -> str:
 def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name, base) -> str:
     counts = info.class_counts or []
     parts = [f"# {model_dir.parent.name}", ""]
-    parts.append(f"A text classifier for {len(labels or [])} classes, fine-tuned with weighted-bert for "
-                 "imbalanced labels" + (f" from `{base}`" if base else "") + ".")
-    if counts:
+    kind = "multi-label text classifier (each text gets a set of labels)" if info.multi_label else "text classifier"
+    parts.append(f"A {kind} for {len(labels or [])} {'labels' if info.multi_label else 'classes'}, fine-tuned with "
+                 "weighted-bert for imbalanced labels" + (f" from `{base}`" if base else "") + ".")
+    if counts and info.multi_label:
+        nonzero = [c for c in counts if c > 0] or [0]
+        parts.append(f"Training data: {info.num_examples} rows; the most frequent label is on {max(counts)}, the "
+                     f"rarest on {min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
+    elif counts:
         nonzero = [c for c in counts if c > 0] or [0]
         parts.append(f"Training data: {sum(counts)} examples; the largest class has {max(counts)}, the smallest "
                      f"{min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
@@ -100,8 +124,12 @@ def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name
     parts += ["", "## How to use", "", "`MODEL` is this folder, or its Hub repository's name.", "",
               "```python", "from transformers import pipeline", "",
               'classify = pipeline("text-classification", model="MODEL", top_k=None)',
-              'classify(["some text to label"])  # every label with its probability, highest first', "```", "",
-              "With weighted-bert (the same answers, batched by length; or served over HTTP):", "", "```bash",
+              'classify(["some text to label"])  # every label with its probability, highest first', "```", ""]
+    if info.multi_label:
+        parts += ["The probabilities are independent sigmoids (`problem_type: multi_label_classification`). A label "
+                  "is predicted when its probability reaches its threshold in `thresholds.json` (0.5 where none "
+                  "was kept); weighted-bert's `predict` and `serve` apply them.", ""]
+    parts += ["With weighted-bert (the same answers, batched by length; or served over HTTP):", "", "```bash",
               "weighted-bert predict --model MODEL --data texts.txt --output predictions.tsv",
               "weighted-bert serve --model MODEL --port 8080", "```", ""]
     return "\n".join(parts)
@@ -117,6 +145,10 @@ def _recipe(model_dir: Path, info: TrainingInfo) -> list[tuple[str, str]]:
                                                           "precision", "seed") if settings.get(k) is not None]
     if (model_dir / CALIBRATION).is_file():
         rows += _calibration_rows(model_dir / CALIBRATION, len(info.class_counts or info.labels or ()))
+    if (model_dir / THRESHOLDS).is_file():
+        data = json.loads((model_dir / THRESHOLDS).read_text(encoding="utf-8"))
+        rows.append(("thresholds", f"{data.get('mode')}, fitted on dev, " + (
+            "kept" if data.get("accepted") else "not kept (within noise): 0.5")))
     if info.head:
         rows.append(("head", f"LDAM cosine head (scale {info.head.get('scale')}) saved as its linear form"))
     return [(str(k), str(v)) for k, v in rows]

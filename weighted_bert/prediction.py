@@ -91,7 +91,9 @@ class EncodedDataset(torch.utils.data.Dataset):
     def __init__(self, encodings: dict[str, Sequence], labels: Sequence[int] | None = None,
                  lines: Sequence[int] | None = None):
         self.encodings = encodings
-        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
+        labels = None if labels is None else np.asarray(labels)
+        # class ids, or (multi-label) rows of 0/1 targets
+        self.labels = None if labels is None else labels.astype(np.float32 if labels.ndim == 2 else np.int64)
         self.lines = None if lines is None else np.asarray(lines, dtype=np.int64)  # to name bad batches
         self._length = len(encodings["input_ids"])
         self._lengths = None
@@ -110,7 +112,8 @@ class EncodedDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict:
         item = {key: values[index] for key, values in self.encodings.items()}
         if self.labels is not None:
-            item["labels"] = int(self.labels[index])
+            label = self.labels[index]
+            item["labels"] = label.tolist() if self.labels.ndim == 2 else int(label)
         if self.lines is not None:
             item["example_line"] = int(self.lines[index])
         return item

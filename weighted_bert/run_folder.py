@@ -2,7 +2,7 @@
 
 A ``train`` output folder holds ``model/`` (a plain Hugging Face folder plus
 ``label_map.json``, ``weighted_bert.json`` and, after ``calibrate``, ``calibration.json``)
-and the result files named below. Modules that write or read one of them take its name
+(multi-label: ``thresholds.json``) and the result files named below. Modules that write or read one of them take its name
 from here; :mod:`weighted_bert.saved_model` saves and loads ``model/``.
 """
 
@@ -21,6 +21,7 @@ MODEL = "model"
 LABEL_MAP = "label_map.json"  # in the run folder and in model/
 TRAINING_INFO = "weighted_bert.json"  # in model/: TrainingInfo
 CALIBRATION = "calibration.json"  # in model/: calibration.Calibration
+THRESHOLDS = "thresholds.json"  # in model/, multi-label: multilabel.thresholds.Thresholds
 INT8_CHECK = "int8_check.json"  # in model/onnx/: quantization_audit.Int8Check
 CLASS_WEIGHTS = "class_weights.json"
 TRAINING_LOG = "training_log.jsonl"
@@ -85,6 +86,8 @@ class TrainingInfo:
     labels: list[str] | None = None
     settings: dict = field(default_factory=dict)  # the whole RunConfig
     head: dict | None = None  # {"type": "cosine", "scale": s}: an ldam head saved as a linear layer
+    multi_label: bool = False  # label sets, sigmoid outputs (class_counts: rows carrying each label)
+    num_examples: int | None = None  # training rows (multi-label: a label's negatives are the rest)
 
     @classmethod
     def read(cls, folder) -> TrainingInfo:

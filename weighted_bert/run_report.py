@@ -24,12 +24,20 @@ from .errors import check_choice
 from .io import atomic_write_bytes, atomic_write_text, read_json_object
 from .labels import LabelMap
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, full_metrics, reliability_bins
+from .plots import (
+    confusion_matrix_png,
+    coverage_accuracy_png,
+    per_class_f1_png,
+    precision_recall_png,
+    reliability_png,
+    top_confusions,
+)
 from .run_folder import (
     CALIBRATION,
     CALIBRATION_RELIABILITY,
     CLASS_WEIGHTS,
-    COVERAGE_ACCURACY,
     CONFUSION_MATRIX,
+    COVERAGE_ACCURACY,
     LABEL_MAP,
     MODEL,
     PER_CLASS_F1,
@@ -43,14 +51,6 @@ from .run_folder import (
     TOP_CONFUSIONS,
     TrainingInfo,
     results_files,
-)
-from .plots import (
-    confusion_matrix_png,
-    coverage_accuracy_png,
-    per_class_f1_png,
-    precision_recall_png,
-    reliability_png,
-    top_confusions,
 )
 
 SPLIT_FILES = PREDICTIONS
@@ -91,6 +91,10 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
     run_dir = Path(run_dir)
     if not (run_dir / LABEL_MAP).is_file():
         raise DataFormatError(run_dir, None, "has no label_map.json; expected the output folder of a training run")
+    if TrainingInfo.read(run_dir / MODEL).multi_label:
+        from .multilabel.report import build_ml_report
+
+        return build_ml_report(run_dir, split)
     split = _pick_split(run_dir, split)
     if split is None:
         return None

@@ -5,6 +5,10 @@
   (Shen et al., ECCV 2016; "class-balanced sampling" in Kang et al., ICLR 2020).
 * ``sqrt``: class c drawn with probability proportional to sqrt(n_c) (Mahajan et al., 2018).
 
+Multi-label (labels a 0/1 matrix): the same draw of a label, then a uniform row among
+those that carry it (Shen et al.'s class-aware sampling as Wu et al. use it for
+multi-label); a row with no label is never drawn.
+
 :class:`LengthGroupedSampler` is ``random`` with batches of similar length: each example
 once per epoch, so that dynamic padding pads little (what the Trainer's
 ``group_by_length`` does, seeded per epoch here so that a resumed run draws the same).
@@ -46,8 +50,11 @@ class ClassAwareSampler(torch.utils.data.Sampler):
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is not in 0..{world_size - 1}")
         self.labels = np.asarray(labels)
-        k = int(self.labels.max()) + 1 if len(self.labels) else 0
-        self.by_class = [np.flatnonzero(self.labels == c) for c in range(k)]
+        if self.labels.ndim == 2:  # multi-label 0/1 rows: a label is drawn, then a row that carries it
+            self.by_class = [np.flatnonzero(self.labels[:, c] > 0) for c in range(self.labels.shape[1])]
+        else:
+            k = int(self.labels.max()) + 1 if len(self.labels) else 0
+            self.by_class = [np.flatnonzero(self.labels == c) for c in range(k)]
         self.probabilities = class_probabilities([len(i) for i in self.by_class], mode)
         self.seed, self.epoch = seed, 0
         self.num_samples = len(self.labels) if num_samples is None else num_samples

@@ -17,7 +17,7 @@ from .io import give_usual_mode
 from .labels import LabelMap
 from .log import get_logger
 from .model import ModelSourceError, from_pretrained, load_tf, load_tokenizer, resolve_model_source
-from .run_folder import CALIBRATION, LABEL_MAP, MODEL, TRAINING_INFO, TrainingInfo
+from .run_folder import CALIBRATION, LABEL_MAP, MODEL, THRESHOLDS, TRAINING_INFO, TrainingInfo
 
 log = get_logger(__name__)
 
@@ -130,7 +130,13 @@ class FineTuned:
     label_map: LabelMap
     info: TrainingInfo
     calibration: object = None  # a calibration.Calibration fitted by `weighted-bert calibrate`, if any
+    thresholds: object = None  # multi-label: a multilabel.thresholds.Thresholds (None: 0.5 for every label)
     said: bool = field(default=False, repr=False, compare=False)  # the calibration note is given once
+
+    @property
+    def multi_label(self) -> bool:
+        return bool(self.info.multi_label) or getattr(self.model.config, "problem_type", None) == \
+            "multi_label_classification"
 
     @property
     def max_seq_length(self) -> int:
@@ -240,7 +246,12 @@ def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=No
         from .calibration import Calibration
 
         calibration = Calibration.read(Path(source.path) / CALIBRATION, len(label_map))
-    return FineTuned(source.path, model, tokenizer, label_map, info, calibration)
+    thresholds = None
+    if (Path(source.path) / THRESHOLDS).is_file():
+        from .multilabel.thresholds import Thresholds
+
+        thresholds = Thresholds.read(Path(source.path) / THRESHOLDS, label_map.labels)
+    return FineTuned(source.path, model, tokenizer, label_map, info, calibration, thresholds)
 
 
 def _check_agrees(folder: Path, info: TrainingInfo, label_map: LabelMap) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import RunConfig
-from .data import Dataset, find_data_files, read_dataset
+from .data import DEFAULT_SEPARATOR, Dataset, find_data_files, read_dataset
 from .errors import RunError
 from .evaluation import write_evaluation, write_prediction_files
 from .inference import score
@@ -66,7 +66,10 @@ def run(config: RunConfig) -> RunResult:
     loaded = None if config.do_train else load_fine_tuned(
         config.model, trust_remote_code=config.trust_remote_code, vocab_file=config.vocab_file,
         do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file, labels=config.labels)
-    train, dev, test = read_splits(config, pair=loaded.info.pair if loaded else None)
+    train, dev, test = read_splits(config, pair=loaded.info.pair if loaded else None,
+                                   multi_label=loaded.multi_label if loaded else None)
+    if train is not None:
+        config = label_task(config, train)
     with output_folder(config) as output:
         return _run(config, loaded, train, dev, test, output, started)
 
@@ -81,8 +84,8 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
     config = _fit_length(config, classifier)
     loss_fn = _loss(config, classifier)
     for dataset in (dev, test):
-        if dataset is not None and dataset.has_labels:
-            classifier.label_map.encode(dataset)  # unknown labels stop the run now, not after training
+        if dataset is not None and dataset.has_labels:  # unknown labels stop the run now, not after training
+            _targets(classifier, dataset)
     result = RunResult(str(output), classifier.label_map, classifier.info.class_counts)
     if config.do_train:
         trainer = _train(config, classifier, loss_fn, train, dev, output)
@@ -101,8 +104,10 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
     return result
 
 
-def read_splits(config: RunConfig, pair: bool | None = None):
-    """(train, dev, test) datasets, each None when not wanted; a wanted split without a file stops the run."""
+def read_splits(config: RunConfig, pair: bool | None = None, multi_label: bool | None = None):
+    """(train, dev, test) datasets, each None when not wanted; a wanted split without a file stops the run.
+    Dev and test are read as the training file turned out (single or multi-label), or as
+    ``multi_label`` says when there is no training file."""
     files = find_data_files(config.data_dir, train=config.train_file, dev=config.dev_file, test=config.test_file)
     where = f"in {config.data_dir}" if config.data_dir else "(no --data-dir)"
     do_eval = files.dev is not None if config.do_eval is None else config.do_eval
@@ -113,12 +118,16 @@ def read_splits(config: RunConfig, pair: bool | None = None):
         if wanted and path is None:
             raise RunError(f"no {split} file {where}: expected {split.replace('ing', '')}_data.txt there, "
                            f"or name it with {flag}")
-    read = dict(columns=config.columns(), on_bad_line=config.on_bad_line)
-    train = read_dataset(files.train, labels="required", pair=pair, **read) if config.do_train else None
+    multi_label = config.multi_label if config.do_train else multi_label
+    read = dict(columns=config.columns(), on_bad_line=config.on_bad_line,
+                label_separator=config.label_separator or (DEFAULT_SEPARATOR if multi_label else None))
+    train = read_dataset(files.train, labels="required", pair=pair, multi_label=multi_label,
+                         **read) if config.do_train else None
     if train is not None:
-        pair = train.is_pair
-    dev = read_dataset(files.dev, labels="required", pair=pair, **read) if do_eval else None
-    test = read_dataset(files.test, labels="optional", pair=pair, **read) if do_predict else None
+        pair, multi_label = train.is_pair, train.multi_label
+    dev = read_dataset(files.dev, labels="required", pair=pair, multi_label=multi_label, **read) if do_eval else None
+    test = read_dataset(files.test, labels="optional", pair=pair, multi_label=multi_label,
+                        **read) if do_predict else None
     for dataset in (train, dev, test):
         if dataset is not None and dataset.skipped:
             log.info(f"{dataset.path}: skipped {len(dataset.skipped)} bad line(s), used {len(dataset)}")
@@ -132,10 +141,12 @@ def _new_classifier(config: RunConfig, train: Dataset) -> FineTuned:
     label_map = build_label_map(train, explicit=config.labels, order=config.label_order)
     model, tokenizer = load_for_training(config.model, label_map, vocab_file=config.vocab_file,
                                          do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file,
-                                         trust_remote_code=config.trust_remote_code)
+                                         trust_remote_code=config.trust_remote_code,
+                                         multi_label=bool(config.multi_label))
     info = TrainingInfo(loss=config.loss, loss_options=config.loss_settings(label_map.labels),
                         class_counts=label_map.counts(train), max_seq_length=config.max_seq_length,
-                        pair=train.is_pair, labels=list(label_map.labels))
+                        pair=train.is_pair, labels=list(label_map.labels), multi_label=bool(config.multi_label),
+                        num_examples=len(train))
     return FineTuned(config.output_dir, model, tokenizer, label_map, info)
 
 
@@ -164,7 +175,8 @@ def _loss(config: RunConfig, classifier: FineTuned):
 
     info = classifier.info
     name, options = info.scoring_loss(classifier.label_map)
-    loss_fn = get_loss(name, info.class_counts or [1] * len(classifier.label_map), **options)
+    loss_fn = get_loss(name, info.class_counts or [1] * len(classifier.label_map), num_examples=info.num_examples,
+                       **options)
     if config.do_train and getattr(loss_fn, "requires_cosine_head", False):
         use_cosine_head(classifier.model, loss_fn.scale)  # LDAM is defined on a cosine head
     return loss_fn
@@ -181,15 +193,20 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     check_disk(model, output, dev is not None)
     resume_from = resume_point(config, output, fingerprint(config, train, dev))
     train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length,
-                                               progress=config.progress), label_map.encode(train),
+                                               progress=config.progress), _targets(classifier, train),
                                lines=[e.line for e in train.examples])
-    dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length), label_map.encode(dev))
-               if dev is not None else None)
+    dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length),
+                              _targets(classifier, dev)) if dev is not None else None)
     global_batch = config.batch_size * world_size() * config.gradient_accumulation_steps
     steps_per_epoch = max(1, math.ceil(len(train_set) / global_batch))
     args = training_args(config, output / CHECKPOINTS, dev is not None, steps_per_epoch)
 
     def compute_metrics(prediction):  # each evaluation: what --metric-for-best-model can name
+        if classifier.multi_label:
+            from .multilabel.results import evaluation_metrics
+
+            return evaluation_metrics(prediction.predictions, prediction.label_ids, None,
+                                      train_counts=classifier.info.class_counts)
         return metrics_from_logits(prediction.predictions, prediction.label_ids,
                                    train_counts=classifier.info.class_counts, many_threshold=config.many_threshold,
                                    few_threshold=config.few_threshold)
@@ -208,8 +225,10 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
         log.warning("--early-stopping-patience needs a dev set to watch; training runs its whole budget")
     if trackers(config)[1]:
         trainer.add_callback(tensorboard_callback(output / TENSORBOARD))
-    log.info(f"training on {len(train_set)} examples, {len(label_map)} classes, {config.recipe_text()}; target "
-             f"prior {target_prior(config, dev)}; precision {mixed_precision(config.precision)}")
+    decision = (f"thresholds {config.thresholds}" if classifier.multi_label
+                else f"target prior {target_prior(config, dev)}")
+    log.info(f"training on {len(train_set)} examples, {len(label_map)} {'labels' if classifier.multi_label else 'classes'}"
+             f", {config.recipe_text()}; {decision}; precision {mixed_precision(config.precision)}")
     if resume_from:
         log.info(f"resuming from {resume_from} (a run of the same settings and data was stopped there)")
     try:
@@ -241,8 +260,8 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     info.loss_options, info.max_seq_length = options, config.max_seq_length
     info.settings = dataclasses.asdict(config)
     save_fine_tuned(trainer.save_model, trainer.model, classifier.tokenizer, label_map, info, output)
-    weights = next((w for w in (getattr(loss_fn, name, None) for name in ("weight", "alpha"))
-                    if isinstance(w, torch.Tensor)), None)  # weighted_ce's weights, focal's alpha
+    weights = next((w for w in (getattr(loss_fn, name, None) for name in ("weight", "alpha", "pos_weight"))
+                    if isinstance(w, torch.Tensor)), None)  # weighted_ce's weights, focal's alpha, bce's pos_weight
     write_json(output / CLASS_WEIGHTS, {
         "loss": config.loss, **options, "labels": list(label_map.labels), "class_counts": info.class_counts,
         "weights": dict(zip(label_map.labels, weights.tolist())) if weights is not None
@@ -262,6 +281,10 @@ def _fit_decision(config: RunConfig, classifier: FineTuned, dev, output: Path) -
     """Fit the decision for the target prior on dev (``calibrate --objective accuracy
     --target-prior ...``: temperature and logit shift, each kept only when it beats noise);
     return the classifier as saved, with what was kept folded in."""
+    if classifier.multi_label:
+        from .multilabel.run import fit_decision
+
+        return fit_decision(config, classifier, dev, output)
     prior = target_prior(config, dev)
     if prior == "none" or dev is None:
         if config.target_prior not in (None, "none"):
@@ -294,6 +317,7 @@ def _score_splits(config: RunConfig, classifier: FineTuned, loss_fn, dev, test, 
     shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold,
                  loss_fn=loss_fn, train_counts=classifier.info.class_counts)
     label_map = classifier.label_map
+    write_evaluation, write_prediction_files = _writers(classifier)
 
     def logits(dataset):
         return score(classifier, dataset, batch_size=config.eval_batch_size, calibration=config.calibration)
@@ -323,6 +347,36 @@ def _score_splits(config: RunConfig, classifier: FineTuned, loss_fn, dev, test, 
         write_model_card(output / MODEL)
 
 
+def label_task(config: RunConfig, train: Dataset) -> RunConfig:
+    """The run's settings for the task its training file holds (said when it was detected)."""
+    if train.multi_label:
+        from .multilabel.run import check_label_sets
+
+        check_label_sets(config, train)
+    settled = config.with_task(train.multi_label)
+    if train.multi_label and config.multi_label is None:
+        log.info(f"{train.path}: the labels are lists: a multi-label task (loss {settled.loss}; --no-multi-label "
+                 "refuses such files)")
+    return settled
+
+
+def _targets(classifier: FineTuned, dataset: Dataset):
+    """Class ids, or (multi-label) the 0/1 matrix of label sets."""
+    return classifier.label_map.multi_hot(dataset) if classifier.multi_label else classifier.label_map.encode(dataset)
+
+
+def _writers(classifier: FineTuned):
+    """(write_evaluation, write_prediction_files) of the model's task."""
+    if not classifier.multi_label:
+        return write_evaluation, write_prediction_files
+    from functools import partial
+
+    from .multilabel import results
+
+    return (partial(results.write_evaluation, thresholds=classifier.thresholds),
+            partial(results.write_prediction_files, thresholds=classifier.thresholds))
+
+
 def _seed(seed: int) -> None:
     from transformers import set_seed
 
@@ -334,5 +388,5 @@ def _scalars(metrics: dict | None) -> dict | None:
 
 
 def _summary(metrics: dict) -> str:
-    keys = ("accuracy", "macro_f1", "few_shot_accuracy", "loss")
+    keys = ("accuracy", "micro_f1", "macro_f1", "map", "few_shot_accuracy", "loss")
     return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)

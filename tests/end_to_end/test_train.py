@@ -80,7 +80,6 @@ def test_the_decision_is_fitted_to_the_target_prior_after_training(tiny_bert, to
     import json
 
     import numpy as np
-
     from conftest import TRAIN_FLAGS
 
     out = tmp_path / "out"

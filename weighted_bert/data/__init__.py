@@ -1,6 +1,7 @@
 """Data in: readers for the seed format, TSV/CSV and JSONL, and the seed's file names."""
 
 from .readers import (
+    DEFAULT_SEPARATOR,
     Columns,
     DataFormatError,
     Dataset,
@@ -11,5 +12,5 @@ from .readers import (
 )
 from .splits import DataFiles, find_data_files
 
-__all__ = ["Columns", "DataFiles", "DataFormatError", "Dataset", "Example", "find_data_files",
+__all__ = ["DEFAULT_SEPARATOR", "Columns", "DataFiles", "DataFormatError", "Dataset", "Example", "find_data_files",
            "parse_dataset", "parse_lines", "read_dataset"]

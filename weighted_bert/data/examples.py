@@ -91,6 +91,7 @@ class Dataset:
         return len(self.examples)
 
 
+DEFAULT_SEPARATOR = ","  # between the labels of a multi-label row in a TSV/CSV/.txt label field
 DEFAULT_LABEL, PLURAL_LABEL = "label", "labels"  # a file without the default column may name it "labels"
 
 

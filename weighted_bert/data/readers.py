@@ -26,13 +26,13 @@ from pathlib import Path
 from ..errors import check_choice
 from ..log import get_logger
 from .delimited import read_delimited
-from .examples import ON_BAD_LINE, Columns, DataFormatError, Dataset, Example, Sink
+from .examples import DEFAULT_SEPARATOR, ON_BAD_LINE, Columns, DataFormatError, Dataset, Example, Sink
 from .jsonl import read_jsonl
 from .seed_format import read_seed
 
 log = get_logger(__name__)
 
-__all__ = ["ON_BAD_LINE", "Columns", "DataFormatError", "Dataset", "Example", "parse_dataset", "parse_lines",
+__all__ = ["DEFAULT_SEPARATOR", "ON_BAD_LINE", "Columns", "DataFormatError", "Dataset", "Example", "parse_dataset", "parse_lines",
            "read_dataset"]
 
 SEED_EXTENSIONS = (".txt",)

@@ -15,7 +15,6 @@ from .base import upcast
 from .registry import register_loss
 
 
-
 class WeightedCrossEntropyLoss(nn.Module):
     """Cross-entropy with a weight per class, ``CE_i = -log softmax(z_i)[y_i]``:
 

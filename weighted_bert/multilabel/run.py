@@ -1,0 +1,51 @@
+"""What a multi-label ``train`` run does beyond the single-label one: the checks of its
+label sets, and the thresholds fitted on dev after training."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ..data import DEFAULT_SEPARATOR, DataFormatError, Dataset
+from ..data.readers import JSONL_EXTENSIONS
+from ..log import get_logger
+from ..run_folder import MODEL, THRESHOLDS
+
+log = get_logger(__name__)
+
+
+def check_label_sets(config, train: Dataset) -> None:
+    """A separator that splits no label field is a wrong separator; rows with no label are
+    fine (all-negative) and counted."""
+    if Path(train.path).suffix.lower() not in JSONL_EXTENSIONS and not any(len(e.label) > 1 for e in train.examples):
+        separator = config.label_separator or DEFAULT_SEPARATOR
+        raise DataFormatError(train.path, None, f"no label field holds the label separator {separator!r}: every row "
+                              "has one label; name the character between labels with --label-separator (or, for "
+                              "one label a row, train without --multi-label)")
+    empty = sum(1 for e in train.examples if not e.label)
+    if empty:
+        log.info(f"{train.path}: {empty} of {len(train)} rows have no label (negative for every label)")
+
+
+def fit_decision(config, classifier, dev, output: Path):
+    """Fit ``config.thresholds`` on dev (:func:`~weighted_bert.multilabel.thresholds.fit_thresholds`)
+    and save them with the model (``model/thresholds.json``); return the classifier with them."""
+    from ..inference import score
+    from .results import sigmoid
+    from .thresholds import Thresholds, fit_thresholds
+
+    labels = classifier.label_map.labels
+    if dev is None or config.thresholds == "none":
+        if dev is None and config.thresholds != "none":
+            log.warning("no dev set: the thresholds stay at 0.5 (fitting them needs a dev file)")
+        found = Thresholds(list(labels), [0.5] * len(labels))
+    else:
+        scores = sigmoid(score(classifier, dev, batch_size=config.eval_batch_size))
+        found = fit_thresholds(scores, classifier.label_map.multi_hot(dev), labels, config.thresholds,
+                               seed=config.seed)
+        name = "macro-F1" if config.thresholds == "per_label" else "micro-F1"
+        log.info(f"thresholds ({config.thresholds}): dev {name} {found.dev_before:.4f} at 0.5 -> {found.dev_after:.4f}"
+                 f"; held-out gain {found.held_out_gain:+.4f}: "
+                 + ("kept" if found.accepted else "within noise, 0.5 kept"))
+    found.write(output / MODEL / THRESHOLDS)
+    return dataclasses.replace(classifier, thresholds=found)
