@@ -104,6 +104,12 @@ def _check_labels(rows, split: str, labelled: bool) -> None:
             if labelled:
                 raise UserError(f"the {split} data, item {i}: the label is missing")
             continue
+        if isinstance(label, (list, tuple, set, frozenset)):  # a multi-label row
+            if not all(isinstance(x, str) or value_text(x) not in (None, "") for x in label):
+                raise UserError(f"the {split} data, item {i}: the label list {label!r} holds something other than "
+                                "strings or numbers")
+            kinds.add("list")
+            continue
         if value_text(label) is None:
             raise UserError(f"the {split} data, item {i}: the label is of type {type(label).__name__} "
                             f"({label!r}); expected a string or a number")
@@ -124,7 +130,9 @@ def _write_jsonl(rows, path: Path, columns: dict) -> Path:
         record = {columns["text_column"]: text}
         if pair is not None:
             record[columns["text_pair_column"] or "text_pair"] = pair
-        if not _missing(label):
+        if isinstance(label, (list, tuple, set, frozenset)):
+            record[columns["label_column"]] = [value_text(x) for x in label]
+        elif not _missing(label):
             record[columns["label_column"]] = value_text(label)
         lines.append(json.dumps(record, ensure_ascii=False))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -143,16 +151,23 @@ class Classifier:
         return list(self.fine_tuned.label_map.labels)
 
     def predict_proba(self, texts) -> np.ndarray:
-        """Class probabilities, shape (len(texts), len(labels)), columns in ``labels`` order."""
+        """Class probabilities (a multi-label model: one sigmoid per label), shape
+        (len(texts), len(labels)), columns in ``labels`` order."""
         from .inference import score
-        from .prediction import softmax
 
         dataset = Dataset("<texts>", self._examples(texts))
-        return softmax(score(self.fine_tuned, dataset, batch_size=self.batch_size, precision=self.precision))
+        return self.fine_tuned.probabilities(score(self.fine_tuned, dataset, batch_size=self.batch_size,
+                                                   precision=self.precision))
 
-    def predict(self, texts) -> list[str]:
+    def predict(self, texts, *, top_k: int | None = None, at_least_one: bool = False) -> list:
         """The label of each text, by the calibration's decision rule where the model has one
-        (an abstention: its ``abstain_label``), else the most probable class."""
+        (an abstention: its ``abstain_label``), else the most probable class. A multi-label
+        model: each text's list of labels (at or above their thresholds, most probable first;
+        at most ``top_k``; at least one with ``at_least_one``)."""
+        if self.fine_tuned.multi_label:
+            return self.fine_tuned.label_sets(self.predict_proba(texts), top_k=top_k, at_least_one=at_least_one)
+        if top_k is not None or at_least_one:
+            raise UserError("top_k and at_least_one are for multi-label models; this one gives one label a text")
         return [self.fine_tuned.label_of(i) for i in self.fine_tuned.decide(self.predict_proba(texts))]
 
     def _examples(self, texts) -> list[Example]:

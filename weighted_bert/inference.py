@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Dataset, parse_dataset, parse_lines, read_dataset
+from .data import DEFAULT_SEPARATOR, Dataset, parse_dataset, parse_lines, read_dataset
 from .errors import RunError, UserError
 from .log import get_logger
-from .prediction import encode_examples, predict_logits, softmax
+from .prediction import encode_examples, predict_logits
 from .run_folder import CALIBRATION
 from .saved_model import FineTuned, load_fine_tuned
 from .scoring_config import ScoreConfig
@@ -42,7 +42,11 @@ def read_texts(fine_tuned: FineTuned, path, *, labels: str, config: ScoreConfig 
     """A data file (``-``: standard input) read the way the model was trained (single
     texts or pairs), with ``labels`` "required" or "optional"."""
     config = config or ScoreConfig(model=fine_tuned.path, data=str(path))
-    options = dict(labels=labels, pair=fine_tuned.info.pair, columns=config.columns(), on_bad_line=config.on_bad_line)
+    options = dict(labels=labels, pair=fine_tuned.info.pair, columns=config.columns(), on_bad_line=config.on_bad_line,
+                   multi_label=fine_tuned.multi_label)
+    if fine_tuned.multi_label:  # label sets split as in training, unless told otherwise
+        options["label_separator"] = (config.label_separator or fine_tuned.info.settings.get("label_separator")
+                                      or DEFAULT_SEPARATOR)
     if str(path) == "-":  # lines of text: a tab is part of the text (pairs: text_a<TAB>text_b)
         if fine_tuned.info.pair:
             return parse_dataset(sys.stdin.buffer.read(), "<stdin>", **{**options, "labels": "none"})
@@ -90,10 +94,20 @@ def evaluate(config: ScoreConfig, output_dir=None) -> dict:
     from .evaluation import metrics_from_logits, write_evaluation
 
     fine_tuned = _load(config)
+    _decision_options(fine_tuned, config)
     dataset = read_texts(fine_tuned, config.data, labels="required", config=config)
     logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
                    calibration=config.calibration)
     loss_fn, counts = scoring_loss(fine_tuned), fine_tuned.info.class_counts
+    if fine_tuned.multi_label:
+        from .multilabel import results
+
+        if output_dir:
+            return results.write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
+                                            train_counts=counts, thresholds=fine_tuned.thresholds)
+        return results.evaluation_metrics(logits, fine_tuned.label_map.multi_hot(dataset), fine_tuned.thresholds,
+                                          loss_fn=loss_fn, train_counts=counts, top_k=config.top_k,
+                                          at_least_one=config.at_least_one)
     calibration = fine_tuned.calibration if config.calibration else None
     extra = {}
     if calibration is not None and calibration.changes_logits:
@@ -116,20 +130,44 @@ def predict(config: ScoreConfig, output, probabilities=None) -> int:
 
     _distinct_paths({"--data": config.data, "--output": output, "--probabilities": probabilities})
     fine_tuned = _load(config)
+    _decision_options(fine_tuned, config)
     dataset = read_texts(fine_tuned, config.data, labels="optional", config=config)
-    probs = softmax(score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
-                          calibration=config.calibration, target_prior=config.target_prior))
-    if probabilities:
-        write_test_results(probabilities, probs)
-    chosen = fine_tuned.decide(probs, use_calibration=config.calibration)
-    labels = [fine_tuned.label_of(i) for i in chosen]
+    probs = fine_tuned.probabilities(score(fine_tuned, dataset, batch_size=config.batch_size,
+                                           precision=config.precision, calibration=config.calibration,
+                                           target_prior=config.target_prior))
+    if fine_tuned.multi_label:
+        from .multilabel import results
+
+        if probabilities:
+            results.write_test_results(probabilities, fine_tuned.label_map.labels, probs)
+        sets = fine_tuned.label_sets(probs, top_k=config.top_k, at_least_one=config.at_least_one)
+        chosen = np.zeros(probs.shape, dtype=bool)
+        for row, labels in zip(chosen, sets):
+            row[[fine_tuned.label_map.label2id[x] for x in labels]] = True
+
+        def write(path):
+            results.write_predictions(path, dataset.examples, probs, chosen, fine_tuned.label_map.labels)
+    else:
+        if probabilities:
+            write_test_results(probabilities, probs)
+        decided = fine_tuned.decide(probs, use_calibration=config.calibration)
+        labels = [fine_tuned.label_of(i) for i in decided]
+
+        def write(path):
+            write_predictions(path, dataset.examples, probs, labels, decided)
     if str(output) == "-":
         with tempfile.TemporaryDirectory() as tmp:
-            write_predictions(Path(tmp) / "p.tsv", dataset.examples, probs, labels, chosen)
+            write(Path(tmp) / "p.tsv")
             sys.stdout.write((Path(tmp) / "p.tsv").read_text(encoding="utf-8"))
     else:
-        write_predictions(output, dataset.examples, probs, labels, chosen)
+        write(output)
     return len(dataset)
+
+
+def _decision_options(fine_tuned: FineTuned, config: ScoreConfig) -> None:
+    if not fine_tuned.multi_label and (config.top_k is not None or config.at_least_one):
+        raise UserError(f"{fine_tuned.path}: --top-k and --at-least-one are for multi-label models; this one gives "
+                        "one label a text")
 
 
 def _distinct_paths(paths: dict) -> None:
@@ -152,6 +190,9 @@ def calibrate_model(config):
     from .calibration.inputs import build_objective
 
     fine_tuned = _load(config)
+    if fine_tuned.multi_label:
+        raise UserError(f"{fine_tuned.path}: a multi-label model; its decision is its per-label thresholds, fitted "
+                        "on dev by train (--thresholds per_label|global|none); calibrate is for single-label models")
     counts = fine_tuned.info.class_counts
     labels = fine_tuned.label_map.labels
     if not counts:

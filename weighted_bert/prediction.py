@@ -149,6 +149,11 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
     return out
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """One probability per label (multi-label), float32, without overflow for large logits."""
+    return (0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, dtype=np.float64)))).astype(np.float32)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)

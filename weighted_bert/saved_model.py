@@ -195,6 +195,25 @@ class FineTuned:
                                [1] * len(self.label_map), dev_labels=[])
         return (logits + (new - np.asarray(old))[None, :]).astype(logits.dtype)
 
+    def probabilities(self, logits):
+        """Class probabilities (softmax), or for a multi-label model one sigmoid per label."""
+        from .prediction import sigmoid, softmax
+
+        return sigmoid(logits) if self.multi_label else softmax(logits)
+
+    def label_sets(self, scores, *, top_k: int | None = None, at_least_one: bool = False) -> list[list[str]]:
+        """Multi-label: each row's predicted labels, most probable first, by the saved thresholds
+        (0.5 without), at most ``top_k``, and at least one with ``at_least_one``."""
+        import numpy as np
+
+        from .multilabel.thresholds import Thresholds
+
+        labels = self.label_map.labels
+        thresholds = self.thresholds or Thresholds(list(labels), [0.5] * len(labels))
+        chosen = thresholds.decide(scores, top_k=top_k, at_least_one=at_least_one)
+        return [[labels[j] for j in np.flatnonzero(row)[np.argsort(-s[row], kind="stable")]]
+                for row, s in zip(chosen, np.asarray(scores))]
+
     def decide(self, probabilities, *, use_calibration: bool = True):
         """Class index per row of (calibrated) ``probabilities``: the calibration's decision rule
         (a cost matrix, abstaining as ``calibration.ABSTAINED``), else the most probable class."""

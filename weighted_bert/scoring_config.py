@@ -31,7 +31,7 @@ def _prior_to_predict_for(value: str) -> str | None:
 class ScoreConfig(DataSettings):
     """Scoring a fine-tuned model: ``evaluate``, ``predict`` and ``calibrate``."""
 
-    GROUP_ORDER: ClassVar = ("model", "data", "speed")
+    GROUP_ORDER: ClassVar = ("model", "data", "decision", "speed")
 
     model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
                          group="model")
@@ -49,6 +49,11 @@ class ScoreConfig(DataSettings):
                                        "(train/calibrate --target-prior): the exact Bayes shift of its probabilities",
                                        check=_prior_to_predict_for, group="model",
                                        default_text="the prior the model was fitted for")
+    top_k: int | None = setting(None, "multi-label: at most this many labels a text (the most probable of those "
+                                "at or above their thresholds)", check=at_least(1), group="decision",
+                                default_text="no limit")
+    at_least_one: bool = setting(False, "multi-label: a text with no label at or above its threshold gets its most "
+                                 "probable label", group="decision")
 
     def __post_init__(self):
         validate(self)

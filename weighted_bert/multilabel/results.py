@@ -26,6 +26,7 @@ import torch
 from ..io import atomic_write_text
 from ..labels import LabelMap, join_set
 from ..metrics import FEW_THRESHOLD, MANY_THRESHOLD
+from ..prediction import sigmoid
 from ..reports import write_eval_results
 from ..run_folder import CLASSIFICATION_REPORT, PREDICTIONS, TEST_RESULTS
 from .metrics import multilabel_metrics, per_label_table
@@ -33,10 +34,6 @@ from .thresholds import DEFAULT, Thresholds
 
 REPORT_COLUMNS = ("label", "train_count", "group", "support", "predicted", "precision", "recall", "f1",
                   "average_precision", "threshold")
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))).astype(np.float32)
 
 
 def objective(loss_fn, logits: np.ndarray, y: np.ndarray) -> float:

@@ -31,7 +31,7 @@ def fit_decision(config, classifier, dev, output: Path):
     """Fit ``config.thresholds`` on dev (:func:`~weighted_bert.multilabel.thresholds.fit_thresholds`)
     and save them with the model (``model/thresholds.json``); return the classifier with them."""
     from ..inference import score
-    from .results import sigmoid
+    from ..prediction import sigmoid
     from .thresholds import Thresholds, fit_thresholds
 
     labels = classifier.label_map.labels

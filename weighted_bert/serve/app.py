@@ -8,7 +8,9 @@ Embeddings Inference do. A text longer than the training length is cut there, as
 training, and the answer's ``X-Truncated-Inputs`` header lists the positions of such texts.
 When the model's calibration has a decision rule (a cost matrix, abstaining), the answer's
 ``X-Decisions`` header is the JSON list of the decided label of each input (ASCII-escaped),
-the label ``weighted-bert predict`` writes.
+the label ``weighted-bert predict`` writes. A multi-label model's scores are one sigmoid
+probability per label, and ``X-Decisions`` is the list of each input's label set (its
+labels at or above their thresholds).
 A bad request gets a 4xx answer with ``{"error": "..."}``; the server keeps serving.
 """
 
@@ -115,6 +117,7 @@ def create_app(state: ServerState) -> FastAPI:
     labels = list(state.fine_tuned.label_map.labels)
     calibration = state.fine_tuned.calibration
     rule = state.config.calibration and calibration is not None and calibration.decision_rule is not None
+    multi_label = state.fine_tuned.multi_label
 
     @app.post("/predict", summary="Classify one text or a list of texts")
     async def predict(request: Request):
@@ -157,7 +160,9 @@ def create_app(state: ServerState) -> FastAPI:
         cut = [str(i) for i, t in enumerate(truncated) if t]
         state.metrics.truncated.inc(len(cut))
         headers = {"X-Truncated-Inputs": ",".join(cut)} if cut else {}
-        if rule:
+        if multi_label:  # the label set of each input, by the model's thresholds
+            headers["X-Decisions"] = json.dumps(state.fine_tuned.label_sets(probabilities))
+        elif rule:
             chosen = state.fine_tuned.decide(probabilities)
             headers["X-Decisions"] = json.dumps([state.fine_tuned.label_of(i) for i in chosen])
         return JSONResponse(answers, headers=headers)

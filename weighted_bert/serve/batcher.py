@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data import Example
-from ..prediction import encode_examples, predict_logits, row_lengths, softmax
+from ..prediction import encode_examples, predict_logits, row_lengths
 
 
 class Scorer:
@@ -41,7 +41,7 @@ class Scorer:
         logits = ft.logits(logits, use_calibration=self.calibration)
         if self.target_prior:
             logits = ft.retarget(logits, self.target_prior)
-        return softmax(logits), truncated
+        return ft.probabilities(logits), truncated
 
 
 @dataclass

@@ -134,6 +134,9 @@ def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) 
                    "tau": calibration.tau, "per_class_biases": calibration.biases is not None,
                    "target_prior": calibration.target_log_prior is not None, "folded_into": calibration.folded_into,
                    "decision_rule": calibration.decision_rule, "answering_for_target_prior": config.target_prior},
+                  "multi_label": fine_tuned.multi_label,
+                  "thresholds": None if fine_tuned.thresholds is None else dict(zip(fine_tuned.label_map.labels,
+                                                                                    fine_tuned.thresholds.values)),
                   "max_batch_size": config.max_batch_size, "max_wait_ms": config.max_wait_ms,
                   "max_inputs": config.max_inputs, "pid": os.getpid()}
     server = _draining_server(uvicorn.Config(create_app(state), log_level="warning", access_log=False), state)
