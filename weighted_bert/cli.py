@@ -189,7 +189,8 @@ def _report(args) -> int:
     return 0
 
 
-_STATS_SETTINGS = ("text_column", "text_pair_column", "label_column", "many_threshold", "few_threshold")
+_STATS_SETTINGS = ("text_column", "text_pair_column", "label_column", "label_separator", "multi_label",
+                   "many_threshold", "few_threshold")
 
 
 def _stats(args) -> int:
@@ -202,7 +203,9 @@ def _stats(args) -> int:
     tokenizer = load_tokenizer(args.model) if args.model else None
     stats = dataset_stats(args.data, tokenizer=tokenizer,
                           columns=Columns(values["text_column"], values["text_pair_column"], values["label_column"]),
-                          many_threshold=values["many_threshold"], few_threshold=values["few_threshold"])
+                          many_threshold=values["many_threshold"], few_threshold=values["few_threshold"],
+                          multi_label=values["multi_label"] or (True if values["label_separator"] else None),
+                          label_separator=values["label_separator"])
     print(format_stats(stats))
     write_stats(stats, args.output_dir)
     print(f"wrote {Path(args.output_dir) / 'stats.json'}")

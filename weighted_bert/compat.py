@@ -23,6 +23,7 @@ seed flag                   here
 --warmup_proportion         --warmup-ratio
 --output_dir                --output-dir
 --weighted_loss             true: --loss weighted_ce --class-weights inverse; false: --loss ce
+                            (with --multi_label=true: --loss bce, --pos-weight inverse when true)
 --do_train/eval/predict     as in the seed (each false unless given)
 --save_checkpoints_steps    --save-steps (a resumable checkpoint every N steps)
 TPU flags,                  accepted and ignored
@@ -156,7 +157,12 @@ def config_from_flags(flags: dict) -> RunConfig:
         if name == "save_checkpoints_steps" and "save_steps" in flags:
             continue
         values[SEED_NAMES.get(name) or canonical_name(RunConfig, name)] = value
-    if "weighted_loss" in flags and "loss" not in flags:
+    multi_label = check_value(RunConfig, "multi_label", flags["multi_label"]) if "multi_label" in flags else None
+    if "weighted_loss" in flags and "loss" not in flags and (multi_label or "label_separator" in flags):
+        values["loss"] = "bce"  # per label: the positive term weighted by negatives / positives
+        if flags["weighted_loss"]:
+            values.setdefault("pos_weight", "inverse")
+    elif "weighted_loss" in flags and "loss" not in flags:
         values["loss"] = "weighted_ce" if flags["weighted_loss"] else "ce"
         if flags["weighted_loss"]:
             values.setdefault("class_weights", "inverse")  # the seed's N / n_c

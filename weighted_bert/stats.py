@@ -1,6 +1,8 @@
 """``weighted-bert stats``: what a data set looks like before training on it.
 
 Class counts and imbalance (largest count / smallest), the many/medium/few-shot split,
+for multi-label data also the label cardinality, rows without a label, label sets and the
+most frequent label pairs,
 token lengths (with a tokenizer, so that ``--max-seq-length`` can be chosen; else
 whitespace words), duplicate texts, texts given conflicting labels, and labels of
 dev/test that training never has.
@@ -9,18 +11,20 @@ dev/test that training never has.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
-from .data import Columns, DataFormatError, Dataset, find_data_files, read_dataset
+from .data import DEFAULT_SEPARATOR, Columns, DataFormatError, Dataset, find_data_files, read_dataset
 from .io import atomic_write_bytes
-from .labels import LabelMap
+from .labels import LabelMap, labels_of
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
 from .plots import class_distribution_png
 from .reports import write_json
 
 PERCENTILES = (50, 90, 95, 99, 100)
+TOP = 10  # label sets and pairs listed
 
 
 def _key(example) -> tuple:
@@ -57,9 +61,25 @@ def token_lengths(dataset: Dataset, tokenizer=None) -> np.ndarray:
     return np.array([len(ids) for ids in encoded["input_ids"]])
 
 
+def label_set_stats(dataset: Dataset, label_map: LabelMap, top: int = TOP) -> dict:
+    """Multi-label: label cardinality, rows without a label, the distinct label sets and the
+    most frequent ones, and the label pairs that occur together most often."""
+    sets = Counter(tuple(sorted(e.label)) for e in dataset.examples)
+    pairs = Counter(pair for e in dataset.examples for pair in combinations(sorted(e.label), 2))
+    return {"label_cardinality": float(np.mean([len(e.label) for e in dataset.examples])),
+            "max_labels_a_row": max(len(e.label) for e in dataset.examples),
+            "rows_without_label": sum(1 for e in dataset.examples if not e.label),
+            "distinct_label_sets": len(sets),
+            "frequent_label_sets": [{"labels": list(k), "rows": n} for k, n in sets.most_common(top)],
+            "frequent_pairs": [{"labels": list(k), "rows": n} for k, n in pairs.most_common(top)]}
+
+
 def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_threshold: int = MANY_THRESHOLD,
-                  few_threshold: int = FEW_THRESHOLD) -> dict:
-    """Statistics of a file, or of a folder's train/dev/test files."""
+                  few_threshold: int = FEW_THRESHOLD, multi_label: bool | None = None,
+                  label_separator: str | None = None) -> dict:
+    """Statistics of a file, or of a folder's train/dev/test files (``multi_label`` and
+    ``label_separator`` as for :func:`~weighted_bert.data.read_dataset`; JSONL label lists are
+    label sets by themselves)."""
     path = Path(path)
     if path.is_dir():
         files = find_data_files(path)
@@ -72,15 +92,19 @@ def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_
     pair = None
     for name, file in splits.items():
         datasets[name] = read_dataset(file, labels="required" if name == "train" else "optional", pair=pair,
-                                      columns=columns)
+                                      columns=columns, multi_label=multi_label,
+                                      label_separator=label_separator or (DEFAULT_SEPARATOR if multi_label else None))
         pair = datasets[name].is_pair if pair is None else pair
+        multi_label = datasets[name].multi_label if datasets[name].has_labels else multi_label
     result = {"splits": {}, "unit": "tokens" if tokenizer is not None else "whitespace words"}
     train_labels = set()
     for name, dataset in datasets.items():
         entry = {"file": dataset.path, "examples": len(dataset)}
         if dataset.has_labels:
-            label_map = LabelMap.from_labels([e.label for e in dataset.examples])
+            label_map = LabelMap.from_labels([x for e in dataset.examples for x in labels_of(e)])
             counts = label_map.counts(dataset)
+            if dataset.multi_label:
+                entry.update(label_set_stats(dataset, label_map))
             entry["classes"] = len(label_map)
             entry["class_counts"] = dict(zip(label_map.labels, counts))
             entry["imbalance_ratio"] = max(counts) / min(counts)
@@ -107,7 +131,13 @@ def format_stats(stats: dict, top: int = 10) -> str:
         lines.append(f"{name}: {s['file']}  ({s['examples']} examples)")
         if "class_counts" in s:
             counts = sorted(s["class_counts"].items(), key=lambda kv: -kv[1])
-            lines.append(f"  classes {s['classes']}, imbalance ratio {s['imbalance_ratio']:.1f} "
+            if "label_cardinality" in s:
+                lines.append(f"  multi-label: {s['label_cardinality']:.2f} labels a row on average (at most "
+                             f"{s['max_labels_a_row']}), {s['rows_without_label']} rows without a label, "
+                             f"{s['distinct_label_sets']} distinct label sets")
+                lines.append("  most frequent pairs: " + "; ".join(f"{' + '.join(p['labels'])} ({p['rows']})"
+                                                                   for p in s["frequent_pairs"][:5]))
+            lines.append(f"  {'labels' if 'label_cardinality' in s else 'classes'} {s['classes']}, imbalance ratio {s['imbalance_ratio']:.1f} "
                          f"(largest {counts[0][1]} / smallest {counts[-1][1]}); shot groups "
                          + ", ".join(f"{g} {n}" for g, n in s["shot_groups"].items()))
             width = max(len(label) for label, _ in counts[:top] + counts[-top:])
