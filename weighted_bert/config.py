@@ -42,6 +42,13 @@ RECIPES = {
     "logit_adjusted": {"loss": "logit_adjusted"},
     "ldam_drw": {"loss": "ldam", "drw_start": 0.8},
     "recommended": {"loss": "logit_adjusted", "target_prior": "dev"},  # the defaults: the winner of the rule
+    # multi-label (benchmarks/multilabel.py, benchmarks/results/multilabel.md)
+    "bce": {"loss": "bce"},
+    "bce_pos_weight": {"loss": "bce", "pos_weight": "inverse"},
+    "sigmoid_focal": {"loss": "sigmoid_focal"},
+    "asymmetric": {"loss": "asymmetric"},
+    "distribution_balanced": {"loss": "distribution_balanced"},
+    "cb_ntr": {"loss": "cb_ntr"},
 }
 OBJECTIVES = ("macro_f1", "balanced_accuracy", "accuracy", "cost", "recall_at_precision")
 PRIOR_OBJECTIVES = ("accuracy", "cost")  # scored and decided under a target prior

@@ -143,6 +143,8 @@ def build_label_map(train: Dataset, *, explicit: Sequence[str] | None = None,
                     order: str = "sorted") -> LabelMap:
     """The label map of a training set, with the checks a user needs to hear about."""
     seen = [label for e in train.examples for label in labels_of(e)]
+    if train.multi_label and not seen:
+        raise DataFormatError(train.path, None, "has no label on any row; expected label lists with labels in them")
     label_map = LabelMap.from_labels(seen, order=order, explicit=explicit)
     if explicit:
         allowed = set(explicit)
@@ -165,8 +167,6 @@ def build_label_map(train: Dataset, *, explicit: Sequence[str] | None = None,
 
 
 def _check_set_labels(train: Dataset, label_map: LabelMap) -> None:
-    if not any(e.label for e in train.examples):
-        raise DataFormatError(train.path, None, "has no label on any row; expected label lists with labels in them")
     holding = [label for label in label_map.labels if SET_SEPARATOR in label]
     if holding:
         raise DataFormatError(train.path, None, f"has the label {holding[0]!r}, which holds {SET_SEPARATOR!r}, the "
