@@ -147,6 +147,10 @@ def _new_classifier(config: RunConfig, train: Dataset) -> FineTuned:
                         class_counts=label_map.counts(train), max_seq_length=config.max_seq_length,
                         pair=train.is_pair, labels=list(label_map.labels), multi_label=bool(config.multi_label),
                         num_examples=len(train))
+    if config.multi_label:
+        from .multilabel.run import start_at_the_prior
+
+        start_at_the_prior(model, info.class_counts, info.num_examples)
     return FineTuned(config.output_dir, model, tokenizer, label_map, info)
 
 

@@ -27,6 +27,25 @@ def check_label_sets(config, train: Dataset) -> None:
         log.info(f"{train.path}: {empty} of {len(train)} rows have no label (negative for every label)")
 
 
+def start_at_the_prior(model, class_counts, num_examples: int) -> None:
+    """Set the fresh head's bias to each label's prior logit, ``logit(n_l / N)`` (Lin et al.'s
+    prior initialisation, ICCV 2017): a zero bias starts every label at probability 0.5,
+    and the first steps' gradient, nearly all "push every label down", then runs through the
+    pretrained encoder and wears its features away before any label is learnt."""
+    import torch
+
+    from ..losses.multilabel.distribution_balanced import prior_logits
+    from ..saved_model import head_linear_name
+
+    name = head_linear_name(model)
+    if name is None:
+        log.info("the model's head has no bias to start at the label priors; it starts at 0.5")
+        return
+    head = model.get_submodule(name)
+    with torch.no_grad():
+        head.bias.copy_(prior_logits(class_counts, num_examples).to(head.bias))
+
+
 def fit_decision(config, classifier, dev, output: Path):
     """Fit ``config.thresholds`` on dev (:func:`~weighted_bert.multilabel.thresholds.fit_thresholds`)
     and save them with the model (``model/thresholds.json``); return the classifier with them."""
