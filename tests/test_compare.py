@@ -110,3 +110,15 @@ def test_the_command_line_recipe_ce_balanced_is_refused(tmp_path, tiny_bert, toy
     assert main(["compare", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
                  str(tmp_path / "sweep"), "--recipes", "ce:balanced"]) == 2
     assert "recipe 'ce:balanced': class_weights is not read by loss ce" in capsys.readouterr().err
+
+
+def test_compare_runs_multi_label_recipes(tmp_path, tiny_bert, toy_multilabel_dir):
+    sweep = _sweep(tmp_path, {"bce": {"loss": "bce"}, "bce_pos": {"loss": "bce", "pos_weight": "sqrt_inverse"},
+                              "asl": {"recipe": "asymmetric"}})
+    assert main(["compare", "--model", str(tiny_bert), "--data-dir", str(toy_multilabel_dir), "--output-dir",
+                 str(tmp_path / "sweep"), "--config", str(sweep), "--max-steps", "2", "--batch-size", "8",
+                 "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "sweep" / "leaderboard.csv")))
+    assert [r["recipe"] for r in rows] == ["bce", "bce_pos", "asl"]
+    assert all(r["micro_f1_mean"] and r["map_mean"] and r["macro_f1_mean"] for r in rows)
+    assert "accuracy_mean" not in rows[0]

@@ -2,7 +2,8 @@
 of seeds, and a leaderboard.
 
 A recipe is ``LOSS[:CLASS_WEIGHTS[:NORMALIZATION]]`` on the command line
-(``ce``, ``weighted_ce:inverse``, ``weighted_ce:balanced:none``), or any set of
+(``ce``, ``weighted_ce:inverse``, ``weighted_ce:balanced:none``; multi-label: ``bce``,
+``asymmetric``, ...), or any set of
 ``weighted-bert train`` options in a JSON/YAML sweep file::
 
     {"recipes": {"ce": {"loss": "ce"},
@@ -39,7 +40,8 @@ from .training import run
 log = get_logger(__name__)
 
 COLUMNS = ("accuracy", "macro_f1", "balanced_accuracy", "many_shot_accuracy", "medium_shot_accuracy",
-           "few_shot_accuracy", "nll", "ece", "seconds")
+           "few_shot_accuracy", "micro_f1", "samples_f1", "map", "few_shot_macro_f1", "macro_f1_at_0.5", "nll", "ece",
+           "seconds")  # a column shows when some run has it: multi-label runs have micro_f1 ... macro_f1_at_0.5
 LOWER_IS_BETTER = {"nll", "ece", "seconds"}
 
 
