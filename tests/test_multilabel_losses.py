@@ -122,3 +122,15 @@ def test_every_multilabel_loss_learns_and_takes_half_precision(name):
 def test_multilabel_losses_refuse_settings_they_do_not_read():
     with pytest.raises(SettingError, match="does not take"):
         get_loss("asymmetric", COUNTS, num_examples=ROWS, focal_gamma=1.0)
+
+
+def test_a_fresh_multi_label_head_starts_at_the_label_priors(tiny_bert):
+    from weighted_bert.labels import LabelMap
+    from weighted_bert.model import load_for_training
+    from weighted_bert.multilabel.run import start_at_the_prior
+
+    model, _ = load_for_training(str(tiny_bert), LabelMap(("a", "b", "c")), multi_label=True)
+    assert model.config.problem_type == "multi_label_classification"
+    start_at_the_prior(model, [25, 50, 0], 100)
+    # logit(.25) = log(1/3); logit(.5) = 0; a label without rows: half a row, logit(.5/100)
+    assert model.classifier.bias.tolist() == pytest.approx([math.log(1 / 3), 0.0, math.log(0.5 / 99.5)], rel=1e-5)

@@ -68,6 +68,10 @@ def audit_int8(fine_tuned, config) -> Int8Check | None:
     from .export import OnnxClassifier, onnx_path
     from .inference import read_texts, score
 
+    if fine_tuned.multi_label:
+        log.warning("the int8 model was not checked: the check compares single-label F1 per class; for a multi-label "
+                    "model compare `evaluate --backend onnx` with `--backend onnx-int8`")
+        return None
     path = check_file(fine_tuned, config.check_data)
     if path is None:
         log.warning("the int8 model was not checked: no labelled file (the run's dev file is not where training "
