@@ -19,12 +19,11 @@ from .data.readers import ON_BAD_LINE, Columns
 from .errors import SettingError
 from .labels import LABEL_ORDERS
 from .settings import at_least, between, default_of, setting, validate
-from .weights import NORMALIZATIONS, SCHEMES
+from .weights import NORMALIZATIONS, POS_WEIGHTS, SCHEMES
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCORING_PRECISIONS = ("fp32", "bf16")
 SAMPLINGS = ("random", "class_balanced", "sqrt")  # multi-label: a label drawn, then a row that carries it
-POS_WEIGHTS = ("none", "inverse", "sqrt_inverse", "effective_number")
 THRESHOLDS = ("per_label", "global", "none")  # multi-label decisions fitted on dev after training
 BACKENDS = ("torch", "onnx", "onnx-int8")
 REDUCTIONS = ("mean", "weighted_mean")

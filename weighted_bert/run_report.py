@@ -10,7 +10,6 @@ predictions file with gold labels: ``predictions.tsv`` (test) or
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import io
@@ -24,6 +23,9 @@ from .errors import check_choice
 from .io import atomic_write_bytes, atomic_write_text, read_json_object
 from .labels import LabelMap
 from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, full_metrics, reliability_bins
+from .page import SCRIPT, STYLE
+from .page import embed as _embed
+from .page import fmt as _fmt
 from .plots import (
     confusion_matrix_png,
     coverage_accuracy_png,
@@ -204,50 +206,6 @@ def _confusion_examples(rows: list[dict], confused: list[dict], limit: int) -> d
         if key in wanted and len(wanted[key]) < limit:
             wanted[key].append(r["text"] + (f" ‖ {r['text_b']}" if r.get("text_b") else ""))
     return wanted
-
-
-def _embed(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return html.escape(str(value))
-
-
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
-h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em}td,th{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left}
-th.sortable{cursor:pointer;user-select:none;background:#f4f4f4}th.sortable:hover{background:#e8e8e8}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.metrics td:first-child{color:#555}.pictures img{max-width:100%;display:block;margin:1em 0;border:1px solid #eee}
-.shot-many{color:#1f77b4}.shot-medium{color:#ff7f0e}.shot-few{color:#d62728}
-.broken{outline:3px solid red}.ex{color:#444;font-size:.9em}
-"""
-
-SCRIPT = """
-function sortTable(th, numeric){
-  const table = th.closest('table'), body = table.tBodies[0], index = th.cellIndex;
-  const descending = th.dataset.order !== 'desc';
-  table.querySelectorAll('th').forEach(h => delete h.dataset.order);
-  th.dataset.order = descending ? 'desc' : 'asc';
-  const key = row => { const t = row.cells[index].dataset.value ?? row.cells[index].textContent;
-                       return numeric ? parseFloat(t) : t.toLowerCase(); };
-  const rows = Array.from(body.rows).sort((a, b) => {
-    const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1); });
-  rows.forEach(r => body.appendChild(r));
-}
-window.addEventListener('load', () => {
-  const images = Array.from(document.images);
-  const loaded = images.filter(img => img.complete && img.naturalWidth > 0);
-  images.filter(img => !loaded.includes(img)).forEach(img => img.classList.add('broken'));
-  document.body.dataset.imagesLoaded = loaded.length + '/' + images.length;
-});
-"""
 
 
 def render_html(*, run_dir: Path, split: str, metrics: dict, info: TrainingInfo, confused: list[dict],

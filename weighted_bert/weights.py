@@ -41,6 +41,7 @@ from .labels import numbers_by_label
 
 SCHEMES = ("none", "inverse", "balanced", "sqrt_inverse", "effective_number", "proportional")
 NORMALIZATIONS = ("sample_mean", "none")
+POS_WEIGHTS = ("none", "inverse", "sqrt_inverse", "effective_number")  # multi-label: bce's positive term
 
 
 def class_weights(counts: Sequence[float], scheme="inverse", *, beta: float = 0.9999,
@@ -126,8 +127,6 @@ def positive_weights(counts: Sequence[int], num_examples: int, scheme: str, *, b
     >>> [round(w, 4) for w in positive_weights([10, 50], 100, "sqrt_inverse")]
     [3.0, 1.0]
     """
-    from .config import POS_WEIGHTS
-
     check_choice("pos_weight", scheme, POS_WEIGHTS)
     if scheme == "none":
         return None

@@ -8,6 +8,9 @@ import html
 from pathlib import Path
 
 from ..io import atomic_write_bytes, atomic_write_text, read_json_object
+from ..page import SCRIPT, STYLE
+from ..page import embed as _embed
+from ..page import fmt as _fmt
 from ..plots import per_class_f1_png
 from ..run_folder import CLASSIFICATION_REPORT, MODEL, PER_CLASS_F1, REPORT, THRESHOLDS, TrainingInfo, results_files
 from .results import read_per_label
@@ -19,8 +22,6 @@ MOST_MISSED = 15
 
 
 def build_ml_report(run_dir, split: str = "auto") -> Path | None:
-    from ..run_report import SCRIPT, STYLE, _embed, _fmt
-
     run_dir = Path(run_dir)
     splits = ["test", "dev"] if split == "auto" else [split]
     split = next((s for s in splits if (run_dir / results_files(s)[1]).is_file()
