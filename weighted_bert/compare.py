@@ -12,6 +12,9 @@ A recipe is ``LOSS[:CLASS_WEIGHTS[:NORMALIZATION]]`` on the command line
      "seeds": [1, 2, 3],
      "settings": {"epochs": 3, "learning_rate": 2e-4}}
 
+The leaderboard also gives each recipe's difference in macro-F1 to the first recipe with
+its paired bootstrap interval, per seed and pooled (:mod:`weighted_bert.paired`).
+
 Each run goes to ``OUTPUT/<recipe>/seed<N>/``. A run whose ``run_summary.json`` exists is
 finished and is not run again, so an interrupted sweep resumes where it stopped; a run
 folder without it is incomplete and is run again from the start.
@@ -33,6 +36,7 @@ from .config import RunConfig, unread_loss_settings
 from .errors import SettingError, UserError
 from .io import atomic_write_bytes, atomic_write_text
 from .log import get_logger
+from .paired import paired_differences, paired_markdown
 from .run_folder import RUN_FILES, RUN_SUMMARY
 from .settings import check_values, read_settings_file
 from .training import run
@@ -138,7 +142,7 @@ def run_compare(*, model: str, output_dir, recipes: dict[str, dict], seeds: list
         log.info(f"[compare] {name} seed {seed}: running")
         run(config)
     rows = leaderboard(output, recipes, seeds)
-    write_leaderboard(output, rows)
+    write_leaderboard(output, rows, paired_differences(output, {n: _folder_name(n) for n in recipes}, seeds))
     return rows
 
 
@@ -177,7 +181,9 @@ def _best(rows: list[dict], column: str):
     return min(values) if column in LOWER_IS_BETTER else max(values)
 
 
-def write_leaderboard(output: Path, rows: list[dict]) -> None:
+def write_leaderboard(output: Path, rows: list[dict], paired: list[dict] | None = None) -> None:
+    """``leaderboard.csv``, ``leaderboard.md`` (with the paired differences to the first recipe,
+    :mod:`weighted_bert.paired`, when there are any) and ``leaderboard.png``."""
     columns = [c for c in COLUMNS if any(f"{c}_mean" in r for r in rows)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -202,7 +208,7 @@ def write_leaderboard(output: Path, rows: list[dict]) -> None:
         lines.append(f"| {r['recipe']} | {r['seeds']} | " + " | ".join(cells) + " |")
     note = ("\nMean ± standard deviation over seeds; the best mean of each column is in bold "
             "(lowest for nll, ece and seconds). Scores are on the test set when it has labels, else dev.\n")
-    atomic_write_text(output / "leaderboard.md", "\n".join(lines) + "\n" + note)
+    atomic_write_text(output / "leaderboard.md", "\n".join(lines) + "\n" + note + paired_markdown(paired or []))
     png = leaderboard_png(rows)
     if png is not None:
         atomic_write_bytes(output / "leaderboard.png", png)

@@ -210,7 +210,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
             from .multilabel.results import evaluation_metrics
 
             return evaluation_metrics(prediction.predictions, prediction.label_ids, None,
-                                      train_counts=classifier.info.class_counts)
+                                      train_counts=classifier.info.class_counts, many_threshold=config.many_threshold,
+                                      few_threshold=config.few_threshold)
         return metrics_from_logits(prediction.predictions, prediction.label_ids,
                                    train_counts=classifier.info.class_counts, many_threshold=config.many_threshold,
                                    few_threshold=config.few_threshold)
