@@ -122,3 +122,26 @@ def test_compare_runs_multi_label_recipes(tmp_path, tiny_bert, toy_multilabel_di
     assert [r["recipe"] for r in rows] == ["bce", "bce_pos", "asl"]
     assert all(r["micro_f1_mean"] and r["map_mean"] and r["macro_f1_mean"] for r in rows)
     assert "accuracy_mean" not in rows[0]
+
+
+def test_compare_auto_halves_on_dev_and_scores_test_once(tmp_path, tiny_bert, toy_data_dir, capsys, monkeypatch):
+    import weighted_bert.auto as auto
+
+    monkeypatch.setattr(auto, "SINGLE_LABEL", ("ce", "logit_adjusted"))
+    monkeypatch.setattr(auto, "LEARNING_RATES", (1e-3, 3e-3))
+    monkeypatch.setattr(auto, "FIRST_STEPS", 2)
+    assert main(["compare", "--auto", "--budget-minutes", "10", "--model", str(tiny_bert), "--data-dir",
+                 str(toy_data_dir), "--output-dir", str(tmp_path / "sweep"), "--batch-size", "8",
+                 "--precision", "fp32"]) == 0
+    summary = json.loads((tmp_path / "sweep" / "auto" / "auto.json").read_text())
+    rungs = summary["rungs"]
+    assert [len(r) for r in rungs] == [4, 2, 1] and [r[0]["steps"] for r in rungs] == [2, 4, 8]
+    # each rung keeps the better half on dev
+    assert {(r["recipe"], r["learning_rate"]) for r in rungs[1]} == {(r["recipe"], r["learning_rate"])
+                                                                     for r in rungs[0][:2]}
+    # test is scored only for the winner, after the choice
+    assert not list((tmp_path / "sweep" / "auto").glob("rung*/*/test_results.txt"))
+    assert (tmp_path / "sweep" / "auto" / "winner" / "test_results.txt").is_file()
+    assert summary["test"]["macro_f1"] >= 0 and "# compare --auto:" in capsys.readouterr().out
+    assert main(["compare", "--auto", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+                 str(tmp_path / "x")]) == 2

@@ -215,8 +215,12 @@ def _stats(args) -> int:
 def _compare(args) -> int:
     from .compare import load_sweep, parse_recipe, print_leaderboard, run_compare
 
+    if args.auto:
+        return _auto(args)
+    if args.budget_minutes is not None:
+        raise UserError("--budget-minutes is the budget of --auto; give --auto too")
     if bool(args.recipes) == bool(args.config):
-        raise UserError("give the recipes with --recipes or --config (one of the two)")
+        raise UserError("give the recipes with --recipes or --config (one of the two), or --auto")
     sweep = load_sweep(args.config) if args.config else {
         "recipes": dict(parse_recipe(r) for r in args.recipes.split(",")), "seeds": None, "settings": {}}
     flags = {k: v for k, v in given(args, RunConfig).items() if k != "output_dir"}  # ours is the sweep's folder
@@ -227,6 +231,23 @@ def _compare(args) -> int:
     run_compare(model=model, output_dir=args.output_dir, recipes=sweep["recipes"],
                 seeds=args.seeds or sweep["seeds"] or [default_of(RunConfig, "seed")], settings=settings)
     print_leaderboard(Path(args.output_dir))
+    return 0
+
+
+def _auto(args) -> int:
+    from .auto import auto_compare, markdown
+
+    if args.recipes or args.config:
+        raise UserError("--auto chooses the recipes itself; leave out --recipes and --config")
+    if not args.budget_minutes or args.budget_minutes <= 0:
+        raise UserError("--auto needs --budget-minutes, a time budget above 0")
+    settings = {k: v for k, v in given(args, RunConfig).items() if k != "output_dir"}
+    model = settings.pop("model", None)
+    if not model:
+        raise UserError("compare --auto needs the model: --model")
+    summary = auto_compare(model=model, output_dir=args.output_dir, settings=settings,
+                           budget_minutes=args.budget_minutes, seed=(args.seeds or [default_of(RunConfig, "seed")])[0])
+    print(markdown(summary))
     return 0
 
 
@@ -333,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "e.g. ce,weighted_ce:inverse,weighted_ce:balanced")
     p.add_argument("--config", help="JSON or YAML sweep file with recipes, seeds and settings")
     p.add_argument("--seeds", type=_seeds, default=None, help="comma-separated seeds (default 42, or the sweep file's)")
+    p.add_argument("--auto", action="store_true", help="choose the recipe and learning rate for this data by "
+                   "successive halving on dev within --budget-minutes; the winner's test score is computed once")
+    p.add_argument("--budget-minutes", type=float, default=None, help="--auto: the time to spend training")
     add_arguments(p, RunConfig, exclude=("output_dir", "seed"))
     return parser
 
