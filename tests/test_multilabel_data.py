@@ -126,3 +126,8 @@ def test_a_separator_that_never_appears_is_one_clear_error(tmp_path):
                        "row has one label; name the character between labels with --label-separator"):
         check_label_sets(config, data)
     check_label_sets(config, read_dataset(path, multi_label=True, label_separator="|"))  # the right one: fine
+
+
+def test_a_jsonl_string_label_in_a_multi_label_task_is_a_one_label_set():
+    data = parse_dataset(jsonl({"text": "a", "label": "x"}, {"text": "b", "label": "y"}), "t.jsonl", multi_label=True)
+    assert [e.label for e in data.examples] == [("x",), ("y",)]

@@ -164,8 +164,9 @@ def example_from_record(record: dict, columns: Columns, labels: str, number: int
     text = record["text"]
     pair = record.get("text_pair")
     label = record.get("label")
-    if isinstance(label, str) and sink.label_separator:
-        label = split_labels(label, number, sink)
+    if isinstance(label, str) and (sink.label_separator or sink.multi_label):
+        # a multi-label task: the field split at the separator (JSONL: a string is a one-label set)
+        label = split_labels(label, number, sink) if sink.label_separator else label_set([label], number, sink)
         if label is None:
             return None
     if isinstance(label, str):
