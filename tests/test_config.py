@@ -127,3 +127,17 @@ def test_the_default_recipe_is_the_one_the_benchmark_names():
         assert getattr(config, name) == value, name
     assert target_prior(config, dev=object()) == result["target_prior"]
     assert {**RECIPES["recommended"]} == {**result["settings"], "target_prior": result["target_prior"]}
+
+
+def test_the_multi_label_default_is_the_recipe_the_benchmark_recommends():
+    """benchmarks/multilabel.py names its recommended recipe in results/multilabel.json; a
+    multi-label run with no loss given trains with it, and so does the recipe of that name."""
+    import json
+    from pathlib import Path
+
+    from weighted_bert.config import RECIPES
+
+    result = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "multilabel.json").read_text())
+    config = RunConfig(model="m", output_dir="o", multi_label=True)
+    for name, value in RECIPES[result["winner"]].items():
+        assert getattr(config, name) == value, name

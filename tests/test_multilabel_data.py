@@ -91,7 +91,12 @@ def test_multi_hot_and_counts():
 
 def test_settings_of_the_task():
     assert RunConfig(model="m", output_dir="o", label_separator="|").multi_label is True
-    assert RunConfig(model="m", output_dir="o", multi_label=True).loss == "bce"
+    from weighted_bert.config import MULTI_LABEL_LOSSES, MULTI_LABEL_RECIPE
+
+    settled = RunConfig(model="m", output_dir="o", multi_label=True)
+    assert settled.loss in MULTI_LABEL_LOSSES and settled.recipe == MULTI_LABEL_RECIPE
+    with pytest.raises(SettingError, match="recipe 'recommended' is a single-label recipe"):
+        RunConfig(model="m", output_dir="o", multi_label=True, recipe="recommended")
     with pytest.raises(SettingError, match="loss 'weighted_ce' is a single-label loss"):
         RunConfig(model="m", output_dir="o", multi_label=True, loss="weighted_ce")
     with pytest.raises(SettingError, match="is for multi-label tasks, and --no-multi-label was given"):

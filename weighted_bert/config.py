@@ -70,7 +70,7 @@ LOSS_SETTINGS = {
     "cb_ntr": ("class_weight_beta", "ntr_lambda", "ntr_kappa"),
 }
 MULTI_LABEL_LOSSES = ("bce", "sigmoid_focal", "asymmetric", "distribution_balanced", "cb_ntr")
-MULTI_LABEL_DEFAULT_LOSS = "bce"  # replaced by the winner of benchmarks/multilabel.py below, once measured
+MULTI_LABEL_RECIPE = "bce"  # a multi-label run with no loss given: the recipe benchmarks/multilabel.py recommends
 # class_weights left unset: the seed's N / n_c for weighted_ce; alpha = 1 for focal (Lin et al. found
 # alpha matters little once gamma focuses on hard examples).
 CLASS_WEIGHTS_BY_LOSS = {"weighted_ce": "inverse", "focal": "none"}
@@ -292,10 +292,14 @@ class RunConfig(DataSettings):
         if self.multi_label is None and (self.loss in MULTI_LABEL_LOSSES or self.label_separator is not None):
             self.multi_label = True
         if self.multi_label and self.loss not in MULTI_LABEL_LOSSES:
-            if self.loss != default_of(RunConfig, "loss") and self.recipe is None:
+            if self.recipe is not None:
+                raise SettingError("recipe", self.recipe, "is a single-label recipe; a multi-label task takes one of "
+                                   + ", ".join(r for r, v in RECIPES.items() if v.get("loss") in MULTI_LABEL_LOSSES))
+            if self.loss != default_of(RunConfig, "loss"):
                 raise SettingError("loss", self.loss, "is a single-label loss; a multi-label task trains with one of "
                                    + ", ".join(MULTI_LABEL_LOSSES))
-            self.loss = MULTI_LABEL_DEFAULT_LOSS
+            self.recipe = MULTI_LABEL_RECIPE
+            self._apply_recipe()
         if given is False and (self.loss in MULTI_LABEL_LOSSES or self.label_separator is not None):
             name = "loss" if self.loss in MULTI_LABEL_LOSSES else "label_separator"
             raise SettingError(name, getattr(self, name), "is for multi-label tasks, and --no-multi-label was given")
