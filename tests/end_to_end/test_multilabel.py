@@ -42,7 +42,9 @@ def test_the_model_folder_is_a_multi_label_transformers_model(ml_run):
     config = json.loads((ml_run / "model" / "config.json").read_text())
     assert config["problem_type"] == "multi_label_classification"
     info = json.loads((ml_run / "model" / "weighted_bert.json").read_text())
-    assert info["multi_label"] and info["loss"] == "bce" and info["num_examples"] == 160
+    from weighted_bert.config import MULTI_LABEL_RECIPE, RECIPES
+
+    assert info["multi_label"] and info["loss"] == RECIPES[MULTI_LABEL_RECIPE]["loss"] and info["num_examples"] == 160
     thresholds = Thresholds.read(ml_run / "model" / "thresholds.json", config["id2label"].values())
     assert thresholds.mode == "per_label" and thresholds.fitted is not None
 
