@@ -6,7 +6,7 @@ Data: ../shared/data/debian_tags (Debian package descriptions and their debtags,
 with 10 to 1,985 training rows, natural frequencies in every split); the official
 train/dev/test files. Each recipe (a `--recipe` preset) trains MiniLM-L6 (packaged) with
 the demo's budget (learning rates 2e-4 / 3e-2 for the head, batch 32) at length 32 (the
-descriptions are short: p99 11 words), the best dev epoch kept by macro-F1, then the
+descriptions are short: p99 11 words; 64 for clinc_compositional), the best dev epoch kept by macro-F1, then the
 thresholds fitted on dev as `train` does (`--thresholds per_label`, noise guard on).
 Each run is scored on test twice, from its own files: every label at 0.5, and at the
 thresholds `train` kept. Reported: macro-F1, micro-F1, mAP and the tail labels' macro-F1
@@ -14,10 +14,10 @@ thresholds `train` kept. Reported: macro-F1, micro-F1, mAP and the tail labels' 
 the difference to `bce` at 0.5, paired by seed. Writes benchmarks/results/multilabel.md
 and multilabel.json, which names the recommended recipe by the rule below.
 
-Rule (chosen on dev, so that the test columns are data the choice did not see): the recipe
-whose held-out dev macro-F1 at its kept thresholds (dev at 0.5, plus the thresholds'
-cross-fitted gain when kept), averaged over seeds, is highest; a recipe whose test
-micro-F1 falls more than 2 points below `bce` at 0.5 is not eligible.
+Rule (chosen on dev alone, so that the test columns are data the choice did not see): the
+recipe whose held-out dev macro-F1 at its kept thresholds (dev at 0.5, plus the
+thresholds' cross-fitted gain when kept), averaged over seeds, is highest. Per-label
+thresholds fitted for each label's F1 trade micro-F1 for macro-F1; the table shows both.
 """
 
 from __future__ import annotations
@@ -82,15 +82,17 @@ def build_clinc_compositional(folder: Path, seed: int = 0) -> Path:
     return folder
 RECIPES = ["bce", "bce_pos_weight", "sigmoid_focal", "asymmetric", "distribution_balanced", "cb_ntr"]
 BASELINE = "bce"
-MICRO_SLACK = 0.02
 KEYS = ("macro_f1", "micro_f1", "map", "few_shot_macro_f1")
 NAMES = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "map": "mAP", "few_shot_macro_f1": "tail macro-F1"}
 
 
-def train(run: Path, data: Path, recipe: str, seed: int, epochs: float) -> float:
+MAX_LENGTH = {"debian_tags": 32, "clinc_compositional": 64}  # p99 of each set's lengths, in tokens
+
+
+def train(run: Path, data: Path, recipe: str, seed: int, epochs: float, max_length: int) -> float:
     started = time.perf_counter()
     shutil.rmtree(run, ignore_errors=True)
-    settings = {**SETTINGS, "epochs": epochs, "max_seq_length": 32, "seed": seed}
+    settings = {**SETTINGS, "epochs": epochs, "max_seq_length": max_length, "seed": seed}
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
     assert main(["train", "--model", demo_model_dir(), "--data-dir", str(data), "--output-dir", str(run),
                  "--recipe", recipe, "--no-progress", "--logging-steps", "100", *flags]) == 0
@@ -133,10 +135,7 @@ def summarise(scores: dict, seeds: list[int], recipes: list[str]) -> tuple[str, 
                          "dev_macro_f1_held_out": float(np.mean(dev)),
                          "macro_f1_vs_bce_at_0.5": (float(np.mean(diff)), float(min(diff)), float(max(diff)))
                          if len(diff) == len(per_seed) else None, "thresholds_kept": kept})
-    base_micro = next((r["stats"]["micro_f1"][0] for r in rows if r["recipe"] == BASELINE and r["decision"] == "0.5"),
-                      None)
-    eligible = [r for r in rows if r["decision"] == "kept" and base_micro is not None
-                and r["stats"]["micro_f1"][0] >= base_micro - MICRO_SLACK]
+    eligible = [r for r in rows if r["decision"] == "kept"]
     winner = max(eligible, key=lambda r: r["dev_macro_f1_held_out"]) if eligible else None
     lines = ["| recipe | thresholds | " + " | ".join(f"test {NAMES[k]}" for k in KEYS)
              + " | test macro-F1 vs bce at 0.5 (min, max) | thresholds kept | dev macro-F1, held out |",
@@ -149,9 +148,8 @@ def summarise(scores: dict, seeds: list[int], recipes: list[str]) -> tuple[str, 
                      + (f" | {r['thresholds_kept']}/{r['seeds']}" if r["decision"] == "kept" else " | ")
                      + (f" | {r['dev_macro_f1_held_out']:.3f} |" if r["decision"] == "kept" else " | |"))
     return "\n".join(lines), {"rows": rows, "winner": winner["recipe"] if winner else None,
-                              "rule": f"best mean dev macro-F1 at the kept thresholds, held out (dev at 0.5 plus "
-                                      f"the cross-fitted gain of the thresholds when kept); eligible: test micro-F1 at "
-                                      f"most {MICRO_SLACK} below {BASELINE} at 0.5"}
+                              "rule": "best mean dev macro-F1 at the kept thresholds, held out (dev at 0.5 plus "
+                                      "the cross-fitted gain of the thresholds when kept); test plays no part"}
 
 
 def main_(argv=None) -> int:
@@ -178,7 +176,7 @@ def main_(argv=None) -> int:
                     scores[key] = {**scores[key], **score(runs / recipe / str(seed), data)}
                     cache.write_text(json.dumps(scores, indent=1))
                 continue
-            seconds = train(runs / recipe / str(seed), data, recipe, seed, args.epochs)
+            seconds = train(runs / recipe / str(seed), data, recipe, seed, args.epochs, MAX_LENGTH[args.data])
             scores[key] = {**score(runs / recipe / str(seed), data), "seconds": seconds, "epochs": args.epochs}
             cache.write_text(json.dumps(scores, indent=1))
             print(f"{key}: {seconds:.0f} s, {scores[key]['kept']}", flush=True)
