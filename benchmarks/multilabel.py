@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from weighted_bert.cli import main  # noqa: E402
+from weighted_bert.config import RunConfig  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
 from weighted_bert.labels import LabelMap  # noqa: E402
@@ -99,6 +100,17 @@ def train(run: Path, data: Path, recipe: str, seed: int, epochs: float, max_leng
     return time.perf_counter() - started
 
 
+def refit(run: Path, data: Path) -> None:
+    """Fit a finished run's thresholds on dev again, as `train` does after training."""
+    from weighted_bert.multilabel.run import fit_decision
+    from weighted_bert.saved_model import load_fine_tuned
+    from weighted_bert.settings import build
+
+    classifier = load_fine_tuned(run / MODEL)
+    config = build(RunConfig, {k: v for k, v in classifier.info.settings.items()})
+    fit_decision(config, classifier, read_dataset(data / "dev.jsonl"), run)
+
+
 def score(run: Path, data: Path) -> dict:
     """Test scores of a finished run, from its files: at 0.5 and at its kept thresholds."""
     info = json.loads((run / MODEL / TRAINING_INFO).read_text())
@@ -160,6 +172,8 @@ def main_(argv=None) -> int:
     parser.add_argument("--data", default="debian_tags", choices=("debian_tags", "clinc_compositional"))
     parser.add_argument("--runs", default=None, help="default: benchmarks/runs/multilabel[_DATA]")
     parser.add_argument("--rescore", action="store_true", help="score the finished runs again from their files")
+    parser.add_argument("--refit", action="store_true", help="with --rescore: fit each run's thresholds again on dev "
+                        "as `train` now does (the models stay), then score")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     suffix = "" if args.data == "debian_tags" else f"_{args.data}"
@@ -173,6 +187,8 @@ def main_(argv=None) -> int:
             key = f"{recipe}/{seed}"
             if key in scores and scores[key].get("epochs") == args.epochs:
                 if args.rescore:
+                    if args.refit:
+                        refit(runs / recipe / str(seed), data)
                     scores[key] = {**scores[key], **score(runs / recipe / str(seed), data)}
                     cache.write_text(json.dumps(scores, indent=1))
                 continue

@@ -50,19 +50,18 @@ def test_noise_guard_keeps_half_when_nothing_is_gained():
     assert abs(fitted.held_out_gain) < 0.005
 
 
-def test_a_label_with_few_dev_positives_takes_the_global_threshold():
+def test_labels_with_few_dev_positives_share_one_threshold_fitted_for_their_macro_f1():
     rng = np.random.default_rng(3)
-    truth = np.array([0.25, 0.25, 0.9])
-    scores, y = separable(rng, 400, truth)
-    y[:, 2] = False
-    y[:3, 2] = True  # 3 positives: too few to place a threshold of its own
-    scores[:3, 2] = 0.95
-    fitted = fit_thresholds(scores, y, list("abc"), "per_label")
-    assert fitted.fitted[2] == pytest.approx(best_global(scores, y), abs=1e-6)
-
-
-def best_global(scores, y):
-    return best_cut(scores, y)[0]
+    scores, y = separable(rng, 400, np.array([0.5, 0.5, 0.9, 0.9]))
+    for j in (2, 3):  # rare labels: 3 positives each, scored low (rare labels' probabilities are small)
+        y[:, j] = False
+        y[:3, j] = True
+        scores[:, j] = rng.random(400) * 0.02
+        scores[:3, j] = 0.05
+    fitted = fit_thresholds(scores, y, list("abcd"), "per_label")
+    assert fitted.fitted[2] == fitted.fitted[3] and 0.02 <= fitted.fitted[2] <= 0.05
+    assert fitted.fitted[0] == pytest.approx(0.5, abs=0.02)
+    assert (fitted.decide(scores)[:, 2:] == y[:, 2:]).all()
 
 
 def test_top_k_and_at_least_one():

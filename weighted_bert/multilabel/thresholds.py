@@ -1,9 +1,10 @@
 """The multi-label decision: a threshold per label on its sigmoid probability, fitted on dev.
 
 ``per_label``: each label's threshold maximises its dev F1 (exactly: over every cut of its
-sorted dev scores, the threshold half-way between the two scores at the best cut); a
-label with fewer than ``MIN_POSITIVES`` dev positives takes the global threshold, since a
-handful of rows cannot place it. ``global``: one threshold for every label, maximising
+sorted dev scores, the threshold half-way between the two scores at the best cut); the
+labels with fewer than ``MIN_POSITIVES`` dev positives, whose own threshold a handful of
+rows cannot place, share one threshold fitted for their macro-F1 (the objective of
+``per_label``), searched on a grid even in logit space. ``global``: one threshold for every label, maximising
 micro-F1 (the same exact search on all scores at once). ``none``: 0.5.
 
 The noise guard is ``calibrate``'s (:data:`weighted_bert.calibration.fit.RULE`): the
@@ -53,17 +54,36 @@ def best_cut(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float((taken + following) / 2), float(f1[k])
 
 
+SHARED_GRID = 1 / (1 + np.exp(-np.linspace(-7, 3, 101)))  # candidate shared thresholds, even in logit
+
+
+def shared_macro_cut(scores: np.ndarray, y: np.ndarray) -> float:
+    """The one threshold, shared by the labels of ``scores``' columns, that maximises their
+    macro-F1 (over the labels with a gold or predicted positive), from ``SHARED_GRID``."""
+    best, best_f1 = DEFAULT, -1.0
+    for t in SHARED_GRID:
+        pred = scores >= t
+        tp, fp, fn = counts(y, pred)
+        seen = (tp + fp + fn) > 0
+        f1 = float(f1_from_counts(tp, fp, fn)[seen].mean()) if seen.any() else 0.0
+        if f1 > best_f1:
+            best, best_f1 = float(t), f1
+    return best
+
+
 def fit_values(scores: np.ndarray, y: np.ndarray, mode: str, min_positives: int = MIN_POSITIVES) -> np.ndarray:
     """The thresholds of ``mode`` fitted on (``scores``, ``y``), one per label."""
     k = scores.shape[1]
     if mode == "none":
         return np.full(k, DEFAULT)
-    overall, _ = best_cut(scores, y)
-    values = np.full(k, overall)
-    if mode == "per_label":
-        for j in range(k):
-            if y[:, j].sum() >= min_positives:
-                values[j] = best_cut(scores[:, j], y[:, j])[0]
+    if mode == "global":
+        return np.full(k, best_cut(scores, y)[0])
+    values = np.empty(k)
+    few = y.sum(axis=0) < min_positives
+    for j in np.flatnonzero(~few):
+        values[j] = best_cut(scores[:, j], y[:, j])[0]
+    if few.any():  # too few dev positives for a threshold each: one for them all, for their macro-F1
+        values[few] = shared_macro_cut(scores[:, few], y[:, few])
     return values
 
 
