@@ -104,7 +104,8 @@ def evaluate(config: ScoreConfig, output_dir=None) -> dict:
 
         if output_dir:
             return results.write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
-                                            train_counts=counts, thresholds=fine_tuned.thresholds)
+                                            train_counts=counts, thresholds=fine_tuned.thresholds, top_k=config.top_k,
+                                            at_least_one=config.at_least_one)
         return results.evaluation_metrics(logits, fine_tuned.label_map.multi_hot(dataset), fine_tuned.thresholds,
                                           loss_fn=loss_fn, train_counts=counts, top_k=config.top_k,
                                           at_least_one=config.at_least_one)

@@ -65,10 +65,11 @@ def evaluation_metrics(logits: np.ndarray, y: np.ndarray, thresholds: Thresholds
 def write_evaluation(output_dir, logits: np.ndarray, dataset, label_map: LabelMap, *, split: str = "dev",
                      thresholds: Thresholds | None = None, extra: dict | None = None, loss_fn=None,
                      train_counts: Sequence[int] | None = None, many_threshold: int = MANY_THRESHOLD,
-                     few_threshold: int = FEW_THRESHOLD) -> dict:
+                     few_threshold: int = FEW_THRESHOLD, top_k: int | None = None, at_least_one: bool = False) -> dict:
     y = label_map.multi_hot(dataset)
     metrics = evaluation_metrics(logits, y, thresholds, loss_fn=loss_fn, train_counts=train_counts,
-                                 many_threshold=many_threshold, few_threshold=few_threshold)
+                                 many_threshold=many_threshold, few_threshold=few_threshold, top_k=top_k,
+                                 at_least_one=at_least_one)
     metrics["num_examples"] = len(dataset)
     metrics.update(extra or {})
     write_eval_results(output_dir, metrics, split=split)
