@@ -130,14 +130,22 @@ def test_the_default_recipe_is_the_one_the_benchmark_names():
 
 
 def test_the_multi_label_default_is_the_recipe_the_benchmark_recommends():
-    """benchmarks/multilabel.py names its recommended recipe in results/multilabel.json; a
-    multi-label run with no loss given trains with it, and so does the recipe of that name."""
+    """benchmarks/multilabel.py writes, per data set, each recipe's held-out dev macro-F1 at
+    its kept thresholds; the multi-label default is the recipe with the best mean of it over
+    the data sets, among the recipes measured on all of them."""
     import json
     from pathlib import Path
 
-    from weighted_bert.config import RECIPES
+    from weighted_bert.config import MULTI_LABEL_RECIPE, RECIPES
 
-    result = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "multilabel.json").read_text())
+    results = [json.loads(p.read_text()) for p in sorted((Path(__file__).parents[1] / "benchmarks" / "results")
+                                                         .glob("multilabel*.json"))]
+    assert len(results) >= 2
+    dev = [{r["recipe"]: r["dev_macro_f1_held_out"] for r in result["rows"] if r["decision"] == "kept"}
+           for result in results]
+    everywhere = set.intersection(*(set(d) for d in dev))
+    best = max(everywhere, key=lambda recipe: sum(d[recipe] for d in dev))
+    assert MULTI_LABEL_RECIPE == best
     config = RunConfig(model="m", output_dir="o", multi_label=True)
-    for name, value in RECIPES[result["winner"]].items():
+    for name, value in RECIPES[best].items():
         assert getattr(config, name) == value, name
