@@ -58,7 +58,8 @@ def _seed_text(name, kind, tmp_path):
     special = {"loss": "focal", "class_weights": "inverse", "weight_normalization": "none",
                "loss_reduction": "weighted_mean", "sampling": "sqrt", "label_order": "first_seen",
                "precision": "fp32", "on_bad_line": "skip", "max_steps": "7", "report_to": "tensorboard",
-               "metric_for_best_model": "nll", "recipe": "ce", "target_prior": "uniform"}
+               "metric_for_best_model": "nll", "recipe": "ce", "target_prior": "uniform", "multi_label": "false",
+               "pos_weight": "sqrt_inverse", "thresholds": "global"}
     return special.get(name) or texts.get(kind) or f"{name}-value"
 
 
@@ -77,8 +78,8 @@ def test_every_seed_flag_reaches_the_run_with_its_type(tmp_path, monkeypatch):
     expected = {}
     for f in dataclasses.fields(RunConfig):
         kind = kinds[f.name][0]
-        if f.name in ("model", "output_dir", "data_dir", "do_train"):
-            continue
+        if f.name in ("model", "output_dir", "data_dir", "do_train", "label_separator"):
+            continue  # label_separator makes a multi-label run: below
         flag = f.metadata["seed"][0] if f.metadata["seed"] else f.name
         text = _seed_text(f.name, kind, tmp_path)
         argv.append(f"--{flag}={text}")
@@ -91,6 +92,10 @@ def test_every_seed_flag_reaches_the_run_with_its_type(tmp_path, monkeypatch):
         assert type(getattr(config, name)) is kind, (name, getattr(config, name))
     assert (config.batch_size, config.epochs, config.warmup_ratio, config.save_steps) == (3, 0.5, 0.5, 3)
     assert config.labels == ["a", "b"] and config.do_lower_case is True
+    seen.clear()
+    assert compat.main(argv[:5] + ["--label_separator=|", "--weighted_loss=true"]) == 0
+    config = seen["config"]
+    assert (config.label_separator, config.multi_label, config.loss, config.pos_weight) == ("|", True, "bce", "inverse")
 
 
 def test_a_bad_seed_value_is_one_line_naming_the_flag(tmp_path, capsys):
