@@ -196,8 +196,9 @@ class RunConfig(DataSettings):
     ntr_lambda: float = setting(2.0, "distribution_balanced, cb_ntr: scale lambda of the negative term "
                                 "(negative-tolerant regularisation)", check=at_least(0, strict=True),
                                 group="loss")  # Wu et al.'s neg_scale
-    ntr_kappa: float = setting(0.05, "distribution_balanced, cb_ntr: share kappa of the prior bias -log(1/p - 1) "
-                               "taken off the logits", check=at_least(0), group="loss")  # Wu et al.'s init_bias
+    ntr_kappa: float = setting(0.05, "distribution_balanced, cb_ntr: share kappa of each label's prior logit "
+                               "log(p / (1 - p)) added to its logit inside the loss", check=at_least(0),
+                               group="loss")  # Wu et al.'s init_bias
     sampling: str = setting("random", "random, class_balanced (each class equally likely) or sqrt (class "
                             "probability proportional to sqrt(n_c))", choices=SAMPLINGS, group="sampling")
     length_grouping: bool = setting(True, "with random sampling, batch examples of similar length so that little "
@@ -252,8 +253,9 @@ class RunConfig(DataSettings):
     few_threshold: int = setting(20, "classes with fewer training examples are few-shot", check=at_least(0),
                                  group="evaluation")  # Kang et al.'s split
     thresholds: str = setting("per_label", "multi-label: decision thresholds fitted on dev after training, to "
-                              "maximise each label's F1 (per_label; a label with few dev positives takes the "
-                              "global one) or micro-F1 (global); kept only when they beat 0.5 beyond noise",
+                              "maximise each label's F1 (per_label; the labels with few dev positives share one, "
+                              "fitted for their macro-F1) or micro-F1 (global); kept only when they beat 0.5 beyond "
+                              "noise",
                               choices=THRESHOLDS, group="evaluation")
     calibration: bool = setting(True, "apply a model folder's calibration.json (from `weighted-bert calibrate`) "
                                 "when scoring a fine-tuned model", group="evaluation")
