@@ -393,5 +393,6 @@ def _scalars(metrics: dict | None) -> dict | None:
 
 
 def _summary(metrics: dict) -> str:
-    keys = ("accuracy", "micro_f1", "macro_f1", "map", "few_shot_accuracy", "loss")
+    keys = ("accuracy", "macro_f1", "few_shot_accuracy", "loss") if "accuracy" in metrics else \
+        ("micro_f1", "macro_f1", "map", "few_shot_macro_f1", "loss")  # single-label (micro-F1 is accuracy) or multi
     return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)
