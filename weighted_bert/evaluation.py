@@ -26,13 +26,15 @@ from .reports import write_eval_results, write_predictions, write_test_results
 from .run_folder import CLASSIFICATION_REPORT, PREDICTIONS, TEST_RESULTS
 
 
-def objective(loss_fn, logits: np.ndarray, y_true: Sequence[int]) -> float:
+def objective(loss_fn, logits: np.ndarray, y_true) -> float:
     """The training loss over all of ``logits`` at once (the seed's ``eval_loss``), computed
-    where the loss module's buffers are, without moving the module."""
+    where the loss module's buffers are, without moving the module. ``y_true``: class ids,
+    or (multi-label) the 0/1 target matrix."""
     device = next(loss_fn.buffers(), torch.empty(0)).device
+    y = np.asarray(y_true)
     with torch.no_grad():
-        return float(loss_fn(torch.from_numpy(logits).to(device),
-                             torch.as_tensor(np.asarray(y_true), dtype=torch.long, device=device)))
+        return float(loss_fn(torch.from_numpy(np.asarray(logits)).to(device),
+                             torch.as_tensor(y, dtype=torch.float32 if y.ndim == 2 else torch.long, device=device)))
 
 
 def decisions(probabilities: np.ndarray, y_true: Sequence[int], calibration=None) -> tuple[np.ndarray, dict]:

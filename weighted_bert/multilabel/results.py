@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from ..evaluation import objective
 from ..io import atomic_write_text
 from ..labels import LabelMap, join_set
 from ..metrics import FEW_THRESHOLD, MANY_THRESHOLD
@@ -34,13 +34,6 @@ from .thresholds import DEFAULT, Thresholds
 
 REPORT_COLUMNS = ("label", "train_count", "group", "support", "predicted", "precision", "recall", "f1",
                   "average_precision", "threshold")
-
-
-def objective(loss_fn, logits: np.ndarray, y: np.ndarray) -> float:
-    """The training loss over every row at once, where the loss module's buffers are."""
-    device = next(loss_fn.buffers(), torch.empty(0)).device
-    with torch.no_grad():
-        return float(loss_fn(torch.from_numpy(np.asarray(logits)).to(device), torch.from_numpy(y).to(device)))
 
 
 def evaluation_metrics(logits: np.ndarray, y: np.ndarray, thresholds: Thresholds | None, *, loss_fn=None,
