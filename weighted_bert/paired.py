@@ -20,7 +20,7 @@ import numpy as np
 
 from .data.delimited import any_field_size
 from .labels import SET_SEPARATOR
-from .multilabel.metrics import counts, f1_from_counts
+from .multilabel.metrics import macro_f1
 from .run_folder import PREDICTIONS
 
 SAMPLES = 1000
@@ -58,14 +58,6 @@ def matrices(*set_lists: list[set]) -> list[np.ndarray]:
             m[i, [index[x] for x in row]] = True
         out.append(m)
     return out
-
-
-def macro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
-    """Macro-F1 over the labels in the gold or predicted sets (single-label: the classes),
-    as the results files compute it."""
-    tp, fp, fn = counts(gold, pred)
-    seen = (tp + fp + fn) > 0
-    return float(f1_from_counts(tp, fp, fn)[seen].mean()) if seen.any() else 0.0
 
 
 def paired_differences(output: Path, folders: dict[str, str], seeds: list[int], *, samples: int = SAMPLES,

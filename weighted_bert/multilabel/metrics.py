@@ -35,6 +35,18 @@ def f1_from_counts(tp, fp, fn) -> np.ndarray:
     return np.divide(2 * tp, denominator, out=np.zeros_like(denominator), where=denominator > 0)
 
 
+def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    """Macro-F1 over the labels in the gold or predicted sets (single-label: the classes)."""
+    tp, fp, fn = counts(y, pred)
+    seen = (tp + fp + fn) > 0
+    return float(f1_from_counts(tp, fp, fn)[seen].mean()) if seen.any() else 0.0
+
+
+def micro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    tp, fp, fn = counts(y, pred)
+    return float(f1_from_counts(tp.sum(), fp.sum(), fn.sum()))
+
+
 def per_label_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
     tp, fp, fn = counts(y, pred)
     precision = np.divide(tp, tp + fp, out=np.zeros(len(tp)), where=(tp + fp) > 0)

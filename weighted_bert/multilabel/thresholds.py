@@ -29,7 +29,7 @@ from ..calibration.fit import BOOTSTRAP, MIN_GAIN
 from ..data.readers import DataFormatError
 from ..io import read_json_object
 from ..reports import write_json
-from .metrics import counts, f1_from_counts
+from .metrics import macro_f1, micro_f1
 
 DEFAULT = 0.5
 MIN_POSITIVES = 5  # dev positives a label needs for a threshold of its own
@@ -62,10 +62,7 @@ def shared_macro_cut(scores: np.ndarray, y: np.ndarray) -> float:
     macro-F1 (over the labels with a gold or predicted positive), from ``SHARED_GRID``."""
     best, best_f1 = DEFAULT, -1.0
     for t in SHARED_GRID:
-        pred = scores >= t
-        tp, fp, fn = counts(y, pred)
-        seen = (tp + fp + fn) > 0
-        f1 = float(f1_from_counts(tp, fp, fn)[seen].mean()) if seen.any() else 0.0
+        f1 = macro_f1(y, scores >= t)
         if f1 > best_f1:
             best, best_f1 = float(t), f1
     return best
@@ -89,11 +86,7 @@ def fit_values(scores: np.ndarray, y: np.ndarray, mode: str, min_positives: int 
 
 def objective(mode: str, y: np.ndarray, pred: np.ndarray) -> float:
     """What ``mode`` is fitted for: macro-F1 over the labels seen (per_label), else micro-F1."""
-    tp, fp, fn = counts(y, pred)
-    if mode == "per_label":
-        seen = (tp + fp + fn) > 0
-        return float(f1_from_counts(tp, fp, fn)[seen].mean()) if seen.any() else 0.0
-    return float(f1_from_counts(tp.sum(), fp.sum(), fn.sum()))
+    return macro_f1(y, pred) if mode == "per_label" else micro_f1(y, pred)
 
 
 @dataclass
