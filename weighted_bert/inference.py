@@ -141,10 +141,7 @@ def predict(config: ScoreConfig, output, probabilities=None) -> int:
 
         if probabilities:
             results.write_test_results(probabilities, fine_tuned.label_map.labels, probs)
-        sets = fine_tuned.label_sets(probs, top_k=config.top_k, at_least_one=config.at_least_one)
-        chosen = np.zeros(probs.shape, dtype=bool)
-        for row, labels in zip(chosen, sets):
-            row[[fine_tuned.label_map.label2id[x] for x in labels]] = True
+        chosen = fine_tuned.decide_sets(probs, top_k=config.top_k, at_least_one=config.at_least_one)
 
         def write(path):
             results.write_predictions(path, dataset.examples, probs, chosen, fine_tuned.label_map.labels)

@@ -201,18 +201,22 @@ class FineTuned:
 
         return sigmoid(logits) if self.multi_label else softmax(logits)
 
-    def label_sets(self, scores, *, top_k: int | None = None, at_least_one: bool = False) -> list[list[str]]:
-        """Multi-label: each row's predicted labels, most probable first, by the saved thresholds
-        (0.5 without), at most ``top_k``, and at least one with ``at_least_one``."""
-        import numpy as np
-
+    def decide_sets(self, scores, *, top_k: int | None = None, at_least_one: bool = False):
+        """Multi-label: the 0/1 decisions (rows x labels) for sigmoid ``scores`` by the saved
+        thresholds (0.5 without), at most ``top_k`` a row, at least one with ``at_least_one``."""
         from .multilabel.thresholds import Thresholds
 
         labels = self.label_map.labels
         thresholds = self.thresholds or Thresholds(list(labels), [0.5] * len(labels))
-        chosen = thresholds.decide(scores, top_k=top_k, at_least_one=at_least_one)
+        return thresholds.decide(scores, top_k=top_k, at_least_one=at_least_one)
+
+    def label_sets(self, scores, **options) -> list[list[str]]:
+        """Multi-label: each row's predicted labels, most probable first (:meth:`decide_sets`)."""
+        import numpy as np
+
+        labels = self.label_map.labels
         return [[labels[j] for j in np.flatnonzero(row)[np.argsort(-s[row], kind="stable")]]
-                for row, s in zip(chosen, np.asarray(scores))]
+                for row, s in zip(self.decide_sets(scores, **options), np.asarray(scores))]
 
     def decide(self, probabilities, *, use_calibration: bool = True):
         """Class index per row of (calibrated) ``probabilities``: the calibration's decision rule
