@@ -206,8 +206,7 @@ class FineTuned:
         thresholds (0.5 without), at most ``top_k`` a row, at least one with ``at_least_one``."""
         from .multilabel.thresholds import Thresholds
 
-        labels = self.label_map.labels
-        thresholds = self.thresholds or Thresholds(list(labels), [0.5] * len(labels))
+        thresholds = self.thresholds or Thresholds.half(self.label_map.labels)
         return thresholds.decide(scores, top_k=top_k, at_least_one=at_least_one)
 
     def label_sets(self, scores, **options) -> list[list[str]]:

@@ -42,8 +42,8 @@ def evaluation_metrics(logits: np.ndarray, y: np.ndarray, thresholds: Thresholds
                        at_least_one: bool = False) -> dict:
     """Metrics at the thresholds (0.5 without), and macro/micro-F1 at 0.5 when they differ."""
     scores = sigmoid(logits)
-    decide = thresholds.decide if thresholds is not None else Thresholds([], [DEFAULT] * y.shape[1]).decide
-    pred = decide(scores, top_k=top_k, at_least_one=at_least_one)
+    thresholds = thresholds or Thresholds.half(range(y.shape[1]))
+    pred = thresholds.decide(scores, top_k=top_k, at_least_one=at_least_one)
     metrics = multilabel_metrics(y, pred, scores, train_counts=train_counts, many_threshold=many_threshold,
                                  few_threshold=few_threshold)
     at_half = scores >= DEFAULT
@@ -67,7 +67,7 @@ def write_evaluation(output_dir, logits: np.ndarray, dataset, label_map: LabelMa
     metrics.update(extra or {})
     write_eval_results(output_dir, metrics, split=split)
     scores = sigmoid(logits)
-    values = thresholds.values if thresholds is not None else [DEFAULT] * len(label_map)
+    values = (thresholds or Thresholds.half(label_map.labels)).values
     rows = per_label_table(y, scores >= np.asarray(values)[None, :], scores, label_map.labels,
                            train_counts=train_counts, thresholds=values, many_threshold=many_threshold,
                            few_threshold=few_threshold)
@@ -123,7 +123,7 @@ def write_predictions(path, examples, scores: np.ndarray, pred: np.ndarray, labe
 def write_prediction_files(output_dir, logits: np.ndarray, dataset, label_map: LabelMap, *, split: str = "test",
                            thresholds: Thresholds | None = None) -> np.ndarray:
     scores = sigmoid(logits)
-    values = thresholds.values if thresholds is not None else [DEFAULT] * len(label_map)
+    values = (thresholds or Thresholds.half(label_map.labels)).values
     if split == "test":
         write_test_results(Path(output_dir) / TEST_RESULTS, label_map.labels, scores)
     write_predictions(Path(output_dir) / PREDICTIONS[split], dataset.examples, scores,

@@ -57,7 +57,7 @@ def fit_decision(config, classifier, dev, output: Path):
     if dev is None or config.thresholds == "none":
         if dev is None and config.thresholds != "none":
             log.warning("no dev set: the thresholds stay at 0.5 (fitting them needs a dev file)")
-        found = Thresholds(list(labels), [0.5] * len(labels))
+        found = Thresholds.half(labels)
     else:
         scores = sigmoid(score(classifier, dev, batch_size=config.eval_batch_size))
         found = fit_thresholds(scores, classifier.label_map.multi_hot(dev), labels, config.thresholds,

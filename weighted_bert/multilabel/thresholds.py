@@ -106,6 +106,11 @@ class Thresholds:
     rule: str = field(default=f"kept when the 2-fold cross-fitted dev gain over 0.5 is >= {MIN_GAIN} and the 5th "
                       f"percentile of {BOOTSTRAP} bootstrap resamples of it is above 0")
 
+    @classmethod
+    def half(cls, labels) -> "Thresholds":
+        """0.5 for every label: the decision of a model without fitted thresholds."""
+        return cls(list(labels), [DEFAULT] * len(labels))
+
     def decide(self, scores: np.ndarray, *, top_k: int | None = None, at_least_one: bool = False) -> np.ndarray:
         """0/1 decisions for sigmoid ``scores`` (rows x labels)."""
         scores = np.asarray(scores)
