@@ -18,7 +18,7 @@ import math
 import time
 from pathlib import Path
 
-from .config import RunConfig
+from .config import DataSettings, RunConfig
 from .errors import UserError
 from .io import atomic_write_text
 from .log import get_logger
@@ -31,6 +31,9 @@ MULTI_LABEL = ("bce", "bce_pos_weight", "asymmetric", "distribution_balanced", "
 LEARNING_RATES = (2e-5, 5e-5, 1e-4)  # BERT's range, and higher for small encoders
 FIRST_STEPS = 20  # the first rung: enough to rank the hopeless candidates out
 METRIC = "macro_f1"
+# what the winner's scoring run takes from the settings: where the data is and how it is read
+SCORING_SETTINGS = {f.name for f in dataclasses.fields(DataSettings)} | {"data_dir", "train_file", "dev_file",
+                                                                          "test_file", "eval_batch_size"}
 
 
 def candidates(multi_label: bool) -> list[tuple[str, float]]:
@@ -76,9 +79,7 @@ def auto_compare(*, model: str, output_dir, settings: dict, budget_minutes: floa
         steps, rung = steps * 2, rung + 1
     best = rungs[-1][0]
     final = RunConfig(model=best["folder"], output_dir=str(output / "winner"), **{
-        **{k: v for k, v in settings.items() if k in ("data_dir", "train_file", "dev_file", "test_file",
-                                                       "eval_batch_size", "text_column", "text_pair_column",
-                                                       "label_column", "label_separator", "on_bad_line")},
+        **{k: v for k, v in settings.items() if k in SCORING_SETTINGS},
         "do_train": False, "overwrite_output_dir": True, "progress": False})
     scored_test = run(dataclasses.replace(final, do_predict=test is not None))
     summary = {"winner": {k: best[k] for k in ("recipe", "learning_rate", "steps", "dev")},
