@@ -48,9 +48,13 @@ def run_config(args) -> RunConfig:
 
 
 def _train(args) -> int:
+    from .stages import Stages, process_age
     from .training import run
 
-    run(run_config(args))
+    stages = Stages()
+    if args.started_for_it:  # interpreter, imports, flags: before the run
+        stages.add("start-up", process_age() or 0.0)
+    run(run_config(args), stages)
     return 0
 
 
@@ -378,8 +382,10 @@ def report_user_errors(func, *args, resumable: bool = False) -> int:
 
 
 def main(argv=None) -> int:
-    argv = underscores_to_dashes(list(sys.argv[1:] if argv is None else argv))
+    """The command line; ``argv`` None: this process was started for it (its start-up is timed)."""
+    as_program, argv = argv is None, underscores_to_dashes(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    args.started_for_it = as_program
     set_verbosity(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
     return report_user_errors(args.func, args, resumable=args.command in ("train", "compare"))
 

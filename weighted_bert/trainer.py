@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
@@ -40,6 +42,8 @@ class WeightedTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.length_grouping = length_grouping
         self._tokens = 0  # real (unpadded) training tokens since the last log line
+        self.seconds = {"evaluation": 0.0, "checkpoints": 0.0}  # spent inside train(): weighted_bert.stages
+        self.eval_logits: dict[int, np.ndarray] = {}  # step -> dev logits: the best evaluation's and the last
         self._since = None
         self.skip_nonfinite = skip_nonfinite
         self.skipped_nonfinite = 0
@@ -78,9 +82,53 @@ class WeightedTrainer(Trainer):
         super().log(logs, *args, **kwargs)
 
     def evaluate(self, *args, **kwargs):
+        start = time.perf_counter()
         metrics = super().evaluate(*args, **kwargs)
+        self.seconds["evaluation"] += time.perf_counter() - start
         self._tokens, self._since = 0, time.perf_counter()  # evaluation time is not training speed
         return metrics
+
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix="eval"):
+        """Evaluation through our prediction path (length-sorted batches, fp32: see
+        :func:`~weighted_bert.prediction.predict_logits`), measured about 3x faster on CPU
+        than the Trainer's loop in bf16 autocast, and the numbers ``predict`` gives; the
+        logits are kept, so the best model's dev set is not scored again after training.
+        Datasets other than ours take the Trainer's loop."""
+        from transformers.trainer_utils import EvalLoopOutput, EvalPrediction
+
+        from .prediction import EncodedDataset, predict_logits
+
+        dataset = dataloader.dataset
+        if not isinstance(dataset, EncodedDataset) or dataset.labels is None:
+            return super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys,
+                                           metric_key_prefix)
+        with _class_forward(self.accelerator.unwrap_model(self.model)) as model:
+            logits = predict_logits(model, self.processing_class, dataset.encodings,
+                                    batch_size=self.args.eval_batch_size)
+        labels = dataset.labels
+        metrics = self.compute_metrics(EvalPrediction(predictions=logits, label_ids=labels)) \
+            if self.compute_metrics is not None else {}
+        with torch.no_grad():
+            target = torch.from_numpy(labels).to(self.args.device)
+            metrics["loss"] = float(self.loss_fn(torch.from_numpy(logits).to(self.args.device), target))
+        best = self.state.best_global_step
+        self.eval_logits = {step: kept for step, kept in self.eval_logits.items() if step == best}
+        self.eval_logits[self.state.global_step] = logits
+        return EvalLoopOutput(predictions=logits, label_ids=labels, num_samples=len(labels),
+                              metrics={f"{metric_key_prefix}_{k}": v for k, v in metrics.items()})
+
+    def best_eval_logits(self) -> np.ndarray | None:
+        """Dev logits of the model training ended with (the best evaluation's, when the best
+        checkpoint was loaded), or None when that evaluation is not in memory (a resumed run)."""
+        loaded_best = self.args.load_best_model_at_end and self.state.best_model_checkpoint is not None
+        return self.eval_logits.get(self.state.best_global_step if loaded_best else self.state.global_step)
+
+    def _save_checkpoint(self, *args, **kwargs):
+        start = time.perf_counter()
+        super()._save_checkpoint(*args, **kwargs)
+        self.seconds["checkpoints"] += time.perf_counter() - start
+        self._tokens, self._since = 0, time.perf_counter()
 
     def create_optimizer(self, *args, **kwargs):
         """The Trainer's optimizer, with the classification head (every parameter outside
@@ -116,6 +164,19 @@ class WeightedTrainer(Trainer):
                                 "--skip-nonfinite skips such steps instead")
         self.skipped_nonfinite += 1
         return torch.zeros((), device=loss.device, requires_grad=True)
+
+
+@contextmanager
+def _class_forward(model):
+    """``model`` running its class's ``forward``: accelerate wraps a mixed-precision model's
+    forward in autocast as an instance attribute (measured: bf16 autocast scores about 1.7x
+    slower than fp32 on a CPU, recasting the weights each call); put back afterwards."""
+    wrapped = model.__dict__.pop("forward", None)
+    try:
+        yield model
+    finally:
+        if wrapped is not None:
+            model.forward = wrapped
 
 
 def head_groups(optimizer, model, head_learning_rate: float):

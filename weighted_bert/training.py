@@ -22,8 +22,6 @@ from pathlib import Path
 from .config import RunConfig
 from .data import DEFAULT_SEPARATOR, Dataset, find_data_files, read_dataset
 from .errors import RunError
-from .evaluation import write_evaluation, write_prediction_files
-from .inference import score
 from .io import atomic_write_bytes, atomic_write_text
 from .labels import LabelMap, build_label_map
 from .log import get_logger
@@ -32,7 +30,6 @@ from .resume import check_disk, fingerprint, output_folder, resume_point, world_
 from .run_folder import (
     CHECKPOINTS,
     CLASS_WEIGHTS,
-    LABEL_MAP,
     MODEL,
     RUN_SUMMARY,
     TENSORBOARD,
@@ -40,7 +37,9 @@ from .run_folder import (
     TRAINING_LOG,
     TrainingInfo,
 )
+from .run_results import raw_dev_logits, scalars, score_splits
 from .saved_model import FineTuned, load_fine_tuned, save_fine_tuned
+from .stages import Stages
 from .weights import SCHEMES
 
 log = get_logger(__name__)
@@ -56,31 +55,37 @@ class RunResult:
     eval_metrics: dict | None = None
     test_metrics: dict | None = None
     global_step: int = 0
+    stages: dict | None = None  # seconds per stage (see weighted_bert.stages)
 
 
-def run(config: RunConfig) -> RunResult:
+def run(config: RunConfig, stages: Stages | None = None) -> RunResult:
     """Train (optionally), evaluate on dev and predict on test, writing the result files.
 
+    ``stages`` may come with time spent before the run (the command line's start-up);
     ``run_summary.json`` is written last: its presence marks a finished run."""
     started = time.perf_counter()
-    loaded = None if config.do_train else load_fine_tuned(
-        config.model, trust_remote_code=config.trust_remote_code, vocab_file=config.vocab_file,
-        do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file, labels=config.labels)
-    train, dev, test = read_splits(config, pair=loaded.info.pair if loaded else None,
-                                   multi_label=loaded.multi_label if loaded else None)
-    if train is not None:
-        config = label_task(config, train)
+    stages = stages or Stages()
+    with stages("model"):
+        loaded = None if config.do_train else load_fine_tuned(
+            config.model, trust_remote_code=config.trust_remote_code, vocab_file=config.vocab_file,
+            do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file, labels=config.labels)
+    with stages("data"):
+        train, dev, test = read_splits(config, pair=loaded.info.pair if loaded else None,
+                                       multi_label=loaded.multi_label if loaded else None)
+        if train is not None:
+            config = label_task(config, train)
     with output_folder(config) as output:
-        return _run(config, loaded, train, dev, test, output, started)
+        return _run(config, loaded, train, dev, test, output, started, stages)
 
 
-def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: float) -> RunResult:
+def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: float, stages: Stages) -> RunResult:
     if config.do_train:
         from .trainer import trackers
 
         trackers(config)  # a tracker that is not installed stops the run before the model loads
     _seed(config.seed)
-    classifier = _new_classifier(config, train) if config.do_train else _given_classifier(config, loaded)
+    with stages("model"):
+        classifier = _new_classifier(config, train) if config.do_train else _given_classifier(config, loaded)
     config = _fit_length(config, classifier)
     loss_fn = _loss(config, classifier)
     for dataset in (dev, test):
@@ -88,16 +93,25 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
             _targets(classifier, dataset)
     result = RunResult(str(output), classifier.label_map, classifier.info.class_counts)
     if config.do_train:
-        trainer = _train(config, classifier, loss_fn, train, dev, output)
+        trainer = _train(config, classifier, loss_fn, train, dev, output, stages)
         result.global_step = trainer.state.global_step
         if not trainer.is_world_process_zero():
             return result  # process 0 evaluates and writes every file
-        _save(config, trainer, classifier, loss_fn, output)
-        classifier = _fit_decision(config, classifier, dev, output)
-    _score_splits(config, classifier, loss_fn, dev, test, output, result)
+        with stages("saving"):
+            _save(config, trainer, classifier, loss_fn, output)
+        raw_dev = trainer.best_eval_logits() if dev is not None else None
+        with stages("decision"):
+            classifier = _fit_decision(config, classifier, dev, output, raw_dev)
+    else:
+        raw_dev = None
+    score_splits(config, classifier, loss_fn, dev, test, output, result, stages, raw_dev)
+    seconds = time.perf_counter() - started
+    stages.add("other", seconds - sum(s for name, s in stages.seconds.items() if name != "start-up"))
+    result.stages = stages.rounded()
+    log.info(f"wall time by stage: {stages.text()}")
     write_json(output / RUN_SUMMARY, {
-        "global_step": result.global_step, "seconds": time.perf_counter() - started,
-        "eval": _scalars(result.eval_metrics), "test": _scalars(result.test_metrics),
+        "global_step": result.global_step, "seconds": seconds, "stages": result.stages,
+        "eval": scalars(result.eval_metrics), "test": scalars(result.test_metrics),
         "settings": dataclasses.asdict(config)})
     if config.do_train and not config.keep_checkpoints:
         shutil.rmtree(output / CHECKPOINTS, ignore_errors=True)  # only now: a run killed before this resumes
@@ -186,7 +200,8 @@ def _loss(config: RunConfig, classifier: FineTuned):
     return loss_fn
 
 
-def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, dev: Dataset | None, output: Path):
+def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, dev: Dataset | None, output: Path,
+           stages: Stages):
     from transformers import DataCollatorWithPadding
 
     from .evaluation import metrics_from_logits
@@ -196,11 +211,12 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     model, tokenizer, label_map = classifier.model, classifier.tokenizer, classifier.label_map
     check_disk(model, output, dev is not None)
     resume_from = resume_point(config, output, fingerprint(config, train, dev))
-    train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length,
-                                               progress=config.progress), _targets(classifier, train),
-                               lines=[e.line for e in train.examples])
-    dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length),
-                              _targets(classifier, dev)) if dev is not None else None)
+    with stages("tokenising"):
+        train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length,
+                                                   progress=config.progress), _targets(classifier, train),
+                                   lines=[e.line for e in train.examples])
+        dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length),
+                                  _targets(classifier, dev)) if dev is not None else None)
     global_batch = config.batch_size * world_size() * config.gradient_accumulation_steps
     steps_per_epoch = max(1, math.ceil(len(train_set) / global_batch))
     args = training_args(config, output / CHECKPOINTS, dev is not None, steps_per_epoch)
@@ -237,13 +253,15 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     if resume_from:
         log.info(f"resuming from {resume_from} (a run of the same settings and data was stopped there)")
     try:
-        trainer.train(resume_from_checkpoint=resume_from)
+        with stages("training"):
+            trainer.train(resume_from_checkpoint=resume_from)
     except pickle.UnpicklingError as err:
         if not resume_from:
             raise
         raise RunError(f"{resume_from}: refused to load it: a checkpoint file holds objects other than tensors "
                        f"({str(err).splitlines()[0][:120]}); nothing in it was run. Delete the checkpoint folder, "
                        "or pass --overwrite-output-dir to start afresh") from None
+    stages.carve("training", trainer.seconds)
     if trainer.skipped_nonfinite:
         log.info(f"skipped {trainer.skipped_nonfinite} optimizer step(s) with a non-finite loss")
     return trainer
@@ -282,14 +300,15 @@ def target_prior(config: RunConfig, dev) -> str:
     return config.target_prior or ("dev" if dev is not None else "none")
 
 
-def _fit_decision(config: RunConfig, classifier: FineTuned, dev, output: Path) -> FineTuned:
+def _fit_decision(config: RunConfig, classifier: FineTuned, dev, output: Path, raw_dev=None) -> FineTuned:
     """Fit the decision for the target prior on dev (``calibrate --objective accuracy
     --target-prior ...``: temperature and logit shift, each kept only when it beats noise);
-    return the classifier as saved, with what was kept folded in."""
+    return the classifier as saved, with what was kept folded in. ``raw_dev``: dev's logits
+    when training kept them."""
     if classifier.multi_label:
         from .multilabel.run import fit_decision
 
-        return fit_decision(config, classifier, dev, output)
+        return fit_decision(config, classifier, dev, output, raw_dev)
     prior = target_prior(config, dev)
     if prior == "none" or dev is None:
         if config.target_prior not in (None, "none"):
@@ -302,7 +321,7 @@ def _fit_decision(config: RunConfig, classifier: FineTuned, dev, output: Path) -
     counts, labels = classifier.info.class_counts, classifier.label_map.labels
     y = classifier.label_map.encode(dev)
     objective = build_objective("accuracy", labels, train_counts=counts, dev_labels=y, target_prior=prior)
-    raw = score(classifier, dev, batch_size=config.eval_batch_size, calibration=False)
+    raw = raw_dev_logits(config, classifier, dev, raw_dev)
     fitted = calibrate(raw, y, counts, objective=objective)
     fitted.objective_settings = {"target_prior": prior, "fitted_by": "train"}
     shift = (f"kept a logit shift (tau {fitted.tau}): dev accuracy under it {fitted.dev_before:.4f} -> "
@@ -313,43 +332,6 @@ def _fit_decision(config: RunConfig, classifier: FineTuned, dev, output: Path) -
         return classifier
     keep_calibration(dataclasses.replace(classifier, path=str(output / MODEL)), fitted)
     return load_fine_tuned(output / MODEL)
-
-
-def _score_splits(config: RunConfig, classifier: FineTuned, loss_fn, dev, test, output: Path, result: RunResult):
-    """Dev and test scored by the final model: result files, prediction files and the report."""
-    from .run_report import build_report
-
-    shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold,
-                 loss_fn=loss_fn, train_counts=classifier.info.class_counts)
-    label_map = classifier.label_map
-    write_evaluation, write_prediction_files = _writers(classifier)
-
-    def logits(dataset):
-        return score(classifier, dataset, batch_size=config.eval_batch_size, calibration=config.calibration)
-
-    if dev is not None:
-        dev_logits = logits(dev)
-        result.eval_metrics = write_evaluation(output, dev_logits, dev, label_map, split="dev",
-                                               extra={"global_step": result.global_step}, **shots)
-        write_prediction_files(output, dev_logits, dev, label_map, split="dev")
-        log.info("dev: " + _summary(result.eval_metrics))
-    if test is not None:
-        test_logits = logits(test)
-        write_prediction_files(output, test_logits, test, label_map, split="test")
-        if test.has_labels:
-            result.test_metrics = write_evaluation(output, test_logits, test, label_map, split="test", **shots)
-            log.info("test: " + _summary(result.test_metrics))
-        log.info(f"wrote {output / 'test_results.tsv'} and predictions.tsv ({len(test)} lines)")
-    if not (output / LABEL_MAP).is_file():
-        label_map.save(output / LABEL_MAP)
-    if dev is not None or (test is not None and test.has_labels):
-        report = build_report(output)
-        if report is not None:
-            log.info(f"report: {report}")
-    if config.do_train:
-        from .model_card import write_model_card
-
-        write_model_card(output / MODEL)
 
 
 def label_task(config: RunConfig, train: Dataset) -> RunConfig:
@@ -370,29 +352,7 @@ def _targets(classifier: FineTuned, dataset: Dataset):
     return classifier.label_map.multi_hot(dataset) if classifier.multi_label else classifier.label_map.encode(dataset)
 
 
-def _writers(classifier: FineTuned):
-    """(write_evaluation, write_prediction_files) of the model's task."""
-    if not classifier.multi_label:
-        return write_evaluation, write_prediction_files
-    from functools import partial
-
-    from .multilabel import results
-
-    return (partial(results.write_evaluation, thresholds=classifier.thresholds),
-            partial(results.write_prediction_files, thresholds=classifier.thresholds))
-
-
 def _seed(seed: int) -> None:
     from transformers import set_seed
 
     set_seed(seed)
-
-
-def _scalars(metrics: dict | None) -> dict | None:
-    return None if metrics is None else {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-
-
-def _summary(metrics: dict) -> str:
-    keys = ("accuracy", "macro_f1", "few_shot_accuracy", "loss") if "accuracy" in metrics else \
-        ("micro_f1", "macro_f1", "map", "few_shot_macro_f1", "loss")  # single-label (micro-F1 is accuracy) or multi
-    return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)

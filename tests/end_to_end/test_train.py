@@ -106,3 +106,43 @@ def test_the_seed_recipe_fits_nothing_after_training(tiny_bert, toy_data_dir, tm
     said = capsys.readouterr().err
     assert "recipe seed: loss weighted_ce, class weights inverse, weight normalization none" in said
     assert "target prior none" in said and not (tmp_path / "out" / "model" / "calibration.json").exists()
+
+
+def test_dev_is_scored_once_and_its_results_are_the_saved_models(tiny_bert, toy_data_dir, tmp_path, monkeypatch):
+    """Training keeps its best evaluation's dev logits (scored in fp32 even under bf16
+    autocast), so dev is not scored again after training, and the result files hold what the
+    saved model gives on dev."""
+    from conftest import TRAIN_FLAGS
+
+    from weighted_bert import run_results
+    from weighted_bert.data import read_dataset
+    from weighted_bert.inference import score
+    from weighted_bert.prediction import softmax
+    from weighted_bert.saved_model import load_fine_tuned
+
+    scored = []
+
+    def counting(classifier, dataset, **options):
+        scored.append(Path(dataset.path).name)
+        return score(classifier, dataset, **options)
+
+    monkeypatch.setattr(run_results, "score", counting)
+    out = tmp_path / "run"
+    flags = [f for f in TRAIN_FLAGS if f not in ("--precision", "fp32", "--epochs", "12")]
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                 "--epochs", "4", "--precision", "bf16", *flags]) == 0
+    assert scored == ["test_data.txt"]
+    evaluations = [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()
+                   if "eval_macro_f1" in line]
+    assert len(evaluations) == 4
+    dev = read_dataset(toy_data_dir / "dev_data.txt", labels="required")
+    fresh = softmax(score(load_fine_tuned(out), dev, batch_size=64))
+    written = np.array([row[2] for row in read_tsv(out / "eval_predictions.tsv")[1:]], dtype=float)
+    np.testing.assert_allclose(written, fresh.max(axis=1), atol=1e-5)
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["eval_macro_f1"] == max(e["eval_macro_f1"] for e in evaluations)  # the best one kept
+    stages = json.loads((out / "run_summary.json").read_text())["stages"]
+    assert stages["evaluation"] > 0 and "start-up" not in stages  # in-process: no start-up of its own
+    assert sum(stages.values()) == pytest.approx(json.loads((out / "run_summary.json").read_text())["seconds"],
+                                                 abs=0.01)  # the stages, with "other", are the run's wall time
+    assert 0 <= stages["other"] < 0.5 * sum(stages.values())

@@ -46,11 +46,12 @@ def start_at_the_prior(model, class_counts, num_examples: int) -> None:
         head.bias.copy_(prior_logits(class_counts, num_examples).to(head.bias))
 
 
-def fit_decision(config, classifier, dev, output: Path):
+def fit_decision(config, classifier, dev, output: Path, raw_dev=None):
     """Fit ``config.thresholds`` on dev (:func:`~weighted_bert.multilabel.thresholds.fit_thresholds`)
-    and save them with the model (``model/thresholds.json``); return the classifier with them."""
-    from ..inference import score
+    and save them with the model (``model/thresholds.json``); return the classifier with them.
+    ``raw_dev``: dev's logits when training kept them."""
     from ..prediction import sigmoid
+    from ..run_results import raw_dev_logits
     from .thresholds import Thresholds, fit_thresholds
 
     labels = classifier.label_map.labels
@@ -59,7 +60,7 @@ def fit_decision(config, classifier, dev, output: Path):
             log.warning("no dev set: the thresholds stay at 0.5 (fitting them needs a dev file)")
         found = Thresholds.half(labels)
     else:
-        scores = sigmoid(score(classifier, dev, batch_size=config.eval_batch_size))
+        scores = sigmoid(raw_dev_logits(config, classifier, dev, raw_dev))
         found = fit_thresholds(scores, classifier.label_map.multi_hot(dev), labels, config.thresholds,
                                seed=config.seed)
         name = "macro-F1" if config.thresholds == "per_label" else "micro-F1"

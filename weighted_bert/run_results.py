@@ -1,0 +1,96 @@
+"""The end of a ``train`` run: dev and test scored by the final model, the result files,
+the prediction files, the report and the model card.
+
+Dev is not scored again when training kept the logits of the evaluation whose model it
+ended with (:meth:`~weighted_bert.trainer.WeightedTrainer.best_eval_logits`): the same
+model, batches and dtype (fp32) give the same numbers.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from .evaluation import write_evaluation, write_prediction_files
+from .inference import score
+from .log import get_logger
+from .run_folder import LABEL_MAP, MODEL, TEST_RESULTS
+from .saved_model import FineTuned
+from .stages import Stages
+
+log = get_logger(__name__)
+
+
+def raw_dev_logits(config, classifier: FineTuned, dev, known=None):
+    """Dev logits of ``classifier`` without its calibration: ``known`` when training kept them."""
+    if known is not None:
+        return known
+    return score(classifier, dev, batch_size=config.eval_batch_size, calibration=False)
+
+
+def score_splits(config, classifier: FineTuned, loss_fn, dev, test, output: Path, result, stages: Stages,
+                 raw_dev=None) -> None:
+    """Dev and test scored by the final model (dev from ``raw_dev``, its uncalibrated logits,
+    when given): result files, prediction files and the report; metrics into ``result``."""
+    from .run_report import build_report
+
+    shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold,
+                 loss_fn=loss_fn, train_counts=classifier.info.class_counts)
+    label_map = classifier.label_map
+    write_evaluation, write_prediction_files = _writers(classifier)
+
+    def logits(dataset, split):
+        with stages(f"scoring {split}"):
+            if split == "dev" and raw_dev is not None:
+                calibration = classifier.calibration  # what the model kept, folded in or not
+                use = calibration is not None and config.calibration
+                return calibration.apply(raw_dev).astype(raw_dev.dtype) if use else raw_dev
+            return score(classifier, dataset, batch_size=config.eval_batch_size, calibration=config.calibration)
+
+    if dev is not None:
+        dev_logits = logits(dev, "dev")
+        with stages("result files"):
+            result.eval_metrics = write_evaluation(output, dev_logits, dev, label_map, split="dev",
+                                                   extra={"global_step": result.global_step}, **shots)
+            write_prediction_files(output, dev_logits, dev, label_map, split="dev")
+        log.info("dev: " + summary(result.eval_metrics))
+    if test is not None:
+        test_logits = logits(test, "test")
+        with stages("result files"):
+            write_prediction_files(output, test_logits, test, label_map, split="test")
+            if test.has_labels:
+                result.test_metrics = write_evaluation(output, test_logits, test, label_map, split="test", **shots)
+        if test.has_labels:
+            log.info("test: " + summary(result.test_metrics))
+        log.info(f"wrote {output / TEST_RESULTS} and predictions.tsv ({len(test)} lines)")
+    if not (output / LABEL_MAP).is_file():
+        label_map.save(output / LABEL_MAP)
+    with stages("report"):
+        if dev is not None or (test is not None and test.has_labels):
+            report = build_report(output)
+            if report is not None:
+                log.info(f"report: {report}")
+        if config.do_train:
+            from .model_card import write_model_card
+
+            write_model_card(output / MODEL)
+
+
+def _writers(classifier: FineTuned):
+    """(write_evaluation, write_prediction_files) of the model's task."""
+    if not classifier.multi_label:
+        return write_evaluation, write_prediction_files
+    from .multilabel import results
+
+    return (partial(results.write_evaluation, thresholds=classifier.thresholds),
+            partial(results.write_prediction_files, thresholds=classifier.thresholds))
+
+
+def scalars(metrics: dict | None) -> dict | None:
+    return None if metrics is None else {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+
+
+def summary(metrics: dict) -> str:
+    keys = ("accuracy", "macro_f1", "few_shot_accuracy", "loss") if "accuracy" in metrics else \
+        ("micro_f1", "macro_f1", "map", "few_shot_macro_f1", "loss")  # single-label (micro-F1 is accuracy) or multi
+    return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)
