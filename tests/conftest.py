@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Measured matmul peaks (weighted_bert.speed) go to a cache of this session, not the user's.
+os.environ["WEIGHTED_BERT_CACHE"] = tempfile.mkdtemp(prefix="weighted-bert-cache-")
 
 # Each class has its own keywords; sentences mix them with shared filler words, so the
 # task is learnable from the words alone, and counts are imbalanced (long tail).

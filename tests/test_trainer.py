@@ -10,11 +10,11 @@ from weighted_bert.cli import main
 from weighted_bert.losses import CrossEntropyLoss, register_loss
 
 
-def test_auto_precision_without_bf16_hardware_is_fp32(monkeypatch):
+def test_auto_precision_is_bf16_only_where_it_pays(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(trainer, "cpu_supports_bf16", lambda: False)
+    monkeypatch.setattr(trainer, "cpu_bf16_pays", lambda: False)
     assert trainer.mixed_precision("auto") == "fp32"
-    monkeypatch.setattr(trainer, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(trainer, "cpu_bf16_pays", lambda: True)
     assert trainer.mixed_precision("auto") == "bf16"
     assert trainer.mixed_precision("fp32") == "fp32"
 

@@ -105,11 +105,11 @@ def _precision(config: ServeConfig) -> str:
         return config.precision
     import torch
 
-    from ..speed import cpu_supports_bf16
+    from ..speed import cpu_bf16_pays
 
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_supports_bf16() else "fp32"
+    return "bf16" if cpu_bf16_pays() else "fp32"
 
 
 def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) -> int:
