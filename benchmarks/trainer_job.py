@@ -43,6 +43,8 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--precision", choices=("auto", "fp32"), default="auto",
+                        help="auto: bf16 on a GPU that has it or a CPU that flags AVX512-BF16/AMX, as users write it")
     args = parser.parse_args()
 
     train, dev, test = (read(args.data_dir / f"{split}_data.txt") for split in ("train", "dev", "test"))
@@ -62,8 +64,8 @@ def main():
         return {"accuracy": accuracy_score(prediction.label_ids, predicted),
                 "macro_f1": f1_score(prediction.label_ids, predicted, average="macro")}
 
-    bf16 = torch.cuda.is_bf16_supported() if torch.cuda.is_available() else \
-        any(flag in Path("/proc/cpuinfo").read_text().split() for flag in ("avx512_bf16", "amx_bf16"))
+    bf16 = args.precision == "auto" and (torch.cuda.is_bf16_supported() if torch.cuda.is_available() else any(
+        flag in Path("/proc/cpuinfo").read_text().split() for flag in ("avx512_bf16", "amx_bf16")))
     training_args = TrainingArguments(
         output_dir=str(args.output_dir / "checkpoints"), per_device_train_batch_size=args.batch_size,
         per_device_eval_batch_size=args.eval_batch_size, learning_rate=args.learning_rate,

@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -32,8 +34,17 @@ def test_onnx_backend_matches_pytorch(trained_run, toy_data_dir, tmp_path, capsy
         assert main(["predict", "--model-dir", str(trained_run), "--input", str(toy_data_dir / "test_data.txt"),
                      "--output", str(tmp_path / "p.tsv"), "--probabilities", str(out), "--backend", backend]) == 0
         probabilities[backend] = np.loadtxt(out, delimiter="\t")
-    assert np.abs(probabilities["onnx"] - probabilities["torch"]).max() < 1e-4
+    assert np.abs(probabilities["onnx"] - probabilities["torch"]).max() < 1e-4  # its tokenizer: tokenizer.json alone
     assert np.abs(probabilities["onnx-int8"] - probabilities["torch"]).max() < 0.1  # int8: close, not equal
+    # a fresh process predicting with ONNX starts without torch, transformers or scikit-learn
+    script = ("import sys; from weighted_bert.cli import main; "
+              f"code = main(['predict', '--model', {str(trained_run)!r}, '--data', {str(toy_data_dir / 'test_data.txt')!r},"
+              f" '--output', {str(tmp_path / 'lean.tsv')!r}, '--probabilities', {str(tmp_path / 'lean_p.tsv')!r}, "
+              "'--backend', 'onnx']); "
+              "print(code, sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "[]"], done.stderr
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "lean_p.tsv", delimiter="\t"), probabilities["onnx"], atol=1e-6)
 
 
 def test_onnx_backend_without_an_export_says_what_to_run(trained_run, toy_data_dir, tmp_path, capsys, monkeypatch):

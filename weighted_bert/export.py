@@ -19,7 +19,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import torch
 
 from .errors import UserError, check_choice
 from .log import get_logger
@@ -36,23 +35,30 @@ class ExportError(UserError, RuntimeError):
     """An export or an ONNX model that cannot be used; the message says why."""
 
 
-def _need_onnx():
+def _need_onnx(*, exporting: bool = True):
     try:
         import onnxruntime  # noqa: F401
-        import onnxscript  # noqa: F401
+        if exporting:
+            import onnxscript  # noqa: F401
     except ImportError:
         raise ExportError('ONNX export and prediction need onnx, onnxscript and onnxruntime: '
                           'pip install "weighted-bert[onnx]"') from None
 
 
-class _LogitsOnly(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
+def _logits_only(model):
+    """``model`` as a module whose output is the logits tensor alone (what the graph returns)."""
+    import torch
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None):
-        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+
+    return LogitsOnly()
 
 
 def onnx_path(model_path, backend: str) -> Path:
@@ -63,6 +69,8 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
     """Write ``model.onnx`` (and ``model.int8.onnx`` with ``quantize="int8"``) into the
     model folder's ``onnx/``; each file is written under a temporary name and renamed.
     The fp32 graph must give the PyTorch logits within ``tolerance`` on sample inputs."""
+    import torch
+
     _need_onnx()
     if quantize is not None:
         check_choice("quantize", quantize, ("int8",))
@@ -91,7 +99,7 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence", max=longest)
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter narrates every stage
-        torch.onnx.export(_LogitsOnly(model), tensors, str(partial), input_names=names, output_names=["logits"],
+        torch.onnx.export(_logits_only(model), tensors, str(partial), input_names=names, output_names=["logits"],
                           dynamic_shapes={name: {0: batch, 1: sequence} for name in names}, dynamo=True,
                           external_data=False, verbose=False)
     with torch.inference_mode():
@@ -130,16 +138,19 @@ def _quiet_root_logger():
 
 class OnnxClassifier:
     """An ONNX Runtime session that :func:`weighted_bert.prediction.predict_logits` can use
-    in place of the PyTorch model."""
+    in place of the PyTorch model. Needs neither torch nor transformers: ``predict`` with an
+    ONNX backend starts without them."""
 
     def __init__(self, path, num_labels: int, *, threads: int | None = None):
-        _need_onnx()
+        _need_onnx(exporting=False)
+        import os
+
         import onnxruntime as ort
 
         if not Path(path).is_file():
             raise ExportError(f"{path}: no such ONNX model; write it with `weighted-bert export`")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.intra_op_num_threads = threads or _torch_threads() or len(os.sched_getaffinity(0))
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.config = SimpleNamespace(num_labels=num_labels)
@@ -147,3 +158,11 @@ class OnnxClassifier:
     def logits(self, batch: dict) -> np.ndarray:
         feed = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
         return self.session.run(None, feed)[0].astype(np.float32)
+
+
+def _torch_threads() -> int | None:
+    """torch's thread count where torch is already loaded (serve workers set it); never imports it."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None

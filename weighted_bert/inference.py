@@ -26,7 +26,7 @@ log = get_logger(__name__)
 def load_classifier(model, *, backend: str = "torch", **load_options) -> FineTuned:
     """A fine-tuned model folder; with ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export
     (written by ``weighted-bert export``) runs in place of the PyTorch model."""
-    fine_tuned = load_fine_tuned(model, **load_options)
+    fine_tuned = load_fine_tuned(model, weights=backend == "torch", **load_options)
     if backend == "torch":
         return fine_tuned
     from .export import OnnxClassifier, onnx_path
@@ -35,7 +35,9 @@ def load_classifier(model, *, backend: str = "torch", **load_options) -> FineTun
     if not path.is_file():
         raise RunError(f"{path}: no such ONNX model; write it first with `weighted-bert export --model "
                        f"{model}{' --quantize int8' if backend == 'onnx-int8' else ''}`")
-    return dataclasses.replace(fine_tuned, model=OnnxClassifier(path, len(fine_tuned.label_map)))
+    onnx = OnnxClassifier(path, len(fine_tuned.label_map))
+    onnx.config = fine_tuned.model.config  # labels, problem type, position limit
+    return dataclasses.replace(fine_tuned, model=onnx)
 
 
 def read_texts(fine_tuned: FineTuned, path, *, labels: str, config: ScoreConfig | None = None) -> Dataset:

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from .config import SCORING_PRECISIONS
 from .data.readers import Example
@@ -85,8 +84,9 @@ def _progress(total: int, show: bool):
                 mininterval=1.0, file=sys.stderr)
 
 
-class EncodedDataset(torch.utils.data.Dataset):
-    """Tokenised examples (and label ids) as the Trainer's collator expects them."""
+class EncodedDataset:
+    """Tokenised examples (and label ids) as the Trainer's collator expects them (a map-style
+    dataset: ``len`` and indexing; no torch base class, so prediction can run without torch)."""
 
     def __init__(self, encodings: dict[str, Sequence], labels: Sequence[int] | None = None,
                  lines: Sequence[int] | None = None):
@@ -132,12 +132,16 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
     order = np.argsort(-lengths, kind="stable")
     onnx = hasattr(model, "session")
     out = np.zeros((len(lengths), model.config.num_labels), dtype=np.float32)
-    if not onnx:
+    if onnx:
+        autocast = inference = contextlib.nullcontext()
+    else:
+        import torch
+
         device = next(model.parameters()).device
         model.eval()
-    autocast = (contextlib.nullcontext() if onnx else
-                torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"))
-    with torch.inference_mode(), autocast:
+        autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+        inference = torch.inference_mode()
+    with inference, autocast:
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
             rows = {k: [v[i] for i in index] for k, v in encodings.items()}

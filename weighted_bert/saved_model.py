@@ -12,6 +12,7 @@ import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from .io import give_usual_mode
 from .labels import LabelMap
@@ -230,15 +231,27 @@ class FineTuned:
 
 
 def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=None, do_lower_case=None,
-                    bert_config_file=None, labels=None) -> FineTuned:
+                    bert_config_file=None, labels=None, weights: bool = True) -> FineTuned:
     """Load a fine-tuned classifier (``OUTPUT``, ``OUTPUT/model``, or the seed's TensorFlow
     output folder) for evaluation or prediction. ``labels`` names a TensorFlow model's
-    classes; else its ``label2id.pkl`` does (read without running any code)."""
-    from transformers import AutoModelForSequenceClassification
+    classes; else its ``label2id.pkl`` does (read without running any code).
 
+    ``weights=False`` (for an ONNX backend): where the folder was written by ``train`` and
+    has a ``tokenizer.json``, the PyTorch weights are not loaded and neither torch nor
+    transformers is imported; ``model`` is then only its ``config`` (from ``config.json``)
+    and the tokenizer a :class:`~weighted_bert.tokenizer_file.TokenizerFile`."""
     source = resolve_model_source(model_dir)
     if source.kind == "hub":
         raise ModelSourceError(f"{model_dir}: not a folder; expected the output folder of `weighted-bert train`")
+    if not weights and source.kind == "hf" and not vocab_file and do_lower_case is None:
+        from .tokenizer_file import TokenizerFile
+
+        if TokenizerFile.usable(source.folder) and (source.folder / TRAINING_INFO).is_file():
+            config = _read_config(source.folder)
+            label_map = LabelMap(tuple(config.id2label[i] for i in range(len(config.id2label))))
+            return _with_decision(source, SimpleNamespace(config=config), TokenizerFile(source.folder), label_map)
+    from transformers import AutoModelForSequenceClassification
+
     tokenizer = load_tokenizer(source, vocab_file=vocab_file, do_lower_case=do_lower_case,
                                trust_remote_code=trust_remote_code)
     if source.kind == "tf":
@@ -260,9 +273,14 @@ def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=No
             "(to train this one: weighted-bert train --model ...)")
     id2label = model.config.id2label
     label_map = LabelMap(tuple(id2label[i] for i in range(len(id2label))))
+    model.eval()
+    return _with_decision(source, model, tokenizer, label_map)
+
+
+def _with_decision(source, model, tokenizer, label_map: LabelMap) -> FineTuned:
+    """The classifier with its training record, calibration and thresholds read from the folder."""
     info = TrainingInfo.read(source.path)
     _check_agrees(Path(source.path), info, label_map)
-    model.eval()
     calibration = None
     if (Path(source.path) / CALIBRATION).is_file():
         from .calibration import Calibration
@@ -274,6 +292,22 @@ def load_fine_tuned(model_dir, *, trust_remote_code: bool = False, vocab_file=No
 
         thresholds = Thresholds.read(Path(source.path) / THRESHOLDS, label_map.labels)
     return FineTuned(source.path, model, tokenizer, label_map, info, calibration, thresholds)
+
+
+def _read_config(folder: Path) -> SimpleNamespace:
+    """What prediction needs of ``config.json`` (labels, problem type, position limit), read as JSON."""
+    from .io import read_json_object
+
+    config = read_json_object(folder / "config.json", "a model configuration")
+    id2label = config.get("id2label") or {}
+    try:
+        id2label = {int(k): str(v) for k, v in id2label.items()}
+    except (TypeError, ValueError):
+        raise ModelSourceError(f"{folder / 'config.json'}: id2label has keys that are not class numbers") from None
+    if sorted(id2label) != list(range(len(id2label))) or not id2label:
+        raise ModelSourceError(f"{folder / 'config.json'}: id2label does not number the classes 0..n-1")
+    return SimpleNamespace(id2label=id2label, num_labels=len(id2label), problem_type=config.get("problem_type"),
+                           max_position_embeddings=config.get("max_position_embeddings"))
 
 
 def _check_agrees(folder: Path, info: TrainingInfo, label_map: LabelMap) -> None:

@@ -11,9 +11,18 @@ The logit adjustment follows Menon et al., "Long-tail learning via logit adjustm
 (ICLR 2021, section 4): the Bayes decision for another class prior is an additive shift.
 """
 
-from .fit import BIAS_GRID, BOOTSTRAP, MIN_GAIN, TAU_GRID, calibrate, coverage_threshold
-from .objectives import OBJECTIVES, Objective, balanced_accuracy, log_prior_from_counts, macro_f1
-from .record import ABSTAINED, Calibration, decide
+import importlib
 
-__all__ = ["ABSTAINED", "BIAS_GRID", "BOOTSTRAP", "MIN_GAIN", "OBJECTIVES", "TAU_GRID", "Calibration", "Objective",
-           "balanced_accuracy", "calibrate", "coverage_threshold", "decide", "log_prior_from_counts", "macro_f1"]
+# Each name from the submodule that defines it, imported when first used: reading a model's
+# calibration.json (.record) must not import the fit's scikit-learn (a second of start-up).
+_HOMES = {"BIAS_GRID": "fit", "BOOTSTRAP": "fit", "MIN_GAIN": "fit", "TAU_GRID": "fit", "calibrate": "fit",
+          "coverage_threshold": "fit", "OBJECTIVES": "objectives", "Objective": "objectives",
+          "balanced_accuracy": "objectives", "log_prior_from_counts": "objectives", "macro_f1": "objectives",
+          "ABSTAINED": "record", "Calibration": "record", "decide": "record"}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
