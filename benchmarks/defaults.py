@@ -1,6 +1,6 @@
 """Which recipe should be the default? Both worlds: balanced tests and natural-frequency tests.
 
-    python benchmarks/defaults.py [--orders 0,1,2] [--factors 100,10]   # resumes: finished runs are kept
+    python benchmarks/defaults.py [--orders 0,1,2] [--factors 100,10] [--natural debian_role]   # resumes: finished runs are kept
 
 Data: CLINC150-LT built from ../shared/data/clinc150/data_full.json with the documented
 construction (Cui et al., CVPR 2019): intent i of a shuffled order gets
@@ -11,6 +11,11 @@ Each model is scored in two worlds, each with its own dev and test:
 * balanced: the official val and test splits (20 and 30 rows an intent);
 * natural: val and test subsampled to the training frequencies (intent i keeps
   round(rows * n_i / 100) of its rows), as a deployed model meets them.
+
+And a data set whose every split keeps its natural class frequencies (``--natural
+debian_role``: debian_tags rows with exactly one ``role::`` tag, 11 classes, 1,599 to 3
+training rows): its natural world is its own dev and test, its balanced world those cut to
+at most 20 rows a class.
 
 Recipes (the demo's budget: MiniLM, 3 epochs, batch 32, length 64, learning rates 2e-4 /
 3e-2; no dev during training, the final model is scored): ce, the seed's weighted_ce,
@@ -49,6 +54,8 @@ from weighted_bert.metrics import classification_metrics  # noqa: E402
 from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 
 CLINC = HERE.parent.parent / "shared" / "data" / "clinc150" / "data_full.json"
+DEBIAN = HERE.parent.parent / "shared" / "data" / "debian_tags"
+FLAT = 20  # a natural data set's balanced world: at most this many rows a class
 RECIPES = {  # name: the `--recipe` preset (weighted_bert.config.RECIPES) it trains with
     "ce": "ce",
     "seed (weighted_ce inverse)": "seed",
@@ -90,6 +97,48 @@ def build(folder: Path, factor: int, order: int) -> dict:
         path.write_text("".join(f"{t}\t{label}\n" for t, label in rows), encoding="utf-8")
         files[name] = path
     return files
+
+
+def build_natural(folder: Path, name: str, order: int) -> dict:
+    """A single-label data set with natural class frequencies in every split: debian_tags
+    rows that carry exactly one tag of the facet (``debian_role``: ``role::``, 11 classes,
+    1,599 to 3 training rows), their text and that tag. Its natural world is its own dev and
+    test; its balanced world, dev and test cut to at most ``FLAT`` rows a class (drawn with
+    seed ``order``). Rows whose tag has no training row are left out (counted in the log)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    facet = name.removeprefix("debian_") + "::"
+    splits = {}
+    for split in ("train", "dev", "test"):
+        rows = []
+        for line in (DEBIAN / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            tags = [t for t in item["labels"] if t.startswith(facet)]
+            if len(tags) == 1:
+                rows.append((" ".join(item["text"].split()), tags[0]))
+        splits[split] = rows
+    known = {label for _, label in splits["train"]}
+    rng = np.random.default_rng(order)
+    files = {}
+    for world in ("dev", "test"):
+        rows = [r for r in splits[world] if r[1] in known]
+        if len(rows) < len(splits[world]):
+            print(f"[defaults] {name} {world}: {len(splits[world]) - len(rows)} row(s) of unseen tags left out",
+                  file=sys.stderr)
+        grouped: dict[str, list] = {}
+        for row in rows:
+            grouped.setdefault(row[1], []).append(row)
+        flat = [group[i] for group in grouped.values()
+                for i in sorted(rng.choice(len(group), min(FLAT, len(group)), replace=False))]
+        splits[f"natural_{world}"], splits[f"balanced_{world}"] = rows, flat
+    for key in ("train", "natural_dev", "natural_test", "balanced_dev", "balanced_test"):
+        path = folder / ("train_data.txt" if key == "train" else f"{key}.txt")
+        path.write_text("".join(f"{t}\t{label}\n" for t, label in splits[key]), encoding="utf-8")
+        files[key] = path
+    return files
+
+
+def data_label(dataset) -> str:
+    return f"IF {dataset}" if isinstance(dataset, int) else dataset
 
 
 def train(run: Path, data: Path, preset: str, seed: int) -> float:
@@ -134,7 +183,7 @@ def summarise(results: dict) -> tuple[dict, list[tuple], str]:
             cell = table.setdefault(name, {}).setdefault((factor, world), {"accuracy": [], "macro_f1": []})
             cell["accuracy"].append(m["accuracy"])
             cell["macro_f1"].append(m["macro_f1"])
-    columns = sorted({c for cells in table.values() for c in cells})
+    columns = sorted({c for cells in table.values() for c in cells}, key=lambda c: (str(type(c[0])), c))
     names = list(table)
     ranks = {name: [] for name in names}
     for column in columns:
@@ -154,14 +203,18 @@ def summarise(results: dict) -> tuple[dict, list[tuple], str]:
     return table, [(n, mean_rank[n], n in eligible) for n in sorted(names, key=lambda n: mean_rank[n])], winner
 
 
-def render(table, ranking, winner, orders, factors, seconds) -> str:
-    columns = [(f, w) for f in factors for w in ("natural", "balanced")]
-    head = " | ".join(f"IF {f} {w}: accuracy | IF {f} {w}: macro-F1" for f, w in columns)
+def render(table, ranking, winner, orders, factors, seconds, naturals=()) -> str:
+    columns = [(f, w) for f in [*factors, *naturals] for w in ("natural", "balanced")]
+    head = " | ".join(f"{data_label(f)} {w}: accuracy | {data_label(f)} {w}: macro-F1" for f, w in columns)
     lines = ["# Defaults from evidence: balanced and natural-frequency tests", "",
              f"Measured by `python benchmarks/defaults.py --orders {','.join(map(str, orders))} --factors "
-             f"{','.join(map(str, factors))}` on this 2-core CPU machine ({seconds / 60:.0f} min of training and "
+             f"{','.join(map(str, factors))} --natural {','.join(naturals)}` on this 2-core CPU machine "
+             f"({seconds / 60:.0f} min of training and "
              f"scoring in all). CLINC150-LT at imbalance factors {', '.join(map(str, factors))}, {len(orders)} tail "
-             "order(s) each (order k shuffles the intents with seed k and trains with seed k); MiniLM-L6 "
+             "order(s) each (order k shuffles the intents with seed k and trains with seed k)"
+             + (f"; and {', '.join(naturals)}, debian_tags rows with exactly one tag of that facet, natural "
+                f"frequencies in every split (its balanced world: dev and test cut to at most {FLAT} rows a class; "
+                "seed k)" if naturals else "") + "; MiniLM-L6 "
              "(packaged), 3 epochs, batch 32, length 64, no dev during training. Mean ± sd over orders. "
              "`+ decision`: temperature and the accuracy objective under the target prior `dev`, fitted on "
              "that world's dev with the noise guard (2-fold cross-fitted gain >= 0.005, bootstrap 5th "
@@ -176,7 +229,7 @@ def render(table, ranking, winner, orders, factors, seconds) -> str:
                 cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "—")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "## Paired with `ce` (same data set, order and world): difference in macro-F1, mean (min, max) "
-              "over orders", "", f"| recipe | {' | '.join(f'IF {f} {w}' for f, w in columns)} |",
+              "over orders", "", f"| recipe | {' | '.join(f'{data_label(f)} {w}' for f, w in columns)} |",
               "|---|" + "---:|" * len(columns)]
     for name, _, _ in ranking:
         cells = []
@@ -198,23 +251,28 @@ def run_benchmark(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", default="0")
     parser.add_argument("--factors", default="100,10")
+    parser.add_argument("--natural", default="debian_role", help="natural-frequency data sets (debian_<facet>); "
+                        "'' for none")
     parser.add_argument("--recipes", default=",".join(RECIPES), help="names from RECIPES, comma-separated")
     parser.add_argument("--runs-dir", default=str(HERE / "runs" / "defaults"))
     parser.add_argument("--output", default=str(HERE / "results" / "defaults.md"))
     args = parser.parse_args(argv)
     orders = [int(x) for x in args.orders.split(",")]
     factors = [int(x) for x in args.factors.split(",")]
+    naturals = [x for x in args.natural.split(",") if x]
     recipes = [r for r in RECIPES if r in args.recipes.split(",")]
     runs, results, seconds = Path(args.runs_dir), {}, 0.0
     cache = runs / "scores.json"
     saved = json.loads(cache.read_text()) if cache.is_file() else {}
-    for factor in factors:
+    for factor in [*factors, *naturals]:
         for order in orders:
-            files = build(runs / "data" / f"if{factor}_order{order}", factor, order)
+            stem = f"if{factor}_order{order}" if isinstance(factor, int) else f"{factor}_order{order}"
+            files = (build(runs / "data" / stem, factor, order) if isinstance(factor, int)
+                     else build_natural(runs / "data" / stem, factor, order))
             for recipe in recipes:
                 key = f"{factor}|{order}|{recipe}"
                 preset = RECIPES[recipe]
-                run = runs / f"if{factor}_order{order}" / preset
+                run = runs / stem / preset
                 started = time.perf_counter()
                 seconds += train(run, files["train"].parent, preset, order)
                 if key not in saved:
@@ -224,12 +282,12 @@ def run_benchmark(argv=None) -> int:
                 results[(factor, order, recipe)] = saved[key]
                 print(f"[defaults] IF {factor} order {order} {recipe}: {json.dumps(saved[key])}", file=sys.stderr)
     table, ranking, winner = summarise(results)
-    Path(args.output).write_text(render(table, ranking, winner, orders, factors, seconds), encoding="utf-8")
+    Path(args.output).write_text(render(table, ranking, winner, orders, factors, seconds, naturals), encoding="utf-8")
     Path(args.output).with_suffix(".json").write_text(json.dumps({
         "winner": winner, "preset": RECIPES[winner.replace(DECISION, "")],
         "settings": PRESETS[RECIPES[winner.replace(DECISION, "")]],
         "target_prior": "dev" if winner.endswith(DECISION) else "none",
-        "orders": orders, "factors": factors}, indent=2) + "\n")
+        "orders": orders, "factors": factors, "natural": naturals}, indent=2) + "\n")
     print(Path(args.output).read_text())
     return 0
 

@@ -81,7 +81,7 @@ def test_checkpoints_fall_on_evaluations():
 
 def test_a_recipe_fills_what_is_not_given_and_flags_win():
     from weighted_bert.config import RECIPES, RunConfig
-    from weighted_bert.settings import build
+    from weighted_bert.settings import build, default_of
 
     base = {"model": "m", "output_dir": "o"}
     seed = build(RunConfig, {**base, "recipe": "seed"})
@@ -91,6 +91,11 @@ def test_a_recipe_fills_what_is_not_given_and_flags_win():
     assert (mixed.loss, mixed.sampling) == ("ce", "sqrt")
     other_loss = build(RunConfig, {**base, "recipe": "seed", "loss": "ce"})  # the seed's weights go with its loss
     assert (other_loss.loss, other_loss.class_weights, other_loss.target_prior) == ("ce", None, "none")
+    # a flag given with the default's value still wins over the recipe, and stays so in copies
+    assert other_loss.loss == default_of(RunConfig, "loss")
+    assert other_loss.with_task(False).loss == other_loss.replace(max_seq_length=32).loss == "ce"
+    focal = build(RunConfig, {**base, "recipe": "seed", "loss": "focal"})  # focal reads the seed's class weights
+    assert (focal.loss, focal.class_weights) == ("focal", "inverse")
     for name, preset in RECIPES.items():  # every preset is a valid run
         config = build(RunConfig, {**base, "recipe": name})
         assert all(getattr(config, k) == v for k, v in preset.items()), name

@@ -81,7 +81,7 @@ def auto_compare(*, model: str, output_dir, settings: dict, budget_minutes: floa
     final = RunConfig(model=best["folder"], output_dir=str(output / "winner"), **{
         **{k: v for k, v in settings.items() if k in SCORING_SETTINGS},
         "do_train": False, "overwrite_output_dir": True, "progress": False})
-    scored_test = run(dataclasses.replace(final, do_predict=test is not None))
+    scored_test = run(final.replace(do_predict=test is not None))
     summary = {"winner": {k: best[k] for k in ("recipe", "learning_rate", "steps", "dev")},
                "test": scored_test.test_metrics, "rungs": rungs, "budget_minutes": budget_minutes,
                "minutes_spent": round(spent_seconds / 60, 2), "metric": METRIC}

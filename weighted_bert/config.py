@@ -18,7 +18,7 @@ from typing import ClassVar
 from .data.readers import ON_BAD_LINE, Columns
 from .errors import SettingError
 from .labels import LABEL_ORDERS
-from .settings import at_least, between, default_of, setting, validate
+from .settings import at_least, between, default_of, remember_given, resolved_copy, setting, validate, was_given
 from .weights import NORMALIZATIONS, POS_WEIGHTS, SCHEMES
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -40,7 +40,7 @@ RECIPES = {
     "sqrt": {"loss": "ce", "sampling": "sqrt"},
     "logit_adjusted": {"loss": "logit_adjusted"},
     "ldam_drw": {"loss": "ldam", "drw_start": 0.8},
-    "recommended": {"loss": "logit_adjusted", "target_prior": "dev"},  # the defaults: the winner of the rule
+    "recommended": {"loss": "ce", "target_prior": "dev"},  # the defaults: the winner of the rule
     # multi-label (benchmarks/multilabel.py, benchmarks/results/multilabel.md)
     "bce": {"loss": "bce"},
     "bce_pos_weight": {"loss": "bce", "pos_weight": "inverse"},
@@ -155,7 +155,7 @@ class RunConfig(DataSettings):
                                        "class alike), a JSON file label -> frequency, or none (fit nothing)",
                                        check=_prior_name_or_file, group="evaluation",
                                        default_text="dev when there is a dev set, else none")
-    loss: str = setting("logit_adjusted", "training loss", choices=lambda: tuple(LOSS_SETTINGS),
+    loss: str = setting("ce", "training loss", choices=lambda: tuple(LOSS_SETTINGS),
                         group="loss")  # with target prior dev: the winner in benchmarks/results/defaults.md
     class_weights: str | dict | None = setting(None, "weighting scheme, or a JSON file label -> weight (from "
                                                "Python also a mapping)", check=_scheme_or_file, group="loss",
@@ -274,6 +274,7 @@ class RunConfig(DataSettings):
     run_name: str | None = setting(None, "the run's name in the tracker", default_text="the output folder's name")
 
     def __post_init__(self):
+        remember_given(self)
         self._apply_recipe()
         validate(self)
         self._settle_task()
@@ -298,7 +299,7 @@ class RunConfig(DataSettings):
             if self.recipe is not None:
                 raise SettingError("recipe", self.recipe, "is a single-label recipe; a multi-label task takes one of "
                                    + ", ".join(r for r, v in RECIPES.items() if v.get("loss") in MULTI_LABEL_LOSSES))
-            if self.loss != default_of(RunConfig, "loss"):
+            if was_given(self, "loss"):
                 raise SettingError("loss", self.loss, "is a single-label loss; a multi-label task trains with one of "
                                    + ", ".join(MULTI_LABEL_LOSSES))
             self.recipe = MULTI_LABEL_RECIPE
@@ -316,9 +317,11 @@ class RunConfig(DataSettings):
 
     def with_task(self, multi_label: bool) -> "RunConfig":
         """This run's settings for the task its training file turned out to hold."""
-        import dataclasses
+        return self if self.multi_label == multi_label else self.replace(multi_label=multi_label)
 
-        return self if self.multi_label == multi_label else dataclasses.replace(self, multi_label=multi_label)
+    def replace(self, **changes) -> "RunConfig":
+        """A copy with ``changes``, the rest kept as resolved (a recipe is not applied again)."""
+        return resolved_copy(self, **changes)
 
     def _apply_recipe(self) -> None:
         """The ``recipe`` preset's settings, for those still at their defaults (a setting given
@@ -328,9 +331,9 @@ class RunConfig(DataSettings):
         if self.recipe not in RECIPES:
             raise SettingError("recipe", self.recipe, f"is not one of {', '.join(RECIPES)}")
         preset = RECIPES[self.recipe]
-        unread = set(unread_loss_settings(self.loss, preset)) if self.loss != default_of(RunConfig, "loss") else set()
+        unread = set(unread_loss_settings(self.loss, preset)) if was_given(self, "loss") else set()
         for name, value in preset.items():
-            if name not in unread and getattr(self, name) == default_of(RunConfig, name):
+            if name not in unread and not was_given(self, name):
                 setattr(self, name, value)
 
     def recipe_text(self) -> str:

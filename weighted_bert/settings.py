@@ -20,6 +20,7 @@ import math
 import os
 import typing
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 
 from .errors import SettingError, UnknownSettingError, UserError, one_of
@@ -157,6 +158,36 @@ def default_of(cls, name: str):
     return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 
 
+# The settings given to the instance being built by build() (None outside it): a recipe
+# preset fills what was not given, even where a given value equals the default.
+_GIVEN: ContextVar[frozenset | None] = ContextVar("given settings", default=None)
+
+
+def remember_given(instance) -> None:
+    """Keep on ``instance`` (from its ``__post_init__``) which settings it was given."""
+    object.__setattr__(instance, "_given_settings", _GIVEN.get())
+
+
+def resolved_copy(instance, **changes):
+    """``dataclasses.replace`` that keeps what the instance was given: settings it was given
+    (and ``changes``) count as given in the copy, so a recipe fills the same ones again."""
+    given = getattr(instance, "_given_settings", None)
+    if given is None:
+        given = frozenset(f.name for f in dataclasses.fields(instance) if was_given(instance, f.name))
+    token = _GIVEN.set(given | frozenset(changes))
+    try:
+        return dataclasses.replace(instance, **changes)
+    finally:
+        _GIVEN.reset(token)
+
+
+def was_given(instance, name: str) -> bool:
+    """Whether setting ``name`` was given: named in build()'s values, or (an instance made
+    directly in Python) different from its default."""
+    given = _GIVEN.get()
+    return name in given if given is not None else getattr(instance, name) != default_of(type(instance), name)
+
+
 def canonical_name(cls, key: str) -> str | None:
     """The field a flag or file key names: its own name (dashes or underscores) or an alias."""
     key = str(key).strip().lstrip("-").replace("-", "_")
@@ -187,10 +218,13 @@ def build(cls, values: dict, *, where: str | None = None):
     for f in dataclasses.fields(cls):
         if f.default is dataclasses.MISSING and f.name not in known:
             raise UserError(f"{prefix}the setting {f.name} (--{flag_of(f)}) is required")
+    token = _GIVEN.set(frozenset(known))
     try:
         return cls(**known)
     except SettingError as err:
         raise (err.at(where) if where else err) from None
+    finally:
+        _GIVEN.reset(token)
 
 
 def read_settings_file(path) -> dict:

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import torch
 
-
 PEAKS = "peaks.json"  # in cache_dir(): machine key -> the highest FLOP/s measured
 BF16_MARGIN = 1.2  # bf16 autocast pays on a CPU only when its matmuls beat fp32's by this (casts cost the rest)
 

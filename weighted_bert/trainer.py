@@ -19,10 +19,10 @@ from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from .config import PRECISIONS, RunConfig
 from .errors import RunError, check_choice
+from .log import get_logger
 from .losses import CosineClassifier
 from .resume import world_size
 from .sampling import ClassAwareSampler, LengthGroupedSampler
-from .log import get_logger
 from .speed import cpu_bf16_pays, model_flops_per_token, peak_flops, remeasure_peak
 
 log = get_logger(__name__)

@@ -182,7 +182,7 @@ def _fit_length(config: RunConfig, classifier: FineTuned) -> RunConfig:
     if limit and length > limit:
         log.info(f"--max-seq-length {length} is longer than the model's {limit} positions; using {limit}")
         classifier.info.max_seq_length = limit
-        return dataclasses.replace(config, max_seq_length=limit)
+        return config.replace(max_seq_length=limit)
     return config
 
 
