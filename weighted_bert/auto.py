@@ -26,7 +26,7 @@ from .reports import write_json
 
 log = get_logger(__name__)
 
-SINGLE_LABEL = ("recommended", "ce", "class_balanced", "sqrt", "ldam_drw", "seed")
+SINGLE_LABEL = ("recommended", "logit_adjusted", "class_balanced", "sqrt", "ldam_drw", "seed")  # recommended is ce
 MULTI_LABEL = ("bce", "bce_pos_weight", "asymmetric", "distribution_balanced", "cb_ntr")
 LEARNING_RATES = (2e-5, 5e-5, 1e-4)  # BERT's range, and higher for small encoders
 FIRST_STEPS = 20  # the first rung: enough to rank the hopeless candidates out
