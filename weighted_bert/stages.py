@@ -5,7 +5,8 @@ block's wall time to that stage (a stage entered twice adds up). Stages timed in
 another (the Trainer's evaluations and checkpoints, inside ``training``) are
 :meth:`Stages.carve`-d out of it, so the stages add up to the run's wall time.
 :func:`process_age` is the time since this process started (Linux), which at the start of a
-run is what start-up (interpreter, imports, argument parsing) cost.
+run is what start-up (interpreter, the command line's own imports, argument parsing) cost; a run
+times the import of torch and transformers as a stage of its own ("imports").
 """
 
 from __future__ import annotations

@@ -79,11 +79,12 @@ def run(config: RunConfig, stages: Stages | None = None) -> RunResult:
 
 
 def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: float, stages: Stages) -> RunResult:
-    if config.do_train:
-        from .trainer import trackers
+    with stages("imports"):  # torch and transformers, when this process has not loaded them yet
+        if config.do_train:
+            from .trainer import trackers
 
-        trackers(config)  # a tracker that is not installed stops the run before the model loads
-    _seed(config.seed)
+            trackers(config)  # a tracker that is not installed stops the run before the model loads
+        _seed(config.seed)
     with stages("model"):
         classifier = _new_classifier(config, train) if config.do_train else _given_classifier(config, loaded)
     config = _fit_length(config, classifier)
