@@ -51,6 +51,9 @@ def test_the_peak_is_the_best_ever_measured_and_a_busy_moment_cannot_lower_it(mo
     assert speed.remeasure_peak("float32") == 350e9  # a better one raises it
     stored = json.loads((tmp_path / speed.PEAKS).read_text())
     assert stored == {speed.machine_key("float32"): 350e9}
+    (tmp_path / speed.PEAKS).write_text('{"' + speed.machine_key("float32") + '": "fast"}')  # damaged: measured again
+    _fake_measurements(monkeypatch, [310e9])
+    assert speed.peak_flops("float32") == 310e9
     assert "float32" in speed.machine_key("float32") and "threads" in speed.machine_key("float32")
 
 

@@ -150,7 +150,8 @@ class OnnxClassifier:
         if not Path(path).is_file():
             raise ExportError(f"{path}: no such ONNX model; write it with `weighted-bert export`")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or _torch_threads() or len(os.sched_getaffinity(0))
+        options.intra_op_num_threads = threads or _torch_threads() or (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.config = SimpleNamespace(num_labels=num_labels)

@@ -51,12 +51,15 @@ def machine_key(dtype_name: str, device: str = "cpu") -> str:
     return f"{device.split(':')[0]}: {name} | {torch.get_num_threads()} threads | torch {torch.__version__} | {dtype_name}"
 
 
-def _read_peaks() -> dict:
+def _read_peaks() -> dict[str, float]:
+    """The cache file's peaks; a damaged file or entry counts as not measured."""
     try:
         peaks = json.loads((cache_dir() / PEAKS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return peaks if isinstance(peaks, dict) else {}
+    if not isinstance(peaks, dict):
+        return {}
+    return {k: float(v) for k, v in peaks.items() if isinstance(v, (int, float)) and v > 0}
 
 
 def _keep_peak(key: str, flops: float) -> float:
@@ -64,8 +67,8 @@ def _keep_peak(key: str, flops: float) -> float:
     from .io import atomic_write_text
 
     peaks = _read_peaks()
-    best = max(flops, float(peaks.get(key) or 0.0))
-    if best > float(peaks.get(key) or 0.0):
+    best = max(flops, peaks.get(key, 0.0))
+    if best > peaks.get(key, 0.0):
         try:
             cache_dir().mkdir(parents=True, exist_ok=True)
             atomic_write_text(cache_dir() / PEAKS, json.dumps({**peaks, key: best}, indent=1, sort_keys=True) + "\n")
@@ -83,7 +86,7 @@ def peak_flops(dtype_name: str = "float32", device: str = "cpu") -> float:
     cache, or measured now (best of several rounds) and kept."""
     key = machine_key(dtype_name, device)
     if key not in _PEAKS:
-        stored = float(_read_peaks().get(key) or 0.0)
+        stored = _read_peaks().get(key, 0.0)
         _PEAKS[key] = stored if stored > 0 else _keep_peak(key, matmul_peak_flops.__wrapped__(dtype_name, device))
     return _PEAKS[key]
 
