@@ -65,6 +65,7 @@ def _read_peaks() -> dict[str, float]:
 def _keep_peak(key: str, flops: float) -> float:
     """Store ``flops`` for ``key`` when it beats what is stored; return the stored best."""
     from .io import atomic_write_text
+    from .log import get_logger
 
     peaks = _read_peaks()
     best = max(flops, peaks.get(key, 0.0))
@@ -72,8 +73,8 @@ def _keep_peak(key: str, flops: float) -> float:
         try:
             cache_dir().mkdir(parents=True, exist_ok=True)
             atomic_write_text(cache_dir() / PEAKS, json.dumps({**peaks, key: best}, indent=1, sort_keys=True) + "\n")
-        except OSError:
-            pass  # a read-only home: the measurement still serves this process
+        except OSError as err:  # a read-only home: the measurement still serves this process
+            get_logger(__name__).debug(f"{cache_dir() / PEAKS}: not written ({err.strerror or err})")
     _PEAKS[key] = best
     return best
 
