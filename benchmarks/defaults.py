@@ -56,6 +56,7 @@ from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 CLINC = HERE.parent.parent / "shared" / "data" / "clinc150" / "data_full.json"
 DEBIAN = HERE.parent.parent / "shared" / "data" / "debian_tags"
 FLAT = 20  # a natural data set's balanced world: at most this many rows a class
+NONE = "''"  # an empty list on the command line
 RECIPES = {  # name: the `--recipe` preset (weighted_bert.config.RECIPES) it trains with
     "ce": "ce",
     "seed (weighted_ce inverse)": "seed",
@@ -209,12 +210,14 @@ def render(table, ranking, winner, orders, factors, seconds, naturals=(), epochs
     head = " | ".join(f"{data_label(f)} {w}: accuracy | {data_label(f)} {w}: macro-F1" for f, w in columns)
     lines = ["# Defaults from evidence: balanced and natural-frequency tests", "",
              f"Measured by `python benchmarks/defaults.py --orders {','.join(map(str, orders))} --factors "
-             f"{','.join(map(str, factors))} --natural {','.join(naturals)}"
+             f"{','.join(map(str, factors)) or NONE} --natural {','.join(naturals) or NONE}"
              + (f" --epochs {epochs:g}" if epochs != 3 else "") + "` on this 2-core CPU machine "
              f"({seconds / 60:.0f} min of training and "
-             f"scoring in all). CLINC150-LT at imbalance factors {', '.join(map(str, factors))}, {len(orders)} tail "
-             "order(s) each (order k shuffles the intents with seed k and trains with seed k)"
-             + (f"; and {', '.join(naturals)}, debian_tags rows with exactly one tag of that facet, natural "
+             "scoring in all). "
+             + (f"CLINC150-LT at imbalance factors {', '.join(map(str, factors))}, {len(orders)} tail order(s) each "
+                "(order k shuffles the intents with seed k and trains with seed k)" if factors else
+                f"{len(orders)} seed(s)")
+             + (f"; {', '.join(naturals)}, debian_tags rows with exactly one tag of that facet, natural "
                 f"frequencies in every split (its balanced world: dev and test cut to at most {FLAT} rows a class; "
                 "seed k)" if naturals else "") + "; MiniLM-L6 "
              f"(packaged), {epochs:g} epochs, batch 32, length 64, no dev during training. Mean ± sd over orders. "
