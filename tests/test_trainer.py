@@ -11,12 +11,23 @@ from weighted_bert.losses import CrossEntropyLoss, register_loss
 
 
 def test_auto_precision_is_bf16_only_where_it_pays(monkeypatch):
+    from weighted_bert import speed
+    from weighted_bert.scoring_config import ServeConfig
+    from weighted_bert.serve.runner import _precision
+
+    serving = ServeConfig(model="m")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(trainer, "cpu_bf16_pays", lambda: False)
-    assert trainer.mixed_precision("auto") == "fp32"
-    monkeypatch.setattr(trainer, "cpu_bf16_pays", lambda: True)
-    assert trainer.mixed_precision("auto") == "bf16"
+    monkeypatch.setattr(speed, "cpu_bf16_pays", lambda: False)
+    assert trainer.mixed_precision("auto") == _precision(serving) == "fp32"
+    monkeypatch.setattr(speed, "cpu_bf16_pays", lambda: True)
+    assert trainer.mixed_precision("auto") == _precision(serving) == "bf16"
     assert trainer.mixed_precision("fp32") == "fp32"
+    assert _precision(ServeConfig(model="m", backend="onnx")) == "fp32"  # the exported graph runs as it is
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    # an older GPU: training takes fp16 with loss scaling, scoring has none and stays in fp32
+    assert (trainer.mixed_precision("auto"), _precision(serving)) == ("fp16", "fp32")
+    assert trainer.mixed_precision("auto", device="cpu") == "bf16"
 
 
 def test_mfu_is_logged_beside_the_loss(trained_run):

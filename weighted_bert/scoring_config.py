@@ -140,7 +140,8 @@ class ServeConfig:
                          group="model")
     backend: str = setting("torch", "torch, or the ONNX model written by `weighted-bert export` (fp32 or int8)",
                            choices=BACKENDS, group="model")
-    precision: str = setting("auto", "torch backend: auto (bf16 where the hardware has it), fp32 or bf16",
+    precision: str = setting("auto", "torch backend: auto (bf16 on GPUs that have it and on CPUs where it "
+                             "measures faster than fp32), fp32 or bf16",
                              choices=("auto", *SCORING_PRECISIONS), group="model")
     calibration: bool = setting(True, "apply the model folder's calibration (folded into its weights by "
                                 "`weighted-bert calibrate`)", group="model")

@@ -105,6 +105,18 @@ def cpu_bf16_pays() -> bool:
     return cpu_supports_bf16() and peak_flops("bfloat16") >= BF16_MARGIN * peak_flops("float32")
 
 
+def automatic_precision(*, fp16: bool = True, device: str | None = None) -> str:
+    """What ``--precision auto`` runs (training and serving alike): bf16 on GPUs that have it;
+    on older GPUs fp16 where the caller can use it (``fp16``: training, with loss scaling),
+    else fp32; on a CPU (or ``device="cpu"``) bf16 autocast only where :func:`cpu_bf16_pays`,
+    else fp32."""
+    if device != "cpu" and torch.cuda.is_available():
+        if torch.cuda.is_bf16_supported():
+            return "bf16"
+        return "fp16" if fp16 else "fp32"
+    return "bf16" if cpu_bf16_pays() else "fp32"
+
+
 def cpu_supports_bf16() -> bool:
     """Whether this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX); without
     it bf16 autocast is emulated and slower than fp32."""

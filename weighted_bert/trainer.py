@@ -23,7 +23,7 @@ from .log import get_logger
 from .losses import CosineClassifier
 from .resume import world_size
 from .sampling import ClassAwareSampler, LengthGroupedSampler
-from .speed import cpu_bf16_pays, model_flops_per_token, peak_flops, remeasure_peak
+from .speed import automatic_precision, model_flops_per_token, peak_flops, remeasure_peak
 
 log = get_logger(__name__)
 
@@ -225,15 +225,10 @@ class _LossProgress(TrainerCallback):
 
 
 def mixed_precision(choice: str, device: str | None = None) -> str:
-    """``auto``: bf16 on GPUs that have it, fp16 (with loss scaling) on older GPUs, bf16
-    autocast on CPUs where it measures faster than fp32 (:func:`~weighted_bert.speed.cpu_bf16_pays`),
-    fp32 elsewhere."""
+    """The precision training runs in: ``choice``, where ``auto`` is
+    :func:`~weighted_bert.speed.automatic_precision`'s."""
     check_choice("precision", choice, PRECISIONS)
-    if choice != "auto":
-        return choice
-    if torch.cuda.is_available() and device != "cpu":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "bf16" if cpu_bf16_pays() else "fp32"
+    return automatic_precision(device=device) if choice == "auto" else choice
 
 
 def training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_per_epoch: int) -> TrainingArguments:

@@ -103,13 +103,9 @@ def _precision(config: ServeConfig) -> str:
         return "fp32"  # ONNX Runtime runs the exported graph as it is
     if config.precision != "auto":
         return config.precision
-    import torch
+    from ..speed import automatic_precision
 
-    from ..speed import cpu_bf16_pays
-
-    if torch.cuda.is_available():
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_bf16_pays() else "fp32"
+    return automatic_precision(fp16=False)  # scoring has no loss scaling to make fp16 safe
 
 
 def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) -> int:
