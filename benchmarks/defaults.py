@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from weighted_bert.calibration import calibrate  # noqa: E402
 from weighted_bert.calibration.inputs import build_objective  # noqa: E402
+from weighted_bert.calibration.objectives import log_prior_from_counts  # noqa: E402
 from weighted_bert.cli import main  # noqa: E402
 from weighted_bert.config import RECIPES as PRESETS  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
@@ -66,6 +68,7 @@ RECIPES = {  # name: the `--recipe` preset (weighted_bert.config.RECIPES) it tra
     "ldam + drw": "ldam_drw",
 }
 DECISION = " + decision"
+SHIFT = " + prior shift"  # a reference, not a train setting: see trained_log_prior
 ACCURACY_SLACK = 0.01
 
 
@@ -154,7 +157,26 @@ def train(run: Path, data: Path, preset: str, seed: int, epochs: float | None = 
     return json.loads(summary.read_text())["seconds"]
 
 
-def scores(run: Path, files: dict) -> dict:
+def trained_log_prior(preset: str, counts) -> np.ndarray | None:
+    """The class prior a preset's plain argmax answers for, in theory: the training frequencies
+    for ``ce``; uniform for the seed's inverse weights (class c weighs n_c * N / n_c, the same
+    for all), class-balanced sampling and logit_adjusted at tau 1 (Menon et al., 2021); the
+    square roots of the counts for sqrt sampling; None for LDAM + DRW (its margins and late
+    re-weighting leave no closed form)."""
+    log_train = log_prior_from_counts(counts)
+    uniform = np.full(len(log_train), -np.log(len(log_train)))
+    settings = PRESETS[preset]
+    if settings.get("loss") == "ldam":
+        return None
+    if settings.get("sampling") == "sqrt":
+        return log_prior_from_counts(np.sqrt(np.maximum(np.asarray(counts, dtype=float), 1.0)))
+    inverse = settings.get("loss") == "weighted_ce" and settings.get("class_weights") == "inverse"
+    if settings.get("sampling") == "class_balanced" or settings.get("loss") == "logit_adjusted" or inverse:
+        return uniform
+    return log_train if settings.get("loss") == "ce" else None
+
+
+def scores(run: Path, files: dict, preset: str) -> dict:
     from weighted_bert.data import read_dataset
 
     model = load_fine_tuned(run / "model")
@@ -172,6 +194,13 @@ def scores(run: Path, files: dict) -> dict:
         out[world] = {"accuracy": raw["accuracy"], "macro_f1": raw["macro_f1"]}
         out[world + DECISION] = {"accuracy": decided["accuracy"], "macro_f1": decided["macro_f1"],
                                  "kept": fitted.accepted, "tau": fitted.tau, "temperature": fitted.temperature}
+        # the closed-form Bayes shift (Saerens et al., 2002) to the world's prior, known by construction
+        # (natural: the training frequencies; balanced: uniform), from the prior the recipe trains for
+        trained = trained_log_prior(preset, counts)
+        if trained is not None:
+            target = log_prior_from_counts(counts) if world == "natural" else np.full(len(labels), -np.log(len(labels)))
+            shifted = classification_metrics(yt, (zt + target - trained).argmax(1))
+            out[world + SHIFT] = {"accuracy": shifted["accuracy"], "macro_f1": shifted["macro_f1"]}
     return out
 
 
@@ -180,13 +209,13 @@ def summarise(results: dict) -> tuple[dict, list[tuple], str]:
     table: dict = {}
     for (factor, _order, recipe), worlds in results.items():
         for key, m in worlds.items():
-            world, decided = key.replace(DECISION, ""), key.endswith(DECISION)
-            name = recipe + (DECISION if decided else "")
+            world = key.replace(DECISION, "").replace(SHIFT, "")
+            name = recipe + key[len(world):]
             cell = table.setdefault(name, {}).setdefault((factor, world), {"accuracy": [], "macro_f1": []})
             cell["accuracy"].append(m["accuracy"])
             cell["macro_f1"].append(m["macro_f1"])
     columns = sorted({c for cells in table.values() for c in cells}, key=lambda c: (str(type(c[0])), c))
-    names = list(table)
+    names = [name for name in table if not name.endswith(SHIFT)]  # the shifts are references, not recipes
     ranks = {name: [] for name in names}
     for column in columns:
         means = {name: np.mean(table[name][column]["macro_f1"]) for name in names if column in table[name]}
@@ -202,16 +231,17 @@ def summarise(results: dict) -> tuple[dict, list[tuple], str]:
             eligible.append(name)
     mean_rank = {name: float(np.mean(r)) for name, r in ranks.items()}
     winner = min(eligible, key=lambda n: (mean_rank[n], n))
-    return table, [(n, mean_rank[n], n in eligible) for n in sorted(names, key=lambda n: mean_rank[n])], winner
+    references = [(n, None, None) for n in table if n.endswith(SHIFT)]
+    return table, [(n, mean_rank[n], n in eligible) for n in sorted(names, key=lambda n: mean_rank[n])] + references, \
+        winner
 
 
-def render(table, ranking, winner, orders, factors, seconds, naturals=(), epochs: float = 3.0) -> str:
+def render(table, ranking, winner, orders, factors, seconds, naturals=(), epochs: float = 3.0,
+           command: str = "python benchmarks/defaults.py") -> str:
     columns = [(f, w) for f in [*factors, *naturals] for w in ("natural", "balanced")]
     head = " | ".join(f"{data_label(f)} {w}: accuracy | {data_label(f)} {w}: macro-F1" for f, w in columns)
     lines = ["# Defaults from evidence: balanced and natural-frequency tests", "",
-             f"Measured by `python benchmarks/defaults.py --orders {','.join(map(str, orders))} --factors "
-             f"{','.join(map(str, factors)) or NONE} --natural {','.join(naturals) or NONE}"
-             + (f" --epochs {epochs:g}" if epochs != 3 else "") + "` on this 2-core CPU machine "
+             f"Measured by `{command}` on this 2-core CPU machine "
              f"({seconds / 60:.0f} min of training and "
              "scoring in all). "
              + (f"CLINC150-LT at imbalance factors {', '.join(map(str, factors))}, {len(orders)} tail order(s) each "
@@ -223,7 +253,10 @@ def render(table, ranking, winner, orders, factors, seconds, naturals=(), epochs
              f"(packaged), {epochs:g} epochs, batch 32, length 64, no dev during training. Mean ± sd over orders. "
              "`+ decision`: temperature and the accuracy objective under the target prior `dev`, fitted on "
              "that world's dev with the noise guard (2-fold cross-fitted gain >= 0.005, bootstrap 5th "
-             "percentile > 0), as `train --target-prior dev` does.", "",
+             "percentile > 0), as `train --target-prior dev` does. `+ prior shift` (a reference, not in the "
+             "rule): nothing fitted, the logits moved by log(world's prior) - log(the prior the recipe trains "
+             "for, in theory: `trained_log_prior`), the world's prior taken as known (natural: the training "
+             "frequencies; balanced: uniform), as `predict --target-prior` does from a fitted prior.", "",
              f"| recipe | {head} |", "|---|" + "---:|" * (2 * len(columns))]
     for name, _, _ in ranking:
         cells = []
@@ -247,7 +280,7 @@ def render(table, ranking, winner, orders, factors, seconds, naturals=(), epochs
               f"Eligible: natural-test accuracy at most {ACCURACY_SLACK:.2f} below plain `ce` on every data set. "
               "Among them, the best mean rank of macro-F1 over the test columns.", "",
               "| recipe | mean rank of macro-F1 | eligible |", "|---|---:|---|"]
-    lines += [f"| {n} | {r:.2f} | {'yes' if e else 'no'} |" for n, r, e in ranking]
+    lines += [f"| {n} | {r:.2f} | {'yes' if e else 'no'} |" for n, r, e in ranking if r is not None]
     lines += ["", f"**Winner: {winner}.**", ""]
     return "\n".join(lines)
 
@@ -264,6 +297,7 @@ def run_benchmark(argv=None) -> int:
     parser.add_argument("--runs-dir", default=str(HERE / "runs" / "defaults"))
     parser.add_argument("--output", default=str(HERE / "results" / "defaults.md"))
     args = parser.parse_args(argv)
+    command = " ".join(["python benchmarks/defaults.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     orders = [int(x) for x in args.orders.split(",")]
     factors = [int(x) for x in args.factors.split(",") if x]
     naturals = [x for x in args.natural.split(",") if x]
@@ -282,14 +316,16 @@ def run_benchmark(argv=None) -> int:
                 run = runs / stem / preset
                 started = time.perf_counter()
                 seconds += train(run, files["train"].parent, preset, order, args.epochs)
-                if key not in saved:
-                    saved[key] = scores(run, files)
+                shift_due = trained_log_prior(preset, [1, 2]) is not None and f"balanced{SHIFT}" not in saved.get(key, {})
+                if key not in saved or shift_due:  # (runs scored before the shift was measured: scored again)
+                    saved[key] = scores(run, files, preset)
                     cache.write_text(json.dumps(saved, indent=1))
                 seconds += time.perf_counter() - started
                 results[(factor, order, recipe)] = saved[key]
                 print(f"[defaults] IF {factor} order {order} {recipe}: {json.dumps(saved[key])}", file=sys.stderr)
     table, ranking, winner = summarise(results)
-    Path(args.output).write_text(render(table, ranking, winner, orders, factors, seconds, naturals, args.epochs or SETTINGS["epochs"]), encoding="utf-8")
+    Path(args.output).write_text(render(table, ranking, winner, orders, factors, seconds, naturals,
+                                         args.epochs or SETTINGS["epochs"], command), encoding="utf-8")
     Path(args.output).with_suffix(".json").write_text(json.dumps({
         "winner": winner, "preset": RECIPES[winner.replace(DECISION, "")],
         "settings": PRESETS[RECIPES[winner.replace(DECISION, "")]],
