@@ -316,7 +316,8 @@ def run_benchmark(argv=None) -> int:
                 run = runs / stem / preset
                 started = time.perf_counter()
                 seconds += train(run, files["train"].parent, preset, order, args.epochs)
-                shift_due = trained_log_prior(preset, [1, 2]) is not None and f"balanced{SHIFT}" not in saved.get(key, {})
+                shift_due = (trained_log_prior(preset, [1, 2]) is not None
+                             and f"balanced{SHIFT}" not in saved.get(key, {}))
                 if key not in saved or shift_due:  # (runs scored before the shift was measured: scored again)
                     saved[key] = scores(run, files, preset)
                     cache.write_text(json.dumps(saved, indent=1))

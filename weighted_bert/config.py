@@ -229,7 +229,8 @@ class RunConfig(DataSettings):
                                    group="optimisation")  # BERT's
     seed: int = setting(42, "random seed", check=at_least(0), group="optimisation")
     precision: str = setting("auto", "auto: bf16 on GPUs that have it, fp16 on older GPUs, bf16 autocast on CPUs "
-                             "where it measures faster than fp32, fp32 otherwise", choices=PRECISIONS, group="optimisation")
+                             "where it measures faster than fp32, fp32 otherwise", choices=PRECISIONS,
+                             group="optimisation")
     logging_steps: int = setting(10, "log the training loss every N steps", check=at_least(1), group="optimisation")
     overwrite_output_dir: bool = setting(False, "allow writing over another run's results in --output-dir")
     keep_checkpoints: bool = setting(False, "keep the checkpoints folder after a finished run")
