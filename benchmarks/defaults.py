@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from weighted_bert.calibration import calibrate  # noqa: E402
-from weighted_bert.calibration.inputs import build_objective  # noqa: E402
+from weighted_bert.calibration.inputs import build_objective, target_log_prior  # noqa: E402
 from weighted_bert.calibration.objectives import log_prior_from_counts  # noqa: E402
 from weighted_bert.cli import main  # noqa: E402
 from weighted_bert.config import RECIPES as PRESETS  # noqa: E402
@@ -58,7 +58,6 @@ from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 CLINC = HERE.parent.parent / "shared" / "data" / "clinc150" / "data_full.json"
 DEBIAN = HERE.parent.parent / "shared" / "data" / "debian_tags"
 FLAT = 20  # a natural data set's balanced world: at most this many rows a class
-NONE = "''"  # an empty list on the command line
 RECIPES = {  # name: the `--recipe` preset (weighted_bert.config.RECIPES) it trains with
     "ce": "ce",
     "seed (weighted_ce inverse)": "seed",
@@ -68,7 +67,7 @@ RECIPES = {  # name: the `--recipe` preset (weighted_bert.config.RECIPES) it tra
     "ldam + drw": "ldam_drw",
 }
 DECISION = " + decision"
-SHIFT = " + prior shift"  # a reference, not a train setting: see trained_log_prior
+SHIFT = " + prior shift"  # a reference, not a train setting: see trained_prior
 ACCURACY_SLACK = 0.01
 
 
@@ -157,23 +156,26 @@ def train(run: Path, data: Path, preset: str, seed: int, epochs: float | None = 
     return json.loads(summary.read_text())["seconds"]
 
 
-def trained_log_prior(preset: str, counts) -> np.ndarray | None:
-    """The class prior a preset's plain argmax answers for, in theory: the training frequencies
-    for ``ce``; uniform for the seed's inverse weights (class c weighs n_c * N / n_c, the same
-    for all), class-balanced sampling and logit_adjusted at tau 1 (Menon et al., 2021); the
-    square roots of the counts for sqrt sampling; None for LDAM + DRW (its margins and late
-    re-weighting leave no closed form)."""
-    log_train = log_prior_from_counts(counts)
-    uniform = np.full(len(log_train), -np.log(len(log_train)))
+def trained_prior(preset: str) -> str | None:
+    """The class prior a preset's plain argmax answers for, in theory: ``train`` (the training
+    frequencies) for ``ce``; ``uniform`` for the seed's inverse weights (class c weighs
+    n_c * N / n_c, the same for all), class-balanced sampling and logit_adjusted at tau 1
+    (Menon et al., 2021); ``sqrt`` (the square roots of the counts) for sqrt sampling; None
+    for LDAM + DRW and anything else (no closed form)."""
     settings = PRESETS[preset]
-    if settings.get("loss") == "ldam":
-        return None
-    if settings.get("sampling") == "sqrt":
-        return log_prior_from_counts(np.sqrt(np.maximum(np.asarray(counts, dtype=float), 1.0)))
     inverse = settings.get("loss") == "weighted_ce" and settings.get("class_weights") == "inverse"
     if settings.get("sampling") == "class_balanced" or settings.get("loss") == "logit_adjusted" or inverse:
-        return uniform
-    return log_train if settings.get("loss") == "ce" else None
+        return "uniform"
+    if settings.get("loss") != "ce":
+        return None
+    return {"sqrt": "sqrt", None: "train"}.get(settings.get("sampling"))
+
+
+def log_prior(spec: str, labels, counts) -> np.ndarray:
+    """``spec`` (train, uniform or sqrt) as log frequencies in label order."""
+    if spec == "sqrt":
+        return log_prior_from_counts(np.sqrt(np.maximum(np.asarray(counts, dtype=float), 1.0)))
+    return target_log_prior(spec, labels, train_counts=counts, dev_labels=[])
 
 
 def scores(run: Path, files: dict, preset: str) -> dict:
@@ -196,10 +198,11 @@ def scores(run: Path, files: dict, preset: str) -> dict:
                                  "kept": fitted.accepted, "tau": fitted.tau, "temperature": fitted.temperature}
         # the closed-form Bayes shift (Saerens et al., 2002) to the world's prior, known by construction
         # (natural: the training frequencies; balanced: uniform), from the prior the recipe trains for
-        trained = trained_log_prior(preset, counts)
+        trained = trained_prior(preset)
         if trained is not None:
-            target = log_prior_from_counts(counts) if world == "natural" else np.full(len(labels), -np.log(len(labels)))
-            shifted = classification_metrics(yt, (zt + target - trained).argmax(1))
+            shift = log_prior("train" if world == "natural" else "uniform", labels, counts) \
+                - log_prior(trained, labels, counts)
+            shifted = classification_metrics(yt, (zt + shift).argmax(1))
             out[world + SHIFT] = {"accuracy": shifted["accuracy"], "macro_f1": shifted["macro_f1"]}
     return out
 
@@ -255,7 +258,7 @@ def render(table, ranking, winner, orders, factors, seconds, naturals=(), epochs
              "that world's dev with the noise guard (2-fold cross-fitted gain >= 0.005, bootstrap 5th "
              "percentile > 0), as `train --target-prior dev` does. `+ prior shift` (a reference, not in the "
              "rule): nothing fitted, the logits moved by log(world's prior) - log(the prior the recipe trains "
-             "for, in theory: `trained_log_prior`), the world's prior taken as known (natural: the training "
+             "for, in theory: `trained_prior`), the world's prior taken as known (natural: the training "
              "frequencies; balanced: uniform), as `predict --target-prior` does from a fitted prior.", "",
              f"| recipe | {head} |", "|---|" + "---:|" * (2 * len(columns))]
     for name, _, _ in ranking:
@@ -316,8 +319,7 @@ def run_benchmark(argv=None) -> int:
                 run = runs / stem / preset
                 started = time.perf_counter()
                 seconds += train(run, files["train"].parent, preset, order, args.epochs)
-                shift_due = (trained_log_prior(preset, [1, 2]) is not None
-                             and f"balanced{SHIFT}" not in saved.get(key, {}))
+                shift_due = trained_prior(preset) is not None and f"balanced{SHIFT}" not in saved.get(key, {})
                 if key not in saved or shift_due:  # (runs scored before the shift was measured: scored again)
                     saved[key] = scores(run, files, preset)
                     cache.write_text(json.dumps(saved, indent=1))
