@@ -124,3 +124,22 @@ def test_the_best_model_by_nll_is_the_lowest(tmp_path, tiny_bert, toy_data_dir):
     args = training_args(RunConfig(model="m", output_dir=str(tmp_path)), tmp_path / "c", True, 10)
     assert (args.metric_for_best_model, args.greater_is_better, str(args.eval_strategy)) == (
         "macro_f1", True, "IntervalStrategy.EPOCH")
+
+
+def test_a_run_still_improving_at_its_last_evaluation_is_told_the_budget_may_be_short():
+    """Worked by hand: macro-F1 0.364 -> 0.392 at the last evaluation (the best, +7.7 %) says so;
+    a last step under 1 % of the previous value, a best earlier on, or one evaluation says nothing;
+    for nll (lower is better) a fall of 0.50 -> 0.45 (-10 %) says so."""
+    from weighted_bert.trainer import still_improving
+
+    def history(metric, values):
+        return [{"loss": 1.0, "epoch": 0.5}] + [{f"eval_{metric}": v, "epoch": i + 1} for i, v in enumerate(values)]
+
+    hint = still_improving(history("macro_f1", [0.26, 0.364, 0.392]), "macro_f1")
+    assert hint is not None and "0.364 -> 0.392" in hint and "--epochs" in hint
+    assert still_improving(history("macro_f1", [0.90, 0.917, 0.919]), "macro_f1") is None  # +0.2 %
+    assert still_improving(history("macro_f1", [0.30, 0.40, 0.38]), "macro_f1") is None  # the best was earlier
+    assert still_improving(history("macro_f1", [0.40]), "macro_f1") is None
+    assert still_improving(history("macro_f1", []), "macro_f1") is None
+    assert still_improving(history("nll", [0.6, 0.50, 0.45]), "nll") is not None
+    assert still_improving(history("nll", [0.6, 0.45, 0.50]), "nll") is None

@@ -231,6 +231,25 @@ def mixed_precision(choice: str, device: str | None = None) -> str:
     return automatic_precision(device=device) if choice == "auto" else choice
 
 
+MIN_LAST_GAIN = 0.01  # relative to the previous evaluation's value
+
+
+def still_improving(log_history: list[dict], metric: str) -> str | None:
+    """A line for the log when the dev ``metric`` was best at the last evaluation and had
+    improved on the one before by at least ``MIN_LAST_GAIN`` of its value (lower is better
+    for ``nll``): the run ended while learning, and a longer budget may pay. None otherwise."""
+    values = [entry[f"eval_{metric}"] for entry in log_history if f"eval_{metric}" in entry]
+    if len(values) < 2:
+        return None
+    sign = -1.0 if metric == "nll" else 1.0
+    previous, last = values[-2], values[-1]
+    best_at_end = sign * last >= max(sign * v for v in values)
+    if not best_at_end or sign * (last - previous) < MIN_LAST_GAIN * abs(previous):
+        return None
+    return (f"dev {metric} was still improving at the last evaluation ({previous:.3f} -> {last:.3f}, the best of "
+            "the run): the model had not finished learning; more --epochs may help")
+
+
 def training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_per_epoch: int) -> TrainingArguments:
     precision = mixed_precision(config.precision)
     if config.max_steps > 0:

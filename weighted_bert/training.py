@@ -207,7 +207,14 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
 
     from .evaluation import metrics_from_logits
     from .prediction import EncodedDataset, encode_examples
-    from .trainer import WeightedTrainer, mixed_precision, tensorboard_callback, trackers, training_args
+    from .trainer import (
+        WeightedTrainer,
+        mixed_precision,
+        still_improving,
+        tensorboard_callback,
+        trackers,
+        training_args,
+    )
 
     model, tokenizer, label_map = classifier.model, classifier.tokenizer, classifier.label_map
     check_disk(model, output, dev is not None)
@@ -263,6 +270,9 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
                        f"({str(err).splitlines()[0][:120]}); nothing in it was run. Delete the checkpoint folder, "
                        "or pass --overwrite-output-dir to start afresh") from None
     stages.carve("training", trainer.seconds)
+    hint = still_improving(trainer.state.log_history, config.metric_for_best_model) if dev is not None else None
+    if hint:
+        log.warning(hint)
     if trainer.skipped_nonfinite:
         log.info(f"skipped {trainer.skipped_nonfinite} optimizer step(s) with a non-finite loss")
     return trainer
