@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 import time
@@ -171,6 +172,8 @@ def main_(argv=None) -> int:
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--data", default="debian_tags", choices=("debian_tags", "clinc_compositional"))
     parser.add_argument("--runs", default=None, help="default: benchmarks/runs/multilabel[_DATA]")
+    parser.add_argument("--output", default=None, help="default: benchmarks/results/multilabel[_DATA].md (and .json); "
+                        "give another budget its own --runs and --output")
     parser.add_argument("--rescore", action="store_true", help="score the finished runs again from their files")
     parser.add_argument("--refit", action="store_true", help="with --rescore: fit each run's thresholds again on dev "
                         "as `train` now does (the models stay), then score")
@@ -198,17 +201,15 @@ def main_(argv=None) -> int:
             print(f"{key}: {seconds:.0f} s, {scores[key]['kept']}", flush=True)
     table, summary = summarise(scores, seeds, args.recipes.split(","))
     minutes = sum(v["seconds"] for v in scores.values()) / 60
-    results = HERE / "results"
-    name = f"multilabel{suffix}"
-    command = (f"python benchmarks/multilabel.py --seeds {args.seeds} --epochs {args.epochs:g}"
-               + (f" --data {args.data} --recipes {args.recipes}" if suffix else ""))
+    output = Path(args.output or HERE / "results" / f"multilabel{suffix}.md")
+    command = " ".join(["python benchmarks/multilabel.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     about = __doc__.split(chr(10) + chr(10))[2] if not suffix else build_clinc_compositional.__doc__.split(". ", 1)[1]
     text = [f"# Multi-label recipes on {args.data}", "",
             f"Measured by `{command}` on this "
             f"2-core CPU machine ({minutes:.0f} min of training and scoring in all). {about}",
             "", table, "", f"Rule: {summary['rule']}.", "", f"**Recommended: {summary['winner']}.**", ""]
-    (results / f"{name}.md").write_text("\n".join(text))
-    (results / f"{name}.json").write_text(json.dumps(summary, indent=1))
+    output.write_text("\n".join(text))
+    output.with_suffix(".json").write_text(json.dumps(summary, indent=1))
     print("\n".join(text))
     return 0
 
