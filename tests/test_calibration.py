@@ -356,3 +356,31 @@ def test_a_cost_matrix_is_read_in_label_order(tmp_path):
     path.write_text("gold\\predicted,weather,finance,sport\nsport,5,1,0\nfinance,2,0,1\nweather,0,3,4\n")
     np.testing.assert_array_equal(read_costs(path, ["finance", "sport", "weather"]),
                                   [[0, 1, 2], [1, 0, 5], [3, 4, 0]])
+
+
+@pytest.mark.parametrize("loss, options, sampling, expected", [
+    ("ce", {}, "random", [0.8, 0.2]),  # the training frequencies
+    ("ce", {}, "class_balanced", [0.5, 0.5]),
+    ("ce", {}, "sqrt", [2 / 3, 1 / 3]),  # sqrt(8) : sqrt(2) = 2 : 1
+    ("weighted_ce", {"class_weights": "inverse"}, "random", [0.5, 0.5]),  # 0.8 / 0.8 : 0.2 / 0.2
+    ("weighted_ce", {"class_weights": "sqrt_inverse"}, "random", [2 / 3, 1 / 3]),  # 0.8 / sqrt(8) : 0.2 / sqrt(2)
+    ("weighted_ce", {"class_weights": {"a": 1.0, "b": 4.0}}, "random", [0.5, 0.5]),  # a JSON file's numbers
+    ("logit_adjusted", {"la_tau": 1.0}, "random", [0.5, 0.5]),
+    ("logit_adjusted", {"la_tau": 0.5}, "random", [2 / 3, 1 / 3]),  # 0.8 ** 0.5 : 0.2 ** 0.5
+    ("logit_adjusted", {"la_tau": 1.0}, "class_balanced", [0.2, 0.8]),  # 0.5 / 0.8 : 0.5 / 0.2
+    ("balanced_softmax", {}, "random", [0.5, 0.5]),
+    ("focal", {}, "random", None),
+    ("ldam", {}, "random", None),
+    ("bce", {}, "random", None),
+])
+def test_the_prior_a_recipe_trains_for_worked_by_hand(loss, options, sampling, expected):
+    """Counts 8 and 2: cross-entropy answers for the frequencies training sees (the sampler's,
+    times weighted_ce's class weights); logit_adjusted divides them by train ** tau; no closed
+    form for the others."""
+    from weighted_bert.calibration.inputs import trained_log_prior
+
+    got = trained_log_prior(loss, options, sampling, [8, 2], ["a", "b"])
+    if expected is None:
+        assert got is None
+    else:
+        np.testing.assert_allclose(np.exp(got), expected, atol=1e-12)

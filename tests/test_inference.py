@@ -88,7 +88,8 @@ def test_evaluate_prints_the_headline_numbers_only(trained_run, toy_data_dir, ca
 
 
 def test_predict_for_another_target_prior_is_the_bayes_shift(trained_run, toy_data_dir, tmp_path, capsys):
-    """p_new(c|x) is proportional to p(c|x) * new(c) / old(c), old the prior the decision was fitted for."""
+    """p_new(c|x) is proportional to p(c|x) * new(c) / old(c), old the prior the decision was fitted for,
+    or with no decision kept, the prior the training recipe answers for in theory."""
     import json
     import shutil
 
@@ -108,10 +109,21 @@ def test_predict_for_another_target_prior_is_the_bayes_shift(trained_run, toy_da
                      "--probabilities", str(out), *flags]) == 0
         return np.loadtxt(out)
 
+    fine_tuned = load_fine_tuned(run)
+    log_train = log_prior_from_counts(fine_tuned.info.class_counts)
+    # no decision kept: the seed's inverse weights answer for a uniform prior, in theory
+    keep_calibration(fine_tuned, Calibration(log_prior=list(log_train), accepted=False))
+    flat = probabilities()
+    expected = flat * np.exp(log_train)
+    np.testing.assert_allclose(probabilities("--target-prior", "train"), expected / expected.sum(1, keepdims=True),
+                               atol=1e-5)
+    assert "the answers moved from the prior loss weighted_ce with random sampling trains for" in \
+        capsys.readouterr().err
+    # a kept decision for macro-F1 moved the answers by an amount no prior describes
+    keep_calibration(fine_tuned, Calibration(log_prior=list(log_train), tau=0.5, accepted=True))
     assert main(["predict", "--model", str(run), "--data", str(test), "--output", "-", "--target-prior",
                  "uniform"]) == 2
-    assert "--target-prior needs a model whose decision was fitted for a target prior" in capsys.readouterr().err
-    fine_tuned = load_fine_tuned(run)
+    assert "a decision fitted for macro_f1, which no prior describes" in capsys.readouterr().err
     old = np.log([0.6, 0.3, 0.1])
     keep_calibration(fine_tuned, Calibration(log_prior=list(log_prior_from_counts(fine_tuned.info.class_counts)),
                                              target_log_prior=list(old), tau=1.0, accepted=True))

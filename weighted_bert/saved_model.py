@@ -177,24 +177,46 @@ class FineTuned:
     def retarget(self, logits, spec: str):
         """Calibrated ``logits`` moved to another target prior (``spec``: train, uniform or a JSON
         file): ``+ log(new) - log(old)``, the Bayes shift of calibrated probabilities (Saerens
-        et al., 2002), from the prior the model's decision was fitted for (its calibration's
-        target prior)."""
+        et al., 2002), from the prior the model's answers carry: the target prior its decision
+        was fitted for, or where no decision moved its answers, the prior its training recipe
+        answers for in theory (:func:`~.calibration.inputs.trained_log_prior`)."""
         import numpy as np
 
         from .calibration.inputs import target_log_prior
         from .errors import UserError
 
-        old = None if self.calibration is None else self.calibration.target_log_prior
-        if old is None:
-            raise UserError(f"{self.path}: --target-prior needs a model whose decision was fitted for a target prior "
-                            "(train --target-prior, or calibrate --objective accuracy --target-prior); this one's "
-                            "was not, so the prior its answers carry is unknown")
         if spec == "dev":
             raise UserError("--target-prior dev is for fitting on a dev file (train, calibrate); here give train, "
                             "uniform or a JSON file of label -> frequency")
+        old, source = self._answers_prior()
+        if old is None:
+            raise UserError(f"{self.path}: --target-prior needs to know the prior this model's answers carry: a "
+                            f"decision fitted for a target prior (train --target-prior, or calibrate --objective "
+                            f"accuracy --target-prior), or a recipe with a closed form (ce, weighted_ce, "
+                            f"logit_adjusted, balanced_softmax); this one has {source}")
+        log.info(f"--target-prior {spec}: the answers moved from {source}")
         new = target_log_prior(spec, self.label_map.labels, train_counts=self.info.class_counts or
                                [1] * len(self.label_map), dev_labels=[])
         return (logits + (new - np.asarray(old))[None, :]).astype(logits.dtype)
+
+    def _answers_prior(self):
+        """``(log prior or None, where it comes from, in words)`` for :meth:`retarget`."""
+        from .calibration.inputs import trained_log_prior
+
+        calibration = self.calibration
+        if calibration is not None and calibration.target_log_prior is not None:
+            return calibration.target_log_prior, "the target prior its decision was fitted for"
+        if calibration is not None and (calibration.tau or calibration.biases is not None):
+            return None, f"a decision fitted for {calibration.objective}, which no prior describes"
+        settings, loss = self.info.settings or {}, self.info.loss
+        if self.multi_label or not settings or not self.info.class_counts:
+            return None, ("sigmoid outputs (multi-label), to which one class prior does not apply" if self.multi_label
+                          else "no training recipe on record")
+        sampling = settings.get("sampling", "random")
+        prior = trained_log_prior(loss, {**settings, **(self.info.loss_options or {})}, sampling,
+                                  self.info.class_counts, self.label_map.labels)
+        return prior, (f"the prior loss {loss} with {sampling} sampling trains for, in theory (no decision was "
+                       "fitted that moves it)" if prior is not None else f"loss {loss}, with no closed form")
 
     def probabilities(self, logits):
         """Class probabilities (softmax), or for a multi-label model one sigmoid per label."""

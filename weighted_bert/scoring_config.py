@@ -46,7 +46,8 @@ class ScoreConfig(DataSettings):
                                 group="model")
     target_prior: str | None = setting(None, "answer for these class frequencies (train, uniform, or a JSON file "
                                        "label -> frequency) instead of those the model's decision was fitted for "
-                                       "(train/calibrate --target-prior): the exact Bayes shift of its probabilities",
+                                       "(train/calibrate --target-prior), or with no decision kept, those its "
+                                       "recipe trains for in theory: the Bayes shift of its probabilities",
                                        check=_prior_to_predict_for, group="model",
                                        default_text="the prior the model was fitted for")
     top_k: int | None = setting(None, "multi-label: at most this many labels a text (the most probable of those "
@@ -146,7 +147,8 @@ class ServeConfig:
     calibration: bool = setting(True, "apply the model folder's calibration (folded into its weights by "
                                 "`weighted-bert calibrate`)", group="model")
     target_prior: str | None = setting(None, "answer for these class frequencies (train, uniform, or a JSON file "
-                                       "label -> frequency) instead of those the model's decision was fitted for",
+                                       "label -> frequency) instead of those the model's decision was fitted for "
+                                       "(or with no decision kept, those its recipe trains for in theory)",
                                        check=_prior_to_predict_for, group="model",
                                        default_text="the prior the model was fitted for")
     host: str = setting("127.0.0.1", "address to listen on (0.0.0.0: every interface)", group="server")

@@ -41,6 +41,32 @@ def target_log_prior(spec: str, labels: Sequence[str], *, train_counts, dev_labe
     return _prior_file(Path(spec), labels)
 
 
+def trained_log_prior(loss: str, options: dict, sampling: str, counts, labels: Sequence[str]) -> np.ndarray | None:
+    """The class prior a model's plain argmax answers for, in theory, as log frequencies in
+    label order; None where there is no closed form (focal, dice, LDAM, the multi-label losses).
+
+    Cross-entropy's minimiser is the posterior under the class frequencies training sees:
+    the sampler's (``random``: the counts; ``class_balanced``: uniform; ``sqrt``: their
+    square roots) times ``weighted_ce``'s class weights (a weight w_c counts class c w_c
+    times). ``logit_adjusted`` trains ``f + tau log(train prior)`` (``balanced_softmax``: tau
+    1), so ``f`` answers for those frequencies divided by the train prior ** tau (Menon et
+    al., ICLR 2021)."""
+    from ..weights import class_weights
+
+    adjust = {"ce": 0.0, "weighted_ce": 0.0, "logit_adjusted": float(options.get("la_tau", 1.0)),
+              "balanced_softmax": 1.0}
+    if loss not in adjust:
+        return None
+    log_train = log_prior_from_counts(counts)
+    seen = {"random": log_train, "class_balanced": np.zeros(len(log_train)), "sqrt": 0.5 * log_train}[sampling]
+    if loss == "weighted_ce":
+        weights = class_weights(counts, options.get("class_weights") or "inverse", normalize="none", labels=labels,
+                                beta=float(options.get("class_weight_beta", 0.9999)))
+        seen = seen + np.log(np.maximum(np.asarray(weights, dtype=float), NEVER))
+    out = seen - adjust[loss] * log_train
+    return out - np.logaddexp.reduce(out)
+
+
 def _prior_file(path: Path, labels: Sequence[str]) -> np.ndarray:
     what = 'a JSON object of label -> frequency, e.g. {"billing": 0.7, "refund": 0.3}'
     if not path.is_file():
