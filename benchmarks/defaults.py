@@ -24,7 +24,7 @@ ce + class_balanced and + sqrt sampling, logit_adjusted, ldam + DRW; and each of
 world's own dev frequencies) fitted on that world's dev with the noise guard, as
 `weighted-bert calibrate --objective accuracy --target-prior dev` and `train
 --target-prior dev` do. Two references outside the rule: "+ prior shift" (the closed-form
-Bayes shift, see ``trained_prior``) and "+ best shift on test" (see ``ceiling``). Writes
+Bayes shift, see ``has_closed_form``) and "+ best shift on test" (see ``ceiling``). Writes
 benchmarks/results/defaults.md and defaults.json (which names the winner by the rule below).
 
 Rule: among the recipes whose natural-test accuracy is at most 1 point below plain `ce`'s
@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from weighted_bert.calibration import calibrate  # noqa: E402
 from weighted_bert.calibration.fit import TAU_GRID  # noqa: E402
-from weighted_bert.calibration.inputs import build_objective, target_log_prior  # noqa: E402
+from weighted_bert.calibration.inputs import build_objective, trained_log_prior  # noqa: E402
 from weighted_bert.calibration.objectives import log_prior_from_counts, macro_f1  # noqa: E402
 from weighted_bert.cli import main  # noqa: E402
 from weighted_bert.config import RECIPES as PRESETS  # noqa: E402
@@ -69,7 +69,7 @@ RECIPES = {  # name: the `--recipe` preset (weighted_bert.config.RECIPES) it tra
     "ldam + drw": "ldam_drw",
 }
 DECISION = " + decision"
-SHIFT = " + prior shift"  # a reference, not a train setting: see trained_prior
+SHIFT = " + prior shift"  # a reference, not a train setting: see has_closed_form
 CEILING = " + best shift on test"  # a reference: the most any tau shift of the logits could give (chosen on test)
 REFERENCES = (SHIFT, CEILING)
 ACCURACY_SLACK = 0.01
@@ -160,26 +160,12 @@ def train(run: Path, data: Path, preset: str, seed: int, epochs: float | None = 
     return json.loads(summary.read_text())["seconds"]
 
 
-def trained_prior(preset: str) -> str | None:
-    """The class prior a preset's plain argmax answers for, in theory: ``train`` (the training
-    frequencies) for ``ce``; ``uniform`` for the seed's inverse weights (class c weighs
-    n_c * N / n_c, the same for all), class-balanced sampling and logit_adjusted at tau 1
-    (Menon et al., 2021); ``sqrt`` (the square roots of the counts) for sqrt sampling; None
-    for LDAM + DRW and anything else (no closed form)."""
+def has_closed_form(preset: str) -> bool:
+    """Whether the preset's loss and sampling answer for a known prior in theory
+    (``calibration.inputs.trained_log_prior``), so that the ``+ prior shift`` reference applies."""
     settings = PRESETS[preset]
-    inverse = settings.get("loss") == "weighted_ce" and settings.get("class_weights") == "inverse"
-    if settings.get("sampling") == "class_balanced" or settings.get("loss") == "logit_adjusted" or inverse:
-        return "uniform"
-    if settings.get("loss") != "ce":
-        return None
-    return {"sqrt": "sqrt", None: "train"}.get(settings.get("sampling"))
-
-
-def log_prior(spec: str, labels, counts) -> np.ndarray:
-    """``spec`` (train, uniform or sqrt) as log frequencies in label order."""
-    if spec == "sqrt":
-        return log_prior_from_counts(np.sqrt(np.maximum(np.asarray(counts, dtype=float), 1.0)))
-    return target_log_prior(spec, labels, train_counts=counts, dev_labels=[])
+    return trained_log_prior(settings.get("loss", "ce"), settings, settings.get("sampling", "random"), [1, 1],
+                             ["a", "b"]) is not None
 
 
 def scores(run: Path, files: dict, preset: str) -> dict:
@@ -202,11 +188,9 @@ def scores(run: Path, files: dict, preset: str) -> dict:
                                  "kept": fitted.accepted, "tau": fitted.tau, "temperature": fitted.temperature}
         # the closed-form Bayes shift (Saerens et al., 2002) to the world's prior, known by construction
         # (natural: the training frequencies; balanced: uniform), from the prior the recipe trains for
-        trained = trained_prior(preset)
-        if trained is not None:
-            shift = log_prior("train" if world == "natural" else "uniform", labels, counts) \
-                - log_prior(trained, labels, counts)
-            shifted = classification_metrics(yt, (zt + shift).argmax(1))
+        if has_closed_form(preset):  # as `predict --target-prior` shifts a model with no kept decision
+            shifted = classification_metrics(yt, model.retarget(zt, "train" if world == "natural" else "uniform")
+                                             .argmax(1))
             out[world + SHIFT] = {"accuracy": shifted["accuracy"], "macro_f1": shifted["macro_f1"]}
         best = ceiling(zt, yt, counts)
         out[world + CEILING] = {"accuracy": best["accuracy"], "macro_f1": best["macro_f1"], "tau": best["tau"]}
@@ -274,11 +258,11 @@ def render(table, ranking, winner, orders, factors, seconds, naturals=(), epochs
              "that world's dev with the noise guard (2-fold cross-fitted gain >= 0.005, bootstrap 5th "
              "percentile > 0), as `train --target-prior dev` does. `+ prior shift` (a reference, not in the "
              "rule): nothing fitted, the logits moved by log(world's prior) - log(the prior the recipe trains "
-             "for, in theory: `trained_prior`), the world's prior taken as known (natural: the training "
-             "frequencies; balanced: uniform), as `predict --target-prior` does from a fitted prior. `+ best "
-             "shift on test` (a reference, not in the rule, not a decision anyone can make): the logits moved by "
-             "-tau log(train prior) at the tau of `calibrate`'s grid (-1 to 3) that scores best on that very "
-             "test, the most a fitted shift could reach with these logits.", "",
+             "for, in theory: `trained_log_prior`), the world's prior taken as known (natural: the training "
+             "frequencies; balanced: uniform), as `predict --target-prior` does for a model with no kept "
+             "decision. `+ best shift on test` (a reference, not in the rule, not a decision anyone can make): "
+             "the logits moved by -tau log(train prior) at the tau of `calibrate`'s grid (-1 to 3) that scores "
+             "best on that very test, the most a fitted shift could reach with these logits.", "",
              f"| recipe | {head} |", "|---|" + "---:|" * (2 * len(columns))]
     for name, _, _ in ranking:
         cells = []
@@ -338,7 +322,7 @@ def run_benchmark(argv=None) -> int:
                 run = runs / stem / preset
                 started = time.perf_counter()
                 seconds += train(run, files["train"].parent, preset, order, args.epochs)
-                due = [f"balanced{CEILING}"] + ([f"balanced{SHIFT}"] if trained_prior(preset) is not None else [])
+                due = [f"balanced{CEILING}"] + ([f"balanced{SHIFT}"] if has_closed_form(preset) else [])
                 if not all(k in saved.get(key, {}) for k in due):  # (scored before a reference was measured: again)
                     saved[key] = scores(run, files, preset)
                     cache.write_text(json.dumps(saved, indent=1))
