@@ -176,10 +176,14 @@ class FineTuned:
 
     def retarget(self, logits, spec: str):
         """Calibrated ``logits`` moved to another target prior (``spec``: train, uniform or a JSON
-        file): ``+ log(new) - log(old)``, the Bayes shift of calibrated probabilities (Saerens
-        et al., 2002), from the prior the model's answers carry: the target prior its decision
-        was fitted for, or where no decision moved its answers, the prior its training recipe
-        answers for in theory (:func:`~.calibration.inputs.trained_log_prior`)."""
+        file): ``+`` :meth:`prior_shift`."""
+        return (logits + self.prior_shift(spec)[None, :]).astype(logits.dtype)
+
+    def prior_shift(self, spec: str):
+        """``log(new) - log(old)`` in label order, the Bayes shift of calibrated probabilities
+        (Saerens et al., 2002) to ``spec`` from the prior the model's answers carry: the target
+        prior its decision was fitted for, or where no decision moved its answers, the prior its
+        training recipe answers for in theory (:func:`~.calibration.inputs.trained_log_prior`)."""
         import numpy as np
 
         from .calibration.inputs import target_log_prior
@@ -197,7 +201,7 @@ class FineTuned:
         log.info(f"--target-prior {spec}: the answers moved from {source}")
         new = target_log_prior(spec, self.label_map.labels, train_counts=self.info.class_counts or
                                [1] * len(self.label_map), dev_labels=[])
-        return (logits + (new - np.asarray(old))[None, :]).astype(logits.dtype)
+        return new - np.asarray(old)
 
     def _answers_prior(self):
         """``(log prior or None, where it comes from, in words)`` for :meth:`retarget`."""

@@ -26,9 +26,8 @@ class Scorer:
     def __init__(self, fine_tuned, *, precision: str, batch_size: int, calibration: bool = True,
                  target_prior: str | None = None):
         self.fine_tuned, self.precision, self.batch_size = fine_tuned, precision, batch_size
-        self.calibration, self.target_prior = calibration, target_prior
-        if target_prior:
-            fine_tuned.retarget(np.zeros((1, len(fine_tuned.label_map)), dtype=np.float32), target_prior)  # checked now
+        self.calibration = calibration
+        self.shift = fine_tuned.prior_shift(target_prior).astype(np.float32) if target_prior else None  # checked now
 
     def __call__(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
         ft, length = self.fine_tuned, self.fine_tuned.max_seq_length
@@ -39,8 +38,8 @@ class Scorer:
             truncated[i] = len(ft.tokenizer(texts[i], truncation=False)["input_ids"]) > length
         logits = predict_logits(ft.model, ft.tokenizer, encodings, batch_size=self.batch_size, precision=self.precision)
         logits = ft.logits(logits, use_calibration=self.calibration)
-        if self.target_prior:
-            logits = ft.retarget(logits, self.target_prior)
+        if self.shift is not None:
+            logits = logits + self.shift[None, :]
         return ft.probabilities(logits), truncated
 
 
