@@ -204,7 +204,7 @@ class FineTuned:
         return new - np.asarray(old)
 
     def _answers_prior(self):
-        """``(log prior or None, where it comes from, in words)`` for :meth:`retarget`."""
+        """``(log prior or None, where it comes from, in words)`` for :meth:`prior_shift`."""
         from .calibration.inputs import trained_log_prior
 
         calibration = self.calibration
