@@ -97,3 +97,24 @@ def test_labels_in_memory_follow_the_jsonl_rule(tmp_path, tiny_bert):
     with pytest.raises(UserError, match=r"item 0: the label is of type dict \(\{'a': 0\}\); expected a string"):
         weighted_bert.train([("a goal", {"a": 0}), ("a loan", {"a": 1})], model=str(tiny_bert),
                             output_dir=tmp_path / "o", **FAST)
+
+
+def test_load_answers_for_another_target_prior_as_predict_does(trained_run, toy_data_dir, tmp_path):
+    """``load(..., target_prior=...)`` gives ``predict --target-prior``'s probabilities; a bad
+    prior is refused when loading, not at the first prediction."""
+    import numpy as np
+
+    from weighted_bert.cli import main
+
+    test = toy_data_dir / "test_data.txt"
+    texts = [line.split("\t")[0] for line in test.read_text().splitlines()]
+    out = tmp_path / "probs.tsv"
+    assert main(["predict", "--model", str(trained_run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
+                 "--probabilities", str(out), "--target-prior", "train"]) == 0
+    moved = weighted_bert.load(trained_run, target_prior="train")
+    np.testing.assert_allclose(moved.predict_proba(texts), np.loadtxt(out), atol=1e-5)
+    as_is = weighted_bert.load(trained_run).predict_proba(texts)
+    assert not np.allclose(as_is, np.loadtxt(out), atol=1e-3)  # the shift moved something
+    for bad in ("dev", str(tmp_path / "no-such.json")):
+        with pytest.raises(UserError, match="is neither train, uniform nor an existing JSON file"):
+            weighted_bert.load(trained_run, target_prior=bad)

@@ -143,8 +143,9 @@ class Classifier:
     """A trained model, loaded: ``predict(texts)``, ``predict_proba(texts)``, ``labels``.
     The same answers as ``weighted-bert predict`` (length-sorted batches, the saved calibration)."""
 
-    def __init__(self, fine_tuned, *, precision: str = "fp32", batch_size: int = 64):
+    def __init__(self, fine_tuned, *, precision: str = "fp32", batch_size: int = 64, target_prior: str | None = None):
         self.fine_tuned, self.precision, self.batch_size = fine_tuned, precision, batch_size
+        self.shift = fine_tuned.prior_shift(target_prior) if target_prior else None  # checked now
 
     @property
     def labels(self) -> list[str]:
@@ -156,8 +157,8 @@ class Classifier:
         from .inference import score
 
         dataset = Dataset("<texts>", self._examples(texts))
-        return self.fine_tuned.probabilities(score(self.fine_tuned, dataset, batch_size=self.batch_size,
-                                                   precision=self.precision))
+        logits = score(self.fine_tuned, dataset, batch_size=self.batch_size, precision=self.precision)
+        return self.fine_tuned.probabilities(logits if self.shift is None else logits + self.shift[None, :])
 
     def predict(self, texts, *, top_k: int | None = None, at_least_one: bool = False) -> list:
         """The label of each text, by the calibration's decision rule where the model has one
@@ -187,12 +188,15 @@ class Classifier:
         return examples
 
 
-def load(path, *, backend: str = "torch", precision: str = "fp32", batch_size: int = 64) -> Classifier:
+def load(path, *, backend: str = "torch", precision: str = "fp32", batch_size: int = 64,
+         target_prior: str | None = None) -> Classifier:
     """A trained model folder (``train``'s output folder or its ``model/``) as a :class:`Classifier`;
-    ``backend`` ``onnx``/``onnx-int8`` runs its ONNX export."""
+    ``backend`` ``onnx``/``onnx-int8`` runs its ONNX export; ``target_prior`` (train, uniform or
+    a JSON file of label -> frequency) answers for those class frequencies, as ``predict
+    --target-prior`` does."""
     from .inference import load_classifier
 
     config = build(ScoreConfig, {"model": str(path), "data": "-", "backend": backend, "precision": precision,
-                                 "batch_size": batch_size})
+                                 "batch_size": batch_size, "target_prior": target_prior})
     return Classifier(load_classifier(config.model, backend=config.backend), precision=config.precision,
-                      batch_size=config.batch_size)
+                      batch_size=config.batch_size, target_prior=config.target_prior)
