@@ -158,7 +158,9 @@ class Classifier:
 
         dataset = Dataset("<texts>", self._examples(texts))
         logits = score(self.fine_tuned, dataset, batch_size=self.batch_size, precision=self.precision)
-        return self.fine_tuned.probabilities(logits if self.shift is None else logits + self.shift[None, :])
+        if self.shift is not None:
+            logits = (logits + self.shift[None, :]).astype(logits.dtype)
+        return self.fine_tuned.probabilities(logits)
 
     def predict(self, texts, *, top_k: int | None = None, at_least_one: bool = False) -> list:
         """The label of each text, by the calibration's decision rule where the model has one

@@ -206,6 +206,8 @@ class FineTuned:
     def _answers_prior(self):
         """``(log prior or None, where it comes from, in words)`` for :meth:`prior_shift`."""
         from .calibration.inputs import trained_log_prior
+        from .config import RunConfig
+        from .settings import default_of
 
         calibration = self.calibration
         if calibration is not None and calibration.target_log_prior is not None:
@@ -216,7 +218,7 @@ class FineTuned:
         if self.multi_label or not settings or not self.info.class_counts:
             return None, ("sigmoid outputs (multi-label), to which one class prior does not apply" if self.multi_label
                           else "no training recipe on record")
-        sampling = settings.get("sampling", "random")
+        sampling = settings.get("sampling", default_of(RunConfig, "sampling"))
         prior = trained_log_prior(loss, {**settings, **(self.info.loss_options or {})}, sampling,
                                   self.info.class_counts, self.label_map.labels)
         return prior, (f"the prior loss {loss} with {sampling} sampling trains for, in theory (no decision was "

@@ -51,6 +51,8 @@ def trained_log_prior(loss: str, options: dict, sampling: str, counts, labels: S
     times). ``logit_adjusted`` trains ``f + tau log(train prior)`` (``balanced_softmax``: tau
     1), so ``f`` answers for those frequencies divided by the train prior ** tau (Menon et
     al., ICLR 2021)."""
+    from ..config import CLASS_WEIGHTS_BY_LOSS, RunConfig
+    from ..settings import default_of
     from ..weights import class_weights
 
     adjust = {"ce": 0.0, "weighted_ce": 0.0, "logit_adjusted": float(options.get("la_tau", 1.0)),
@@ -60,8 +62,9 @@ def trained_log_prior(loss: str, options: dict, sampling: str, counts, labels: S
     log_train = log_prior_from_counts(counts)
     seen = {"random": log_train, "class_balanced": np.zeros(len(log_train)), "sqrt": 0.5 * log_train}[sampling]
     if loss == "weighted_ce":
-        weights = class_weights(counts, options.get("class_weights") or "inverse", normalize="none", labels=labels,
-                                beta=float(options.get("class_weight_beta", 0.9999)))
+        scheme = options.get("class_weights") or CLASS_WEIGHTS_BY_LOSS[loss]
+        beta = float(options.get("class_weight_beta", default_of(RunConfig, "class_weight_beta")))
+        weights = class_weights(counts, scheme, normalize="none", labels=labels, beta=beta)
         seen = seen + np.log(np.maximum(np.asarray(weights, dtype=float), NEVER))
     out = seen - adjust[loss] * log_train
     return out - np.logaddexp.reduce(out)
