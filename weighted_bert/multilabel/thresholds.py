@@ -1,10 +1,13 @@
 """The multi-label decision: a threshold per label on its sigmoid probability, fitted on dev.
 
-``per_label``: each label's threshold maximises its dev F1 (exactly: over every cut of its
-sorted dev scores, the threshold half-way between the two scores at the best cut); the
-labels with fewer than ``MIN_POSITIVES`` dev positives, whose own threshold a handful of
-rows cannot place, share one threshold fitted for their macro-F1 (the objective of
-``per_label``), searched on a grid even in logit space. ``global``: one threshold for every label, maximising
+``per_label``: each label's own threshold maximises its dev F1 (exactly: over every cut of
+its sorted dev scores, the threshold half-way between the two scores at the best cut),
+pulled toward one shared threshold, the one best for the macro-F1 of all labels together
+(searched on a grid even in logit space): in logit space, a label with n dev positives
+gets n / (n + ``SHRINK``) of its own cut and the rest of the shared one. A cut placed by a
+handful of positives is mostly noise, one placed by hundreds is not; the shared cut
+carries what the labels have in common (a model's rare labels scoring low, say), and a
+label with no dev positive takes it whole. ``global``: one threshold for every label, maximising
 micro-F1 (the same exact search on all scores at once). ``none``: 0.5.
 
 The noise guard is ``calibrate``'s (:data:`weighted_bert.calibration.fit.RULE`): the
@@ -32,7 +35,7 @@ from ..reports import write_json
 from .metrics import macro_f1, micro_f1
 
 DEFAULT = 0.5
-MIN_POSITIVES = 5  # dev positives a label needs for a threshold of its own
+SHRINK = 20  # dev positives at which a label's own cut and the shared cut weigh the same
 
 
 def best_cut(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -68,20 +71,30 @@ def shared_macro_cut(scores: np.ndarray, y: np.ndarray) -> float:
     return best
 
 
-def fit_values(scores: np.ndarray, y: np.ndarray, mode: str, min_positives: int = MIN_POSITIVES) -> np.ndarray:
+def fit_values(scores: np.ndarray, y: np.ndarray, mode: str, shrink: float = SHRINK) -> np.ndarray:
     """The thresholds of ``mode`` fitted on (``scores``, ``y``), one per label."""
     k = scores.shape[1]
     if mode == "none":
         return np.full(k, DEFAULT)
     if mode == "global":
         return np.full(k, best_cut(scores, y)[0])
-    values = np.empty(k)
-    few = y.sum(axis=0) < min_positives
-    for j in np.flatnonzero(~few):
-        values[j] = best_cut(scores[:, j], y[:, j])[0]
-    if few.any():  # too few dev positives for a threshold each: one for them all, for their macro-F1
-        values[few] = shared_macro_cut(scores[:, few], y[:, few])
+    shared = shared_macro_cut(scores, y)
+    values = np.full(k, shared)
+    positives = y.sum(axis=0)
+    for j in np.flatnonzero(positives):
+        weight = positives[j] / (positives[j] + shrink)
+        own = best_cut(scores[:, j], y[:, j])[0]
+        values[j] = _expit(weight * _logit(own) + (1 - weight) * _logit(shared))
     return values
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-7), 1 - 1e-7)
+    return float(np.log(p / (1 - p)))
+
+
+def _expit(x: float) -> float:
+    return float(1 / (1 + np.exp(-x)))
 
 
 def objective(mode: str, y: np.ndarray, pred: np.ndarray) -> float:
@@ -103,6 +116,7 @@ class Thresholds:
     held_out_gain: float | None = None
     bootstrap_low: float | None = None
     dev_rows: int = 0
+    shrink: float | None = None  # per_label: the dev positives at which a label's own cut weighs half
     rule: str = field(default=f"kept when the 2-fold cross-fitted dev gain over 0.5 is >= {MIN_GAIN} and the 5th "
                       f"percentile of {BOOTSTRAP} bootstrap resamples of it is above 0")
 
@@ -143,7 +157,7 @@ class Thresholds:
 
 
 def fit_thresholds(scores: np.ndarray, y: np.ndarray, labels, mode: str = "per_label", *,
-                   min_positives: int = MIN_POSITIVES, seed: int = 0) -> Thresholds:
+                   shrink: float = SHRINK, seed: int = 0) -> Thresholds:
     """Fit ``mode``'s thresholds on dev probabilities ``scores`` and gold 0/1 ``y``, behind the
     noise guard (see the module's docstring)."""
     scores, y = np.asarray(scores, dtype=float), np.asarray(y, dtype=bool)
@@ -151,16 +165,17 @@ def fit_thresholds(scores: np.ndarray, y: np.ndarray, labels, mode: str = "per_l
     record = Thresholds(list(labels), [DEFAULT] * k, mode, dev_rows=len(y))
     if mode == "none" or len(y) < 4:
         return record
-    fitted = fit_values(scores, y, mode, min_positives)
+    fitted = fit_values(scores, y, mode, shrink)
     base = np.full(k, DEFAULT)
     record.fitted = [round(float(v), 6) for v in fitted]
+    record.shrink = shrink if mode == "per_label" else None
     record.dev_before = objective(mode, y, scores >= base)
     record.dev_after = objective(mode, y, scores >= fitted)
     rng = np.random.default_rng(seed)
     halves = np.array_split(rng.permutation(len(y)), 2)
     crossed = np.zeros_like(y)
     for held, fit_on in ((halves[0], halves[1]), (halves[1], halves[0])):
-        crossed[held] = scores[held] >= fit_values(scores[fit_on], y[fit_on], mode, min_positives)[None, :]
+        crossed[held] = scores[held] >= fit_values(scores[fit_on], y[fit_on], mode, shrink)[None, :]
     plain = scores >= base
     record.held_out_gain = objective(mode, y, crossed) - objective(mode, y, plain)
     gains = []
