@@ -37,6 +37,23 @@ def test_compare_resumes_and_reruns_only_the_missing_run(tmp_path, tiny_bert, to
     assert (tmp_path / "sweep" / "leaderboard.png").read_bytes()[:8] == PNG
 
 
+def test_the_leaderboard_says_which_recipes_ended_still_learning(tmp_path):
+    from weighted_bert.compare import aggregate, write_leaderboard
+
+    hint = "dev macro_f1 was still improving at the last evaluation"
+    rows = [aggregate("ce", [{"macro_f1": 0.5, "still_improving": hint}, {"macro_f1": 0.6, "still_improving": None}]),
+            aggregate("focal", [{"macro_f1": 0.55, "still_improving": None}, {"macro_f1": 0.5}]),
+            aggregate("ldam", [{"macro_f1": 0.4, "still_improving": hint}, {"macro_f1": 0.45, "still_improving": hint}])]
+    assert [r["still_improving"] for r in rows] == [1, 0, 2]
+    write_leaderboard(tmp_path, rows)
+    board = (tmp_path / "leaderboard.md").read_text()
+    assert "Still learning when the budget ran out: ce 1 of 2 runs, ldam 2 of 2 runs" in board and "focal" not in \
+        board.split("Still learning")[1]
+    assert [r["still_improving"] for r in csv.DictReader(open(tmp_path / "leaderboard.csv"))] == ["1", "0", "2"]
+    write_leaderboard(tmp_path, rows[1:2])
+    assert "Still learning" not in (tmp_path / "leaderboard.md").read_text()
+
+
 def test_compare_sweep_file(tmp_path):
     from weighted_bert.compare import load_sweep, parse_recipe
 

@@ -148,7 +148,7 @@ def run_compare(*, model: str, output_dir, recipes: dict[str, dict], seeds: list
 
 def _split_metrics(summary: dict) -> dict:
     scores = summary.get("test") or summary.get("eval") or {}
-    return {**scores, "seconds": summary.get("seconds")}
+    return {**scores, "seconds": summary.get("seconds"), "still_improving": summary.get("still_improving")}
 
 
 def leaderboard(output: Path, recipes, seeds) -> list[dict]:
@@ -164,8 +164,10 @@ def leaderboard(output: Path, recipes, seeds) -> list[dict]:
 
 
 def aggregate(recipe: str, per_seed: list[dict]) -> dict:
-    """One leaderboard row: mean and sample standard deviation (0 for one seed) of each column."""
-    row = {"recipe": recipe, "seeds": len(per_seed)}
+    """One leaderboard row: mean and sample standard deviation (0 for one seed) of each column,
+    and how many of the runs ended with dev still rising (``run_summary.json``'s ``still_improving``)."""
+    row = {"recipe": recipe, "seeds": len(per_seed), "still_improving": sum(bool(s.get("still_improving"))
+                                                                             for s in per_seed)}
     for column in COLUMNS:
         values = [s[column] for s in per_seed if s.get(column) is not None]
         if values:
@@ -187,10 +189,12 @@ def write_leaderboard(output: Path, rows: list[dict], paired: list[dict] | None 
     columns = [c for c in COLUMNS if any(f"{c}_mean" in r for r in rows)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["recipe", "seeds"] + [f"{c}_{s}" for c in columns for s in ("mean", "std")])
+    writer.writerow(["recipe", "seeds"] + [f"{c}_{s}" for c in columns for s in ("mean", "std")]
+                    + ["still_improving"])
     for r in rows:
         writer.writerow([r["recipe"], r["seeds"]] + [
-            "" if f"{c}_{s}" not in r else f"{r[f'{c}_{s}']:.6g}" for c in columns for s in ("mean", "std")])
+            "" if f"{c}_{s}" not in r else f"{r[f'{c}_{s}']:.6g}" for c in columns for s in ("mean", "std")]
+            + [r.get("still_improving", 0)])
     atomic_write_text(output / "leaderboard.csv", buffer.getvalue())
 
     best = {c: _best(rows, c) for c in columns}
@@ -208,6 +212,11 @@ def write_leaderboard(output: Path, rows: list[dict], paired: list[dict] | None 
         lines.append(f"| {r['recipe']} | {r['seeds']} | " + " | ".join(cells) + " |")
     note = ("\nMean ± standard deviation over seeds; the best mean of each column is in bold "
             "(lowest for nll, ece and seconds). Scores are on the test set when it has labels, else dev.\n")
+    learning = [f"{r['recipe']} {r['still_improving']} of {r['seeds']} runs" for r in rows if r.get("still_improving")]
+    if learning:  # a short budget favours the recipes that learn fastest, not the best ones
+        note += (f"\nStill learning when the budget ran out: {', '.join(learning)} (the dev metric that picks "
+                 "the checkpoint was best at the last evaluation and still rising). A longer budget may change the "
+                 "order: a short one favours the recipes that learn fastest.\n")
     atomic_write_text(output / "leaderboard.md", "\n".join(lines) + "\n" + note + paired_markdown(paired or []))
     png = leaderboard_png(rows)
     if png is not None:

@@ -56,6 +56,7 @@ class RunResult:
     test_metrics: dict | None = None
     global_step: int = 0
     stages: dict | None = None  # seconds per stage (see weighted_bert.stages)
+    still_improving: str | None = None  # the warning when dev was still rising at the last evaluation
 
 
 def run(config: RunConfig, stages: Stages | None = None) -> RunResult:
@@ -98,6 +99,12 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
         result.global_step = trainer.state.global_step
         if not trainer.is_world_process_zero():
             return result  # process 0 evaluates and writes every file
+        if dev is not None:
+            from .trainer import still_improving
+
+            result.still_improving = still_improving(trainer.state.log_history, config.metric_for_best_model)
+            if result.still_improving:
+                log.warning(result.still_improving)
         with stages("saving"):
             _save(config, trainer, classifier, loss_fn, output)
         raw_dev = trainer.best_eval_logits() if dev is not None else None
@@ -113,7 +120,7 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
     write_json(output / RUN_SUMMARY, {
         "global_step": result.global_step, "seconds": seconds, "stages": result.stages,
         "eval": scalars(result.eval_metrics), "test": scalars(result.test_metrics),
-        "settings": dataclasses.asdict(config)})
+        "still_improving": result.still_improving, "settings": dataclasses.asdict(config)})
     if config.do_train and not config.keep_checkpoints:
         shutil.rmtree(output / CHECKPOINTS, ignore_errors=True)  # only now: a run killed before this resumes
     return result
@@ -210,7 +217,6 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     from .trainer import (
         WeightedTrainer,
         mixed_precision,
-        still_improving,
         tensorboard_callback,
         trackers,
         training_args,
@@ -270,9 +276,6 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
                        f"({str(err).splitlines()[0][:120]}); nothing in it was run. Delete the checkpoint folder, "
                        "or pass --overwrite-output-dir to start afresh") from None
     stages.carve("training", trainer.seconds)
-    hint = still_improving(trainer.state.log_history, config.metric_for_best_model) if dev is not None else None
-    if hint:
-        log.warning(hint)
     if trainer.skipped_nonfinite:
         log.info(f"skipped {trainer.skipped_nonfinite} optimizer step(s) with a non-finite loss")
     return trainer

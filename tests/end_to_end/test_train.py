@@ -119,6 +119,7 @@ def test_dev_is_scored_once_and_its_results_are_the_saved_models(tiny_bert, toy_
     from weighted_bert.inference import score
     from weighted_bert.prediction import softmax
     from weighted_bert.saved_model import load_fine_tuned
+    from weighted_bert.trainer import still_improving
 
     scored = []
 
@@ -141,7 +142,9 @@ def test_dev_is_scored_once_and_its_results_are_the_saved_models(tiny_bert, toy_
     np.testing.assert_allclose(written, fresh.max(axis=1), atol=1e-5)
     results = json.loads((out / "eval_results.json").read_text())
     assert results["eval_macro_f1"] == max(e["eval_macro_f1"] for e in evaluations)  # the best one kept
-    stages = json.loads((out / "run_summary.json").read_text())["stages"]
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert summary["still_improving"] == still_improving(evaluations, "macro_f1")  # the log's hint, on record
+    stages = summary["stages"]
     assert stages["evaluation"] > 0 and "start-up" not in stages  # in-process: no start-up of its own
     assert sum(stages.values()) == pytest.approx(json.loads((out / "run_summary.json").read_text())["seconds"],
                                                  abs=0.01)  # the stages, with "other", are the run's wall time
