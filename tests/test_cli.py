@@ -86,6 +86,14 @@ def test_help_imports_no_heavy_library():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_top_level_help_says_what_the_tool_is(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "weighted-bert: fine-tune BERT-family encoders for imbalanced text classification." in out
+    assert "``" not in out
+
+
 def test_help_shows_defaults_and_choices(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])

@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import __doc__ as _package_doc
 from . import __version__
 from .config import RunConfig
 from .errors import SettingError, UserError
@@ -260,7 +261,7 @@ def _seeds(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="weighted-bert", description=__doc__.split("\n\n")[0].strip("`: "))
+    parser = argparse.ArgumentParser(prog="weighted-bert", description=_package_doc.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"weighted-bert {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

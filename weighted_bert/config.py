@@ -254,9 +254,9 @@ class RunConfig(DataSettings):
     few_threshold: int = setting(20, "classes with fewer training examples are few-shot", check=at_least(0),
                                  group="evaluation")  # Kang et al.'s split
     thresholds: str = setting("per_label", "multi-label: decision thresholds fitted on dev after training, to "
-                              "maximise each label's F1 (per_label; the labels with few dev positives share one, "
-                              "fitted for their macro-F1) or micro-F1 (global); kept only when they beat 0.5 beyond "
-                              "noise",
+                              "maximise each label's F1 (per_label: its own cut pulled toward one shared macro-F1 cut, "
+                              "the harder the fewer dev positives it has) or micro-F1 (global); kept only when they "
+                              "beat 0.5 beyond noise",
                               choices=THRESHOLDS, group="evaluation")
     calibration: bool = setting(True, "apply a model folder's calibration.json (from `weighted-bert calibrate`) "
                                 "when scoring a fine-tuned model", group="evaluation")
