@@ -14,7 +14,7 @@ from sklearn.metrics import f1_score
 from weighted_bert.cli import main
 from weighted_bert.data import read_dataset
 from weighted_bert.labels import LabelMap
-from weighted_bert.multilabel.thresholds import Thresholds
+from weighted_bert.multilabel.thresholds import SHRINK, Thresholds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +44,7 @@ def test_the_model_folder_is_a_multi_label_transformers_model(ml_run):
     info = json.loads((ml_run / "model" / "weighted_bert.json").read_text())
     assert info["multi_label"] and info["loss"] == "bce" and info["num_examples"] == 160
     thresholds = Thresholds.read(ml_run / "model" / "thresholds.json", config["id2label"].values())
-    assert thresholds.mode == "per_label" and thresholds.fitted is not None
+    assert thresholds.mode == "per_label" and thresholds.fitted is not None and thresholds.shrink == SHRINK
 
 
 def test_result_files_hold_what_scikit_learn_computes(ml_run, toy_multilabel_dir):
@@ -69,6 +69,7 @@ def test_result_files_hold_what_scikit_learn_computes(ml_run, toy_multilabel_dir
         assert set(filter(None, predicted.split(";"))) == set(names[row])
     report = (ml_run / "report.html").read_text()
     assert "Most-missed labels" in report and "Thresholds" in report and (ml_run / "per_class_f1.png").is_file()
+    assert f"keeping n / (n + {SHRINK}) of its own" in report  # how per_label placed them
     card = (ml_run / "model" / "README.md").read_text()
     assert "multi-label text classifier" in card and "| thresholds | per_label" in card
 

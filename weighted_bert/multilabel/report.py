@@ -67,8 +67,12 @@ def build_ml_report(run_dir, split: str = "auto") -> Path | None:
     if thresholds:
         kept = "kept" if thresholds.get("accepted") else "not kept (within noise): 0.5 is used"
         gain = thresholds.get("held_out_gain")
+        shrink = thresholds.get("shrink")
+        pulled = (f" Each label's F1-best cut is pulled toward one shared cut (the best for all labels' macro-F1): "
+                  f"in logit space, a label with n dev positives keeping n / (n + {shrink:g}) of its own."
+                  if isinstance(shrink, (int, float)) else "")
         parts.append(f"<h2>Thresholds</h2><p>Mode <b>{e(str(thresholds.get('mode')))}</b>, fitted on dev: {kept}"
-                     + (f"; held-out gain {gain:+.4f}" if isinstance(gain, float) else "") + ".</p>")
+                     + (f"; held-out gain {gain:+.4f}" if isinstance(gain, float) else "") + f".{pulled}</p>")
         parts.append("<table id='thresholds'><thead><tr><th>label</th><th>in force</th><th>fitted</th></tr></thead>"
                      "<tbody>")
         fitted = thresholds.get("fitted") or [None] * len(thresholds["labels"])
