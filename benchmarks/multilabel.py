@@ -203,7 +203,9 @@ def main_(argv=None) -> int:
     minutes = sum(v["seconds"] for v in scores.values()) / 60
     output = Path(args.output or HERE / "results" / f"multilabel{suffix}.md")
     command = " ".join(["python benchmarks/multilabel.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
-    about = __doc__.split(chr(10) + chr(10))[2] if not suffix else build_clinc_compositional.__doc__.split(". ", 1)[1]
+    about = __doc__.split(chr(10) + chr(10))[2] if not suffix else " ".join(
+        build_clinc_compositional.__doc__.split(": ", 1)[1].split())  # what follows "...not chosen on:"
+    about = about[0].upper() + about[1:]
     text = [f"# Multi-label recipes on {args.data}", "",
             f"Measured by `{command}` on this "
             f"2-core CPU machine ({minutes:.0f} min of training and scoring in all). {about}",
