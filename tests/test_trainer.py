@@ -136,7 +136,7 @@ def test_a_run_still_improving_at_its_last_evaluation_is_told_the_budget_may_be_
         return [{"loss": 1.0, "epoch": 0.5}] + [{f"eval_{metric}": v, "epoch": i + 1} for i, v in enumerate(values)]
 
     hint = still_improving(history("macro_f1", [0.26, 0.364, 0.392]), "macro_f1")
-    assert hint is not None and "0.364 -> 0.392" in hint and "--epochs" in hint
+    assert hint is not None and "0.364 -> 0.392" in hint and "--epochs" in hint and "--early-stopping-patience" in hint
     assert still_improving(history("macro_f1", [0.90, 0.917, 0.919]), "macro_f1") is None  # +0.2 %
     assert still_improving(history("macro_f1", [0.30, 0.40, 0.38]), "macro_f1") is None  # the best was earlier
     assert still_improving(history("macro_f1", [0.40]), "macro_f1") is None
