@@ -154,3 +154,17 @@ def test_the_multi_label_default_is_the_recipe_the_benchmark_recommends():
     config = RunConfig(model="m", output_dir="o", multi_label=True)
     for name, value in RECIPES[best].items():
         assert getattr(config, name) == value, name
+
+
+def test_the_recipe_line_names_the_settings_that_act():
+    """``train`` prints the recipe; beta shows only where a weight scheme uses it (effective numbers, cb_ntr)."""
+    def line(**settings):
+        return RunConfig(model="m", output_dir="o", **settings).recipe_text()
+
+    assert line(loss="bce") == "loss bce, pos weight none, sampling random"
+    assert line(loss="bce", pos_weight="effective_number") == (
+        "loss bce, pos weight effective_number, class weight beta 0.9999, sampling random")
+    assert "class weight beta" not in line(loss="weighted_ce", class_weights="inverse")
+    assert "class weight beta 0.999" in line(loss="weighted_ce", class_weights="effective_number",
+                                              class_weight_beta=0.999)
+    assert "class weight beta 0.9999" in line(loss="cb_ntr")

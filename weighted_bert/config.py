@@ -339,7 +339,11 @@ class RunConfig(DataSettings):
 
     def recipe_text(self) -> str:
         """The recipe this run trains with, in one line (what ``train`` prints)."""
-        parts = [f"loss {self.loss}"] + [f"{k.replace('_', ' ')} {v}" for k, v in self.loss_settings().items()
+        settings = self.loss_settings()
+        schemes = [settings[k] for k in ("class_weights", "pos_weight") if k in settings]
+        if schemes and "effective_number" not in schemes:  # beta only shapes effective-number weights
+            settings.pop("class_weight_beta", None)
+        parts = [f"loss {self.loss}"] + [f"{k.replace('_', ' ')} {v}" for k, v in settings.items()
                                          if k != "labels" and v not in (None, 0.0)]
         parts.append(f"sampling {self.sampling}")
         return (f"recipe {self.recipe}: " if self.recipe else "") + ", ".join(parts)
