@@ -141,6 +141,16 @@ def test_compare_runs_multi_label_recipes(tmp_path, tiny_bert, toy_multilabel_di
     assert "accuracy_mean" not in rows[0]
 
 
+def test_compare_auto_tries_every_measured_multi_label_recipe_the_default_first():
+    from weighted_bert.auto import candidates
+    from weighted_bert.config import MULTI_LABEL_LOSSES, MULTI_LABEL_RECIPE, RECIPES
+
+    recipes = list(dict.fromkeys(recipe for recipe, _ in candidates(multi_label=True)))
+    assert recipes[0] == MULTI_LABEL_RECIPE
+    assert sorted(recipes) == sorted(r for r, v in RECIPES.items() if v.get("loss") in MULTI_LABEL_LOSSES)
+    assert "sigmoid_focal" in recipes
+
+
 def test_compare_auto_halves_on_dev_and_scores_test_once(tmp_path, tiny_bert, toy_data_dir, capsys, monkeypatch):
     import weighted_bert.auto as auto
 
