@@ -3,8 +3,9 @@
     python benchmarks/thresholds.py   # after benchmarks/multilabel.py: it reads those runs
 
 For every finished run of `benchmarks/multilabel.py` under benchmarks/runs/multilabel*
-(each data set and budget there), the model's sigmoid probabilities on dev and test
-(predicted once and cached beside the run, `dev_test_scores.npz`). Then per-label
+(each data set and budget there), the model's sigmoid probabilities on dev (predicted once
+and cached beside the run, `dev_scores.npz`) and on test (the run's own `test_results.tsv`,
+as `benchmarks/multilabel.py` scores it). Then per-label
 thresholds are fitted on the whole of dev with each pull k of `--thresholds per_label`
 (a label with n dev positives gets n / (n + k) of its own F1-best cut in logit space and
 the rest of the shared cut, the one best for the macro-F1 of all labels): k = 0 (each label
@@ -30,27 +31,27 @@ from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.labels import LabelMap  # noqa: E402
 from weighted_bert.multilabel.metrics import macro_f1  # noqa: E402
 from weighted_bert.multilabel.thresholds import SHRINK, fit_values  # noqa: E402
-from weighted_bert.run_folder import MODEL, RUN_SUMMARY, TRAINING_INFO  # noqa: E402
+from weighted_bert.run_folder import MODEL, RUN_SUMMARY, TEST_RESULTS, TRAINING_INFO  # noqa: E402
 
 PULLS = (0, 5, 10, 20, 50, np.inf)
-CACHE = "dev_test_scores.npz"
+CACHE = "dev_scores.npz"
 
 
 def scores_of(run: Path) -> dict:
-    """Dev and test probabilities and gold of a finished run, cached beside it."""
-    if (run / CACHE).is_file():
-        return dict(np.load(run / CACHE))
+    """Dev probabilities (predicted once, cached beside the run) and test probabilities (the
+    run's test_results.tsv), with their gold."""
     info = json.loads((run / MODEL / TRAINING_INFO).read_text())
     data = Path(info["settings"]["data_dir"])
     data = data if data.is_absolute() else HERE.parent / data
-    label_map, classifier = LabelMap(tuple(info["labels"])), weighted_bert.load(run)
-    arrays = {}
-    for split in ("dev", "test"):
-        dataset = read_dataset(data / f"{split}.jsonl")
-        arrays[f"{split}_y"] = label_map.multi_hot(dataset)
-        arrays[f"{split}_p"] = classifier.predict_proba([e.text for e in dataset.examples])
-    np.savez_compressed(run / CACHE, **arrays)
-    return arrays
+    label_map = LabelMap(tuple(info["labels"]))
+    arrays = {"test_y": label_map.multi_hot(read_dataset(data / "test.jsonl")),
+              "test_p": np.loadtxt(run / TEST_RESULTS, delimiter="\t", skiprows=1, ndmin=2),
+              "epochs": info["settings"]["epochs"]}
+    if not (run / CACHE).is_file():
+        dev = read_dataset(data / "dev.jsonl")
+        np.savez_compressed(run / CACHE, dev_y=label_map.multi_hot(dev),
+                            dev_p=weighted_bert.load(run).predict_proba([e.text for e in dev.examples]))
+    return {**arrays, **np.load(run / CACHE)}
 
 
 def pull_name(k: float) -> str:
@@ -75,7 +76,7 @@ def main() -> int:
                 for k, f in zip(PULLS, fitted):
                     diffs[k].append(f - fitted[0])
                 print(f"{bench.name} {recipe.name} {run.name}: " + " ".join(f"{v:.3f}" for v in per_run[-1]), flush=True)
-            epochs = json.loads((runs[0] / MODEL / TRAINING_INFO).read_text())["settings"]["epochs"]
+            epochs = s["epochs"]
             data = "clinc_compositional" if "clinc" in bench.name else "debian_tags"
             rows.append((f"{data}, {epochs:g} epochs", recipe.name, len(runs), np.mean(per_run, axis=0)))
     header = "| runs (data, budget) | recipe | seeds | 0.5 | " + " | ".join(pull_name(k) for k in PULLS) + " |"
