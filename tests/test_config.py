@@ -137,7 +137,8 @@ def test_the_default_recipe_is_the_one_the_benchmark_names():
 def test_the_multi_label_default_is_the_recipe_the_benchmark_recommends():
     """benchmarks/multilabel.py writes, per data set (and budget), each recipe's held-out dev macro-F1 at
     its kept thresholds; the multi-label default is the recipe with the best mean of it over
-    the data sets, among the recipes measured on all of them."""
+    the data sets, among the recipes measured on all of them. Held-out sets (results/holdout_*)
+    play no part."""
     import json
     from pathlib import Path
 

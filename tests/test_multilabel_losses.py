@@ -82,7 +82,7 @@ def test_distribution_balanced_rebalancing_weights_by_hand():
 
 def test_negative_tolerant_terms_by_hand():
     # kappa .5, prior of label 0 = 20/100: shift .5 * log(.25); lambda 2
-    loss = DistributionBalancedLoss([20], 100, alpha=0.5, beta=0.0, mu=0.0, lam=2.0, kappa=0.5)
+    loss = DistributionBalancedLoss([20], 100, alpha=0.5, beta=0.0, mu=0.0, lam=2.0, kappa=0.5, gamma=0.0)
     z = torch.tensor([[1.0], [1.0]])
     y = torch.tensor([[1.0], [0.0]])
     shift = 0.5 * math.log(0.25)
@@ -90,17 +90,39 @@ def test_negative_tolerant_terms_by_hand():
     assert loss(z, y).item() == pytest.approx(by_hand, rel=1e-6)
 
 
+def test_focal_factor_of_the_tolerant_terms_by_hand():
+    # gamma 2, lambda 2, no shift, weights 1: a positive at z = 1 costs sigmoid(-1)^2 log(1 + e^-1); a
+    # negative at z = 1 is scored on lambda z = 2: sigmoid(2)^2 log(1 + e^2) / 2 (Wu et al.'s focal form)
+    s = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    z, y = torch.tensor([[1.0], [1.0]]), torch.tensor([[1.0], [0.0]])
+    by_hand = (s(-1) ** 2 * sp(-1) + s(2) ** 2 * sp(2) / 2) / 2
+    db = DistributionBalancedLoss([20], 100, alpha=0.5, beta=0.0, mu=0.0, lam=2.0, kappa=0.0, gamma=2.0)
+    assert db(z, y).item() == pytest.approx(by_hand, rel=1e-6)
+    cb = ClassBalancedNTRLoss([20], 100, beta=0.0, lam=2.0, kappa=0.0, gamma=2.0)
+    assert cb(z, y).item() == pytest.approx(by_hand, rel=1e-6)
+    # gamma 0 leaves the terms whole
+    plain = DistributionBalancedLoss([20], 100, alpha=0.5, beta=0.0, mu=0.0, lam=2.0, kappa=0.0, gamma=0.0)
+    assert plain(z, y).item() == pytest.approx((sp(-1) + sp(2) / 2) / 2, rel=1e-6)
+
+
+def test_the_published_forms_are_the_defaults():
+    # Wu et al.'s and Huang et al.'s DB and CB-NTR configurations: focal gamma 2 on NTR's terms
+    for name in ("distribution_balanced", "cb_ntr"):
+        loss = get_loss(name, COUNTS, num_examples=ROWS)
+        assert loss.gamma == 2.0 and loss.lam == 2.0
+
+
 def test_distribution_balanced_and_cb_ntr_at_neutral_settings_are_bce():
-    db = DistributionBalancedLoss(COUNTS, ROWS, alpha=0.5, beta=0.0, mu=0.3, lam=1.0, kappa=0.0)
+    db = DistributionBalancedLoss(COUNTS, ROWS, alpha=0.5, beta=0.0, mu=0.3, lam=1.0, kappa=0.0, gamma=0.0)
     assert db(Z, Y).item() == pytest.approx(plain_bce(), rel=1e-6)
-    cb = ClassBalancedNTRLoss(COUNTS, ROWS, beta=0.0, lam=1.0, kappa=0.0)
+    cb = ClassBalancedNTRLoss(COUNTS, ROWS, beta=0.0, lam=1.0, kappa=0.0, gamma=0.0)
     assert cb(Z, Y).item() == pytest.approx(plain_bce(), rel=1e-6)
     assert BCELoss()(Z, Y).item() == pytest.approx(plain_bce(), rel=1e-6)
 
 
 def test_cb_ntr_weights_by_hand():
     # beta .5: (1 - .5) / (1 - .5^n): n=1 -> 1, n=3 -> .5/.875; scaled to mean 1
-    loss = ClassBalancedNTRLoss([1, 3], 10, beta=0.5, lam=1.0, kappa=0.0)
+    loss = ClassBalancedNTRLoss([1, 3], 10, beta=0.5, lam=1.0, kappa=0.0, gamma=0.0)
     raw = [1.0, 0.5 / 0.875]
     assert loss.weight.tolist() == pytest.approx([w / (sum(raw) / 2) for w in raw], rel=1e-6)
     z, y = torch.tensor([[0.3, -0.2]]), torch.tensor([[1.0, 0.0]])

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from weighted_bert.data.readers import DataFormatError
-from weighted_bert.multilabel.thresholds import (SHRINK, Thresholds, best_cut, fit_thresholds, fit_values,
-                                                  shared_macro_cut)
+from weighted_bert.multilabel.thresholds import (
+    SHRINK,
+    Thresholds,
+    best_cut,
+    fit_thresholds,
+    fit_values,
+    shared_macro_cut,
+)
 
 
 def test_best_cut_by_hand():

@@ -46,8 +46,10 @@ RECIPES = {
     "bce_pos_weight": {"loss": "bce", "pos_weight": "inverse"},
     "sigmoid_focal": {"loss": "sigmoid_focal"},
     "asymmetric": {"loss": "asymmetric"},
-    "distribution_balanced": {"loss": "distribution_balanced"},
+    "distribution_balanced": {"loss": "distribution_balanced"},  # as published: with the focal factor
     "cb_ntr": {"loss": "cb_ntr"},
+    "distribution_balanced_no_focal": {"loss": "distribution_balanced", "focal_gamma": 0.0},  # Huang et al.'s DB-0FL
+    "cb_ntr_no_focal": {"loss": "cb_ntr", "focal_gamma": 0.0},
 }
 OBJECTIVES = ("macro_f1", "balanced_accuracy", "accuracy", "cost", "recall_at_precision")
 PRIOR_OBJECTIVES = ("accuracy", "cost")  # scored and decided under a target prior
@@ -66,13 +68,13 @@ LOSS_SETTINGS = {
     "bce": ("pos_weight", "class_weight_beta"),
     "sigmoid_focal": ("focal_gamma",),
     "asymmetric": ("asl_gamma_neg", "asl_gamma_pos", "asl_clip"),
-    "distribution_balanced": ("db_alpha", "db_beta", "db_mu", "ntr_lambda", "ntr_kappa"),
-    "cb_ntr": ("class_weight_beta", "ntr_lambda", "ntr_kappa"),
+    "distribution_balanced": ("db_alpha", "db_beta", "db_mu", "ntr_lambda", "ntr_kappa", "focal_gamma"),
+    "cb_ntr": ("class_weight_beta", "ntr_lambda", "ntr_kappa", "focal_gamma"),
 }
 MULTI_LABEL_LOSSES = ("bce", "sigmoid_focal", "asymmetric", "distribution_balanced", "cb_ntr")
 # a multi-label run with no loss given: the best held-out dev macro-F1 over the results of
 # benchmarks/multilabel.py (results/multilabel*.json: data sets and budgets; a test checks it)
-MULTI_LABEL_RECIPE = "distribution_balanced"
+MULTI_LABEL_RECIPE = "distribution_balanced_no_focal"
 # class_weights left unset: the seed's N / n_c for weighted_ce; alpha = 1 for focal (Lin et al. found
 # alpha matters little once gamma focuses on hard examples).
 CLASS_WEIGHTS_BY_LOSS = {"weighted_ce": "inverse", "focal": "none"}
@@ -170,7 +172,8 @@ class RunConfig(DataSettings):
                                        "re-weighting", check=between(0, 1, high_open=True), group="loss")  # Cui et al.
     label_smoothing: float = setting(0.0, "label smoothing for ce, weighted_ce, logit_adjusted, balanced_softmax",
                                      check=between(0, 1), aliases=("label-smoothing-factor",), group="loss")
-    focal_gamma: float = setting(2.0, "focal: exponent of (1 - p)", check=at_least(0), group="loss")  # Lin et al.'s best
+    focal_gamma: float = setting(2.0, "focal, sigmoid_focal, distribution_balanced, cb_ntr: exponent of (1 - p)",
+                                 check=at_least(0), group="loss")  # Lin et al.'s best; DB's and CB-NTR's papers too
     dice_alpha: float = setting(0.1, "dice: self-adjusting exponent of (1 - p)", check=at_least(0), group="loss")
     dice_smoothing: float = setting(1.0, "dice: smoothing gamma", check=at_least(0), group="loss")  # Li et al.
     la_tau: float = setting(1.0, "logit_adjusted: strength tau of logits + tau log(prior)", group="loss")  # Menon et al.

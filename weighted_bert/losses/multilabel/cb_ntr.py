@@ -7,8 +7,9 @@ Each label's terms are weighted by its class-balanced weight ``w_l = (1 - beta) 
 (1 - beta^{n_l})`` (Cui et al., CVPR 2019; the inverse effective number), scaled so that
 the weights average 1 over the labels, and take NTR's form (see
 :mod:`~weighted_bert.losses.multilabel.distribution_balanced`):
-``loss = mean_{i,l} w_l (y log(1 + e^{-z'}) + (1 - y) (1 / lambda) log(1 + e^{lambda z'}))``.
-beta = 0 (w = 1), kappa = 0, lambda = 1 is plain BCE.
+``loss = mean_{i,l} w_l (y log(1 + e^{-z'}) + (1 - y) (1 / lambda) log(1 + e^{lambda z'}))``,
+each term times NTR's focal factor (gamma 2 in Huang et al.'s configuration).
+beta = 0 (w = 1), kappa = 0, lambda = 1, gamma = 0 is plain BCE.
 """
 
 from __future__ import annotations
@@ -38,18 +39,19 @@ def class_balanced_weights(class_counts: Sequence[int], beta: float) -> torch.Te
 
 class ClassBalancedNTRLoss(nn.Module):
     def __init__(self, class_counts: Sequence[int], num_examples: int, *, beta: float = 0.9999, lam: float = 2.0,
-                 kappa: float = 0.05):
+                 kappa: float = 0.05, gamma: float = 2.0):
         super().__init__()
         self.register_buffer("weight", class_balanced_weights(class_counts, beta))
         self.register_buffer("shift", kappa * prior_logits(class_counts, num_examples))
-        self.lam = lam
+        self.lam, self.gamma = lam, gamma
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         logits = upcast(logits)
         y = targets.to(logits.dtype)
-        return (self.weight.to(logits.dtype) * tolerant_terms(logits, y, self.shift, self.lam)).mean()
+        return (self.weight.to(logits.dtype) * tolerant_terms(logits, y, self.shift, self.lam, self.gamma)).mean()
 
 
 @register_loss("cb_ntr")
-def _build(class_counts, class_weight_beta, ntr_lambda, ntr_kappa, num_examples):
-    return ClassBalancedNTRLoss(class_counts, num_examples, beta=class_weight_beta, lam=ntr_lambda, kappa=ntr_kappa)
+def _build(class_counts, class_weight_beta, ntr_lambda, ntr_kappa, focal_gamma, num_examples):
+    return ClassBalancedNTRLoss(class_counts, num_examples, beta=class_weight_beta, lam=ntr_lambda, kappa=ntr_kappa,
+                                gamma=focal_gamma)

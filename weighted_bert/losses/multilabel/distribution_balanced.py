@@ -11,10 +11,16 @@ With ``n_l`` the training rows of label l among ``N``:
 * NTR: the logits are shifted by the prior bias, ``z' = z + kappa logit(n_l / N)`` (so a
   rare label's many negatives start near where they belong), and the negative term is
   ``(1 / lambda) log(1 + exp(lambda z'))``: its gradient vanishes fast once a negative is
-  below the threshold.
+  below the threshold;
+* focal factor (Lin et al., ICCV 2017), as in the published configurations of both Wu et al.
+  and Huang et al. (EMNLP 2021, text): each term is scaled by ``(1 - p_t)^gamma``, with
+  ``p_t = sigmoid(z')`` for a positive and ``sigmoid(-lambda z')`` for a negative (the
+  probability NTR's term is on).
 
-``loss = mean_{i,l} r^_il (y log(1 + e^{-z'}) + (1 - y) (1 / lambda) log(1 + e^{lambda z'}))``.
-alpha = 0.5, beta = 0 (r^ = 1), kappa = 0, lambda = 1 is plain BCE.
+``loss = mean_{i,l} r^_il (y sigmoid(-z')^gamma log(1 + e^{-z'})
++ (1 - y) sigmoid(lambda z')^gamma (1 / lambda) log(1 + e^{lambda z'}))``.
+alpha = 0.5, beta = 0 (r^ = 1), kappa = 0, lambda = 1, gamma = 0 is plain BCE; gamma = 0 alone
+is Huang et al.'s "DB-0FL".
 """
 
 from __future__ import annotations
@@ -35,20 +41,26 @@ def prior_logits(class_counts: Sequence[int], num_examples: int) -> torch.Tensor
     return torch.log(n / (num_examples - n)).float()
 
 
-def tolerant_terms(logits: torch.Tensor, y: torch.Tensor, shift: torch.Tensor, lam: float) -> torch.Tensor:
-    """NTR per element: ``y softplus(-z') + (1 - y) softplus(lambda z') / lambda``, z' = z + shift."""
+def tolerant_terms(logits: torch.Tensor, y: torch.Tensor, shift: torch.Tensor, lam: float,
+                   gamma: float = 0.0) -> torch.Tensor:
+    """NTR per element: ``y softplus(-z') + (1 - y) softplus(lambda z') / lambda``, z' = z + shift,
+    each term times its focal factor ``sigmoid(-z')^gamma`` / ``sigmoid(lambda z')^gamma``."""
     z = logits + shift.to(logits.dtype)
-    return y * F.softplus(-z) + (1 - y) * F.softplus(lam * z) / lam
+    positive, negative = F.softplus(-z), F.softplus(lam * z) / lam
+    if gamma:
+        positive = positive * torch.sigmoid(-z) ** gamma
+        negative = negative * torch.sigmoid(lam * z) ** gamma
+    return y * positive + (1 - y) * negative
 
 
 class DistributionBalancedLoss(nn.Module):
     def __init__(self, class_counts: Sequence[int], num_examples: int, *, alpha: float = 0.1, beta: float = 10.0,
-                 mu: float = 0.3, lam: float = 2.0, kappa: float = 0.05):
+                 mu: float = 0.3, lam: float = 2.0, kappa: float = 0.05, gamma: float = 2.0):
         super().__init__()
         counts = torch.as_tensor(class_counts, dtype=torch.float32)
         self.register_buffer("inverse", torch.where(counts > 0, 1.0 / counts.clamp_min(1), torch.zeros_like(counts)))
         self.register_buffer("shift", kappa * prior_logits(class_counts, num_examples))
-        self.alpha, self.beta, self.mu, self.lam = alpha, beta, mu, lam
+        self.alpha, self.beta, self.mu, self.lam, self.gamma = alpha, beta, mu, lam, gamma
 
     def rebalancing(self, y: torch.Tensor) -> torch.Tensor:
         inverse = self.inverse.to(y.dtype)
@@ -60,10 +72,10 @@ class DistributionBalancedLoss(nn.Module):
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         logits = upcast(logits)
         y = targets.to(logits.dtype)
-        return (self.rebalancing(y) * tolerant_terms(logits, y, self.shift, self.lam)).mean()
+        return (self.rebalancing(y) * tolerant_terms(logits, y, self.shift, self.lam, self.gamma)).mean()
 
 
 @register_loss("distribution_balanced")
-def _build(class_counts, db_alpha, db_beta, db_mu, ntr_lambda, ntr_kappa, num_examples):
+def _build(class_counts, db_alpha, db_beta, db_mu, ntr_lambda, ntr_kappa, focal_gamma, num_examples):
     return DistributionBalancedLoss(class_counts, num_examples, alpha=db_alpha, beta=db_beta, mu=db_mu,
-                                    lam=ntr_lambda, kappa=ntr_kappa)
+                                    lam=ntr_lambda, kappa=ntr_kappa, gamma=focal_gamma)
