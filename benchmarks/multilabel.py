@@ -165,8 +165,8 @@ def main_(argv=None) -> int:
     parser.add_argument("--runs", default=None, help="default: benchmarks/runs/multilabel[_DATA]")
     parser.add_argument("--output", default=None, help="default: benchmarks/results/multilabel[_DATA].md (and .json); "
                         "give another budget its own --runs and --output")
-    parser.add_argument("--select", default=None, choices=MULTI_LABEL_METRICS, help="the dev score that picks each run's checkpoint "
-                        "(train's --metric-for-best-model, e.g. map); default: train's")
+    parser.add_argument("--select", default=None, choices=MULTI_LABEL_METRICS, help="the dev score that picks "
+                        "each run's checkpoint (train's --metric-for-best-model, e.g. map); default: train's")
     parser.add_argument("--rescore", action="store_true", help="score the finished runs again from their files")
     parser.add_argument("--refit", action="store_true", help="with --rescore: fit each run's thresholds again on dev "
                         "as `train` now does (the models stay), then score")
