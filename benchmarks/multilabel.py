@@ -191,7 +191,7 @@ def main_(argv=None) -> int:
             seconds = train(runs / recipe / str(seed), data, recipe, seed, args.epochs, MAX_LENGTH[args.data],
                             args.select)
             scores[key] = {**score(runs / recipe / str(seed), data), "seconds": seconds, "epochs": args.epochs,
-                           **({"select": args.select} if args.select else {})}
+                           "select": args.select}
             cache.write_text(json.dumps(scores, indent=1))
             print(f"{key}: {seconds:.0f} s, {scores[key]['kept']}", flush=True)
     table, summary = summarise(scores, seeds, args.recipes.split(","))
