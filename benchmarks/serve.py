@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import aiohttp  # noqa: E402
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector  # noqa: E402
 import numpy as np  # noqa: E402
 
 from weighted_bert.config import RunConfig  # noqa: E402
@@ -99,15 +99,14 @@ async def load(url: str, texts: list[str], expected: np.ndarray | None, labels: 
     text's offline probabilities would be another text's (swapped) or lost."""
     latencies, bodies = [], {}
     next_index = iter(range(len(texts)))
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients),
-                                     timeout=aiohttp.ClientTimeout(total=300)) as session:
+    async with ClientSession(connector=TCPConnector(limit=clients), timeout=ClientTimeout(total=300)) as session:
         async def one_client():
             for i in next_index:
                 started = time.perf_counter()
                 try:
                     async with session.post(f"{url}/predict", json={"inputs": texts[i]}) as answer:
                         bodies[i] = await answer.read() if answer.status == 200 else None
-                except aiohttp.ClientError:
+                except ClientError:
                     bodies[i] = None
                 latencies.append(time.perf_counter() - started)
 
@@ -130,11 +129,10 @@ async def load(url: str, texts: list[str], expected: np.ndarray | None, labels: 
 
 
 def mean_batch(url: str) -> float:
+    import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
-    import urllib.request
-
-    text = urllib.request.urlopen(f"{url}/metrics").read().decode()
+    text = httpx.get(f"{url}/metrics", timeout=30).text  # the server under test, on loopback
     for family in text_string_to_metric_families(text):
         if family.name == "weighted_bert_batch_texts":
             values = {s.name: s.value for s in family.samples if not s.labels.get("le")}

@@ -12,6 +12,20 @@ import pytest
 # Measured matmul peaks (weighted_bert.speed) go to a cache of this session, not the user's.
 os.environ["WEIGHTED_BERT_CACHE"] = tempfile.mkdtemp(prefix="weighted-bert-cache-")
 
+
+@pytest.fixture(autouse=True)
+def offline():
+    """Every test runs offline: a connection or name lookup to anything but the loopback is
+    refused (tests/network_guard.py) and fails the test that made it."""
+    from network_guard import Guard
+
+    guard = Guard().install()
+    try:
+        yield guard
+    finally:
+        guard.remove()
+    assert not guard.attempts, f"the test reached for the network: {guard.attempts}"
+
 # Each class has its own keywords; sentences mix them with shared filler words, so the
 # task is learnable from the words alone, and counts are imbalanced (long tail).
 KEYWORDS = {

@@ -13,8 +13,8 @@ import dataclasses
 import hashlib
 import json
 import os
+import platform
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -118,7 +118,7 @@ def _held(output: Path):
     try:
         handle.seek(0)
         handle.truncate()
-        handle.write(f"process {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M')}")
+        handle.write(f"process {os.getpid()} on {platform.node()}, started {time.strftime('%Y-%m-%d %H:%M')}")
         handle.flush()
         yield
     finally:
