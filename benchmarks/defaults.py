@@ -17,8 +17,8 @@ debian_role``: debian_tags rows with exactly one ``role::`` tag, 11 classes, 1,5
 training rows): its natural world is its own dev and test, its balanced world those cut to
 at most 20 rows a class.
 
-Recipes (the demo's budget: MiniLM, 3 epochs, batch 32, length 64, learning rates 2e-4 /
-3e-2; no dev during training, the final model is scored): ce, the seed's weighted_ce,
+Recipes (MiniLM at `train`'s budget, length 64; no dev during training, the final model is
+scored): ce, the seed's weighted_ce,
 ce + class_balanced and + sqrt sampling, logit_adjusted, ldam + DRW; and each of them
 "+ decision": temperature and the `accuracy` objective under the target prior `dev` (the
 world's own dev frequencies) fitted on that world's dev with the noise guard, as
@@ -50,12 +50,18 @@ from weighted_bert.calibration import calibrate  # noqa: E402
 from weighted_bert.calibration.fit import TAU_GRID  # noqa: E402
 from weighted_bert.calibration.inputs import build_objective, trained_log_prior  # noqa: E402
 from weighted_bert.calibration.objectives import log_prior_from_counts, macro_f1  # noqa: E402
+from weighted_bert.classifier import Classifier  # noqa: E402
 from weighted_bert.cli import main  # noqa: E402
 from weighted_bert.config import RECIPES as PRESETS  # noqa: E402
+from weighted_bert.config import RunConfig  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
-from weighted_bert.inference import score  # noqa: E402
 from weighted_bert.metrics import classification_metrics  # noqa: E402
 from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
+from weighted_bert.settings import default_of  # noqa: E402
+
+# The budget settings this benchmark varies on purpose (tests/test_benchmarks.py): --epochs: the
+# recipes at another budget
+STUDIES = ("epochs",)
 
 CLINC = HERE.parent.parent / "shared" / "data" / "clinc150" / "data_full.json"
 DEBIAN = HERE.parent.parent / "shared" / "data" / "debian_tags"
@@ -176,8 +182,8 @@ def scores(run: Path, files: dict, preset: str) -> dict:
     out = {}
     for world in ("natural", "balanced"):
         dev, test = read_dataset(files[f"{world}_dev"]), read_dataset(files[f"{world}_test"])
-        zd = score(model, dev, batch_size=128, calibration=False)
-        zt = score(model, test, batch_size=128, calibration=False)
+        raw = Classifier(model, batch_size=128, calibration=False)
+        zd, zt = raw.logits(dev), raw.logits(test)
         yd, yt = np.asarray(model.label_map.encode(dev)), np.asarray(model.label_map.encode(test))
         raw = classification_metrics(yt, zt.argmax(1))
         objective = build_objective("accuracy", labels, train_counts=counts, dev_labels=yd, target_prior="dev")
@@ -189,8 +195,8 @@ def scores(run: Path, files: dict, preset: str) -> dict:
         # the closed-form Bayes shift (Saerens et al., 2002) to the world's prior, known by construction
         # (natural: the training frequencies; balanced: uniform), from the prior the recipe trains for
         if has_closed_form(preset):  # as `predict --target-prior` shifts a model with no kept decision
-            shifted = classification_metrics(yt, model.retarget(zt, "train" if world == "natural" else "uniform")
-                                             .argmax(1))
+            retargeted = raw.with_options(target_prior="train" if world == "natural" else "uniform")
+            shifted = classification_metrics(yt, retargeted.shifted(zt).argmax(1))
             out[world + SHIFT] = {"accuracy": shifted["accuracy"], "macro_f1": shifted["macro_f1"]}
         best = ceiling(zt, yt, counts)
         out[world + CEILING] = {"accuracy": best["accuracy"], "macro_f1": best["macro_f1"], "tau": best["tau"]}
@@ -253,7 +259,7 @@ def render(table, ranking, winner, orders, factors, seconds, naturals=(), epochs
              + (f"; {', '.join(naturals)}, debian_tags rows with exactly one tag of that facet, natural "
                 f"frequencies in every split (its balanced world: dev and test cut to at most {FLAT} rows a class; "
                 "seed k)" if naturals else "") + "; MiniLM-L6 "
-             f"(packaged), {epochs:g} epochs, batch 32, length 64, no dev during training. Mean ± sd over orders. "
+             f"(packaged) at `train`'s budget ({epochs:g} epochs), length 64, no dev during training. Mean ± sd over orders. "
              "`+ decision`: temperature and the accuracy objective under the target prior `dev`, fitted on "
              "that world's dev with the noise guard (2-fold cross-fitted gain >= 0.005, bootstrap 5th "
              "percentile > 0), as `train --target-prior dev` does. `+ prior shift` (a reference, not in the "
@@ -298,7 +304,7 @@ def run_benchmark(argv=None) -> int:
     parser.add_argument("--natural", default="debian_role", help="natural-frequency data sets (debian_<facet>); "
                         "'' for none")
     parser.add_argument("--recipes", default=",".join(RECIPES), help="names from RECIPES, comma-separated")
-    parser.add_argument("--epochs", type=float, default=None, help="another budget than the demo's 3 epochs (give "
+    parser.add_argument("--epochs", type=float, default=None, help="another budget than train's epochs (give "
                         "it its own --runs-dir and --output)")
     parser.add_argument("--runs-dir", default=str(HERE / "runs" / "defaults"))
     parser.add_argument("--output", default=str(HERE / "results" / "defaults.md"))
@@ -331,7 +337,7 @@ def run_benchmark(argv=None) -> int:
                 print(f"[defaults] IF {factor} order {order} {recipe}: {json.dumps(saved[key])}", file=sys.stderr)
     table, ranking, winner = summarise(results)
     Path(args.output).write_text(render(table, ranking, winner, orders, factors, seconds, naturals,
-                                         args.epochs or SETTINGS["epochs"], command), encoding="utf-8")
+                                         args.epochs or default_of(RunConfig, "epochs"), command), encoding="utf-8")
     Path(args.output).with_suffix(".json").write_text(json.dumps({
         "winner": winner, "preset": RECIPES[winner.replace(DECISION, "")],
         "settings": PRESETS[RECIPES[winner.replace(DECISION, "")]],

@@ -9,13 +9,14 @@ The Python API (imported on first use, so that ``import weighted_bert`` stays li
 
 The pipeline, one module a stage: ``data`` (readers) -> ``labels`` (label map, counts)
 -> ``weights`` and ``losses`` -> ``model`` (loading) -> ``training`` (the Trainer run)
--> ``evaluation``, ``metrics`` and ``reports`` -> ``inference`` and ``prediction``.
+-> ``evaluation``, ``metrics`` and ``reports`` -> ``classifier`` (texts in, answers out; the
+commands in ``inference``, the server in ``serve``).
 """
 
 __version__ = "0.1.0"
 __all__ = ["Classifier", "RunConfig", "WeightedBertClassifier", "load", "train"]
 
-_HOMES = {"train": "api", "load": "api", "Classifier": "api", "WeightedBertClassifier": "estimator",
+_HOMES = {"train": "api", "load": "api", "Classifier": "classifier", "WeightedBertClassifier": "estimator",
           "RunConfig": "config"}
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .classifier import Classifier
 from .config import RunConfig
-from .data import Dataset, Example
 from .data.examples import value_text
 from .errors import UserError
 from .scoring_config import ScoreConfig
@@ -139,66 +139,13 @@ def _write_jsonl(rows, path: Path, columns: dict) -> Path:
     return path
 
 
-class Classifier:
-    """A trained model, loaded: ``predict(texts)``, ``predict_proba(texts)``, ``labels``.
-    The same answers as ``weighted-bert predict`` (length-sorted batches, the saved calibration)."""
-
-    def __init__(self, fine_tuned, *, precision: str = "fp32", batch_size: int = 64, target_prior: str | None = None):
-        self.fine_tuned, self.precision, self.batch_size = fine_tuned, precision, batch_size
-        self.shift = fine_tuned.prior_shift(target_prior) if target_prior else None  # checked now
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.fine_tuned.label_map.labels)
-
-    def predict_proba(self, texts) -> np.ndarray:
-        """Class probabilities (a multi-label model: one sigmoid per label), shape
-        (len(texts), len(labels)), columns in ``labels`` order."""
-        from .inference import score
-
-        dataset = Dataset("<texts>", self._examples(texts))
-        logits = score(self.fine_tuned, dataset, batch_size=self.batch_size, precision=self.precision)
-        if self.shift is not None:
-            logits = (logits + self.shift[None, :]).astype(logits.dtype)
-        return self.fine_tuned.probabilities(logits)
-
-    def predict(self, texts, *, top_k: int | None = None, at_least_one: bool = False) -> list:
-        """The label of each text, by the calibration's decision rule where the model has one
-        (an abstention: its ``abstain_label``), else the most probable class. A multi-label
-        model: each text's list of labels (at or above their thresholds, most probable first;
-        at most ``top_k``; at least one with ``at_least_one``)."""
-        if self.fine_tuned.multi_label:
-            return self.fine_tuned.label_sets(self.predict_proba(texts), top_k=top_k, at_least_one=at_least_one)
-        if top_k is not None or at_least_one:
-            raise UserError("top_k and at_least_one are for multi-label models; this one gives one label a text")
-        return [self.fine_tuned.label_of(i) for i in self.fine_tuned.decide(self.predict_proba(texts))]
-
-    def _examples(self, texts) -> list[Example]:
-        if isinstance(texts, str):
-            raise UserError("predict takes a list of texts, not one string: predict([text])")
-        texts = list(texts)
-        if not texts:
-            raise UserError("predict needs at least one text; got an empty list")
-        pair = bool(self.fine_tuned.info.pair)
-        examples = []
-        for i, text in enumerate(texts):
-            parts = tuple(text) if pair and isinstance(text, (tuple, list)) else (text,)
-            if len(parts) != (2 if pair else 1) or not all(isinstance(p, str) for p in parts):
-                wanted = "(text_a, text_b) pairs of strings" if pair else "strings"
-                raise UserError(f"text {i} is {text!r}; this model takes {wanted}")
-            examples.append(Example(parts[0], parts[1] if pair else None, None, i + 1))
-        return examples
-
-
 def load(path, *, backend: str = "torch", precision: str = "fp32", batch_size: int = 64,
          target_prior: str | None = None) -> Classifier:
-    """A trained model folder (``train``'s output folder or its ``model/``) as a :class:`Classifier`;
+    """A trained model folder (``train``'s output folder or its ``model/``) as a
+    :class:`~weighted_bert.classifier.Classifier`;
     ``backend`` ``onnx``/``onnx-int8`` runs its ONNX export; ``target_prior`` (train, uniform or
     a JSON file of label -> frequency) answers for those class frequencies, as ``predict
     --target-prior`` does."""
-    from .inference import load_classifier
-
     config = build(ScoreConfig, {"model": str(path), "data": "-", "backend": backend, "precision": precision,
                                  "batch_size": batch_size, "target_prior": target_prior})
-    return Classifier(load_classifier(config.model, backend=config.backend), precision=config.precision,
-                      batch_size=config.batch_size, target_prior=config.target_prior)
+    return Classifier.from_config(config)

@@ -22,7 +22,8 @@ class WeightedBertClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model: str = "", *, loss: str = default_of(RunConfig, "loss"), class_weights=None,
                  sampling: str = default_of(RunConfig, "sampling"), epochs: float = default_of(RunConfig, "epochs"),
-                 learning_rate: float = default_of(RunConfig, "learning_rate"), head_learning_rate=None,
+                 learning_rate: float = default_of(RunConfig, "learning_rate"),
+                 head_learning_rate=default_of(RunConfig, "head_learning_rate"),
                  batch_size: int = default_of(RunConfig, "batch_size"),
                  max_seq_length: int = default_of(RunConfig, "max_seq_length"),
                  seed: int = default_of(RunConfig, "seed"),
@@ -50,4 +51,6 @@ class WeightedBertClassifier(ClassifierMixin, BaseEstimator):
         return self.classifier_.predict_proba(list(X))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        """Each text's class by the model's answer rule (its calibration's decision where it has one)."""
+        by_name = dict(zip(self.classifier_.labels, self.classes_))
+        return np.array([by_name.get(label, label) for label in self.classifier_.predict(list(X))])

@@ -1,11 +1,10 @@
-"""Scoring a fine-tuned model: load it (PyTorch or its ONNX export), read the texts, and
-get logits with the saved calibration applied. ``train`` (for dev and test), ``evaluate``,
-``predict`` and ``calibrate`` all score through here.
+"""The commands that score a file with a fine-tuned model: ``evaluate``, ``predict`` and
+``calibrate`` read the file the way the model was trained and answer through
+:class:`~weighted_bert.classifier.Classifier`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -15,29 +14,12 @@ import numpy as np
 from .data import DEFAULT_SEPARATOR, Dataset, parse_dataset, parse_lines, read_dataset
 from .errors import RunError, UserError
 from .log import get_logger
-from .prediction import encode_examples, predict_logits
+from .classifier import Classifier, load_model
 from .run_folder import CALIBRATION
-from .saved_model import FineTuned, load_fine_tuned
+from .saved_model import FineTuned
 from .scoring_config import ScoreConfig
 
 log = get_logger(__name__)
-
-
-def load_classifier(model, *, backend: str = "torch", **load_options) -> FineTuned:
-    """A fine-tuned model folder; with ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export
-    (written by ``weighted-bert export``) runs in place of the PyTorch model."""
-    fine_tuned = load_fine_tuned(model, weights=backend == "torch", **load_options)
-    if backend == "torch":
-        return fine_tuned
-    from .export import OnnxClassifier, onnx_path
-
-    path = onnx_path(fine_tuned.path, backend)
-    if not path.is_file():
-        raise RunError(f"{path}: no such ONNX model; write it first with `weighted-bert export --model "
-                       f"{model}{' --quantize int8' if backend == 'onnx-int8' else ''}`")
-    onnx = OnnxClassifier(path, len(fine_tuned.label_map))
-    onnx.config = fine_tuned.model.config  # labels, problem type, position limit
-    return dataclasses.replace(fine_tuned, model=onnx)
 
 
 def read_texts(fine_tuned: FineTuned, path, *, labels: str, config: ScoreConfig | None = None) -> Dataset:
@@ -56,23 +38,6 @@ def read_texts(fine_tuned: FineTuned, path, *, labels: str, config: ScoreConfig 
     return read_dataset(path, **options)
 
 
-def logits_of(model, tokenizer, dataset: Dataset, *, max_seq_length: int, batch_size: int,
-              precision: str = "fp32") -> np.ndarray:
-    """Raw logits for every example of ``dataset``, in file order."""
-    encodings = encode_examples(tokenizer, dataset.examples, max_seq_length)
-    return predict_logits(model, tokenizer, encodings, batch_size=batch_size, precision=precision)
-
-
-def score(fine_tuned: FineTuned, dataset: Dataset, *, batch_size: int, precision: str = "fp32",
-          calibration: bool = True, target_prior: str | None = None) -> np.ndarray:
-    """Logits of ``dataset`` at the model's training length, calibrated unless told not to
-    (and moved to ``target_prior`` when given: :meth:`FineTuned.retarget`)."""
-    raw = logits_of(fine_tuned.model, fine_tuned.tokenizer, dataset, max_seq_length=fine_tuned.max_seq_length,
-                    batch_size=batch_size, precision=precision)
-    logits = fine_tuned.logits(raw, use_calibration=calibration)
-    return fine_tuned.retarget(logits, target_prior) if target_prior else logits
-
-
 def scoring_loss(fine_tuned: FineTuned):
     """The model's training objective, to report ``eval_loss`` (None without class counts)."""
     from .losses import get_loss
@@ -84,10 +49,6 @@ def scoring_loss(fine_tuned: FineTuned):
     return get_loss(name, counts, **options)
 
 
-def _load(config: ScoreConfig) -> FineTuned:
-    return load_classifier(config.model, backend=config.backend)
-
-
 def evaluate(config: ScoreConfig, output_dir=None) -> dict:
     """Metrics of the model on a labelled file (with its calibration's decision rule; when the
     calibration changes the logits, also ``nll_uncalibrated`` and ``ece_uncalibrated``); with
@@ -95,11 +56,11 @@ def evaluate(config: ScoreConfig, output_dir=None) -> dict:
     from .calibration.temperature import ece, nll
     from .evaluation import metrics_from_logits, write_evaluation
 
-    fine_tuned = _load(config)
+    classifier = Classifier.from_config(config)
+    fine_tuned = classifier.fine_tuned
     _decision_options(fine_tuned, config)
     dataset = read_texts(fine_tuned, config.data, labels="required", config=config)
-    logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision,
-                   calibration=config.calibration)
+    logits = classifier.with_options(target_prior=None).logits(dataset)  # shifted below, after the uncalibrated NLL
     loss_fn, counts = scoring_loss(fine_tuned), fine_tuned.info.class_counts
     if fine_tuned.multi_label:
         from .multilabel import results
@@ -116,8 +77,7 @@ def evaluate(config: ScoreConfig, output_dir=None) -> dict:
     if calibration is not None and calibration.changes_logits:
         raw, y = calibration.remove(logits), fine_tuned.label_map.encode(dataset)
         extra = {"nll_uncalibrated": nll(raw, y), "ece_uncalibrated": ece(raw, y)}
-    if config.target_prior:
-        logits = fine_tuned.retarget(logits, config.target_prior)
+    logits = classifier.shifted(logits)
     if output_dir:
         return write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
                                 train_counts=counts, calibration=calibration, extra=extra)
@@ -132,29 +92,26 @@ def predict(config: ScoreConfig, output, probabilities=None) -> int:
     from .reports import write_predictions, write_test_results
 
     _distinct_paths({"--data": config.data, "--output": output, "--probabilities": probabilities})
-    fine_tuned = _load(config)
+    classifier = Classifier.from_config(config)
+    fine_tuned = classifier.fine_tuned
     _decision_options(fine_tuned, config)
     dataset = read_texts(fine_tuned, config.data, labels="optional", config=config)
-    probs = fine_tuned.probabilities(score(fine_tuned, dataset, batch_size=config.batch_size,
-                                           precision=config.precision, calibration=config.calibration,
-                                           target_prior=config.target_prior))
+    answers = classifier.answer(dataset, top_k=config.top_k, at_least_one=config.at_least_one)
+    probs = answers.probabilities
     if fine_tuned.multi_label:
         from .multilabel import results
 
         if probabilities:
             results.write_test_results(probabilities, fine_tuned.label_map.labels, probs)
-        chosen = fine_tuned.decide_sets(probs, top_k=config.top_k, at_least_one=config.at_least_one)
 
         def write(path):
-            results.write_predictions(path, dataset.examples, probs, chosen, fine_tuned.label_map.labels)
+            results.write_predictions(path, dataset.examples, probs, answers.decided, fine_tuned.label_map.labels)
     else:
         if probabilities:
             write_test_results(probabilities, probs)
-        decided = fine_tuned.decide(probs, use_calibration=config.calibration)
-        labels = [fine_tuned.label_of(i) for i in decided]
 
         def write(path):
-            write_predictions(path, dataset.examples, probs, labels, decided)
+            write_predictions(path, dataset.examples, probs, answers.labels, answers.decided)
     if str(output) == "-":
         with tempfile.TemporaryDirectory() as tmp:
             write(Path(tmp) / "p.tsv")
@@ -189,7 +146,9 @@ def calibrate_model(config):
     from .calibration import calibrate
     from .calibration.inputs import build_objective
 
-    fine_tuned = _load(config)
+    classifier = Classifier.load(config.model, backend=config.backend, batch_size=config.batch_size,
+                                 precision=config.precision, calibration=False)
+    fine_tuned = classifier.fine_tuned
     if fine_tuned.multi_label:
         raise UserError(f"{fine_tuned.path}: a multi-label model; its decision is its per-label thresholds, fitted "
                         "on dev by train (--thresholds per_label|global|none); calibrate is for single-label models")
@@ -204,7 +163,7 @@ def calibrate_model(config):
     objective = build_objective(config.objective, labels, train_counts=counts, dev_labels=y,
                                 target_prior=config.target_prior or "dev", costs=config.costs,
                                 target_class=config.target_class, min_precision=config.min_precision)
-    logits = score(fine_tuned, dataset, batch_size=config.batch_size, precision=config.precision, calibration=False)
+    logits = classifier.logits(dataset)
     result = calibrate(logits, y, counts, objective=objective, per_class_bias=config.per_class_bias,
                        temperature=config.temperature, abstain_threshold=config.abstain, coverage=config.coverage,
                        abstain_label=config.abstain_label)
@@ -226,7 +185,7 @@ def keep_calibration(fine_tuned: FineTuned, calibration) -> None:
     from .saved_model import fold_calibration
 
     if fine_tuned.model.__class__.__name__ == "OnnxClassifier":
-        fine_tuned = load_classifier(fine_tuned.path)  # the weights that are folded into are PyTorch's
+        fine_tuned = load_model(fine_tuned.path)  # the weights that are folded into are PyTorch's
     reason = fold_calibration(fine_tuned, calibration)
     calibration.not_folded_because = reason
     if reason:

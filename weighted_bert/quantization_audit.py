@@ -65,8 +65,9 @@ def audit_int8(fine_tuned, config) -> Int8Check | None:
     there is no labelled file to check on)."""
     import dataclasses
 
+    from .classifier import Classifier
     from .export import OnnxClassifier, onnx_path
-    from .inference import read_texts, score
+    from .inference import read_texts
 
     if fine_tuned.multi_label:
         log.warning("the int8 model was not checked: the check compares single-label F1 per class; for a multi-label "
@@ -83,7 +84,7 @@ def audit_int8(fine_tuned, config) -> Int8Check | None:
     results = {}
     for backend in ("onnx", "onnx-int8"):
         model = OnnxClassifier(onnx_path(fine_tuned.path, backend), k)
-        logits = score(dataclasses.replace(fine_tuned, model=model), dataset, batch_size=config.batch_size)
+        logits = Classifier(dataclasses.replace(fine_tuned, model=model), batch_size=config.batch_size).logits(dataset)
         results[backend] = (logits.argmax(1), full_metrics(y, logits.argmax(1), fine_tuned.label_map.labels,
                                                            train_counts=counts))
     (pred32, m32), (pred8, m8) = results["onnx"], results["onnx-int8"]

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from .evaluation import write_evaluation, write_prediction_files
-from .inference import score
+from .classifier import Classifier
 from .log import get_logger
 from .run_folder import LABEL_MAP, MODEL, TEST_RESULTS
 from .saved_model import FineTuned
@@ -25,7 +25,12 @@ def raw_dev_logits(config, classifier: FineTuned, dev, known=None):
     """Dev logits of ``classifier`` without its calibration: ``known`` when training kept them."""
     if known is not None:
         return known
-    return score(classifier, dev, batch_size=config.eval_batch_size, calibration=False)
+    return split_logits(config, classifier, dev, calibration=False)
+
+
+def split_logits(config, classifier: FineTuned, dataset, *, calibration: bool):
+    """``dataset``'s logits by the final model, at the run's evaluation batch size."""
+    return Classifier(classifier, batch_size=config.eval_batch_size, calibration=calibration).logits(dataset)
 
 
 def score_splits(config, classifier: FineTuned, loss_fn, dev, test, output: Path, result, stages: Stages,
@@ -45,7 +50,7 @@ def score_splits(config, classifier: FineTuned, loss_fn, dev, test, output: Path
                 calibration = classifier.calibration  # what the model kept, folded in or not
                 use = calibration is not None and config.calibration
                 return calibration.apply(raw_dev).astype(raw_dev.dtype) if use else raw_dev
-            return score(classifier, dataset, batch_size=config.eval_batch_size, calibration=config.calibration)
+            return split_logits(config, classifier, dataset, calibration=config.calibration)
 
     if dev is not None:
         dev_logits = logits(dev, "dev")

@@ -174,11 +174,6 @@ class FineTuned:
                      "--no-calibration turns it off")
         return raw if calibration.folded_into else calibration.apply(raw).astype(raw.dtype)
 
-    def retarget(self, logits, spec: str):
-        """Calibrated ``logits`` moved to another target prior (``spec``: train, uniform or a JSON
-        file): ``+`` :meth:`prior_shift`."""
-        return (logits + self.prior_shift(spec)[None, :]).astype(logits.dtype)
-
     def prior_shift(self, spec: str):
         """``log(new) - log(old)`` in label order, the Bayes shift of calibrated probabilities
         (Saerens et al., 2002) to ``spec`` from the prior the model's answers carry: the target
@@ -237,14 +232,6 @@ class FineTuned:
 
         thresholds = self.thresholds or Thresholds.half(self.label_map.labels)
         return thresholds.decide(scores, top_k=top_k, at_least_one=at_least_one)
-
-    def label_sets(self, scores, **options) -> list[list[str]]:
-        """Multi-label: each row's predicted labels, most probable first (:meth:`decide_sets`)."""
-        import numpy as np
-
-        labels = self.label_map.labels
-        return [[labels[j] for j in np.flatnonzero(row)[np.argsort(-s[row], kind="stable")]]
-                for row, s in zip(self.decide_sets(scores, **options), np.asarray(scores))]
 
     def decide(self, probabilities, *, use_calibration: bool = True):
         """Class index per row of (calibrated) ``probabilities``: the calibration's decision rule

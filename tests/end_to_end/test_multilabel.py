@@ -145,7 +145,7 @@ def test_serve_answers_label_sets(ml_run, toy_multilabel_dir):
     try:
         texts = [e.text for e in read_dataset(toy_multilabel_dir / "test.jsonl").examples[:5]]
         answer = httpx.post(f"http://{address}/predict", json={"inputs": texts}, timeout=60)
-        assert answer.status_code == 200
+        assert answer.status_code == 200, answer.text
         assert json.loads(answer.headers["X-Decisions"]) == weighted_bert.load(ml_run).predict(texts)
         info = httpx.get(f"http://{address}/info", timeout=30).json()
         assert info["multi_label"] and set(info["thresholds"]) == {"finance", "sport", "weather"}

@@ -115,19 +115,20 @@ def test_dev_is_scored_once_and_its_results_are_the_saved_models(tiny_bert, toy_
     from conftest import TRAIN_FLAGS
 
     from weighted_bert import run_results
+    from weighted_bert.classifier import Classifier
     from weighted_bert.data import read_dataset
-    from weighted_bert.inference import score
     from weighted_bert.prediction import softmax
     from weighted_bert.saved_model import load_fine_tuned
     from weighted_bert.trainer import still_improving
 
     scored = []
+    split_logits = run_results.split_logits
 
-    def counting(classifier, dataset, **options):
+    def counting(config, classifier, dataset, **options):
         scored.append(Path(dataset.path).name)
-        return score(classifier, dataset, **options)
+        return split_logits(config, classifier, dataset, **options)
 
-    monkeypatch.setattr(run_results, "score", counting)
+    monkeypatch.setattr(run_results, "split_logits", counting)
     out = tmp_path / "run"
     flags = [f for f in TRAIN_FLAGS if f not in ("--precision", "fp32", "--epochs", "12")]
     assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
@@ -137,7 +138,7 @@ def test_dev_is_scored_once_and_its_results_are_the_saved_models(tiny_bert, toy_
                    if "eval_macro_f1" in line]
     assert len(evaluations) == 4
     dev = read_dataset(toy_data_dir / "dev_data.txt", labels="required")
-    fresh = softmax(score(load_fine_tuned(out), dev, batch_size=64))
+    fresh = softmax(Classifier(load_fine_tuned(out), batch_size=64).logits(dev))
     written = np.array([row[2] for row in read_tsv(out / "eval_predictions.tsv")[1:]], dtype=float)
     np.testing.assert_allclose(written, fresh.max(axis=1), atol=1e-5)
     results = json.loads((out / "eval_results.json").read_text())

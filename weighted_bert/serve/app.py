@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from .. import __version__
+from ..errors import UserError
 from ..scoring_config import ServeConfig
 from .batcher import Batcher
 
@@ -148,9 +149,12 @@ def create_app(state: ServerState) -> FastAPI:
         except BadRequest as err:
             return JSONResponse({"error": str(err)}, status_code=err.status)
         try:
-            probabilities, truncated = await state.batcher.submit(texts)
-        except Exception as err:  # the model failed on this batch: the server keeps serving
+            said = await state.batcher.submit(texts)
+        except UserError as err:  # a text of this request the model cannot take
+            return JSONResponse({"error": f'"inputs": {err}'}, status_code=422)
+        except Exception as err:  # the model failed on this request: the server keeps serving
             return JSONResponse({"error": f"the model failed: {type(err).__name__}: {err}"}, status_code=500)
+        probabilities, truncated = said.probabilities, said.truncated
         k = len(labels) if top_k is None else min(top_k, len(labels))
         answers = []
         for row in probabilities:
@@ -160,11 +164,8 @@ def create_app(state: ServerState) -> FastAPI:
         cut = [str(i) for i, t in enumerate(truncated) if t]
         state.metrics.truncated.inc(len(cut))
         headers = {"X-Truncated-Inputs": ",".join(cut)} if cut else {}
-        if multi_label:  # the label set of each input, by the model's thresholds
-            headers["X-Decisions"] = json.dumps(state.fine_tuned.label_sets(probabilities))
-        elif rule:
-            chosen = state.fine_tuned.decide(probabilities)
-            headers["X-Decisions"] = json.dumps([state.fine_tuned.label_of(i) for i in chosen])
+        if multi_label or rule:  # each input's label set (by the thresholds), or its label by the decision rule
+            headers["X-Decisions"] = json.dumps(said.labels)
         return JSONResponse(answers, headers=headers)
 
     @app.get("/health", summary="200 while serving, 503 while shutting down")

@@ -1,10 +1,11 @@
 """Dynamic batching: requests waiting at the same moment run as one batch.
 
 The first request of a batch waits at most ``max_wait_ms`` for others to join, up to
-``max_batch_size`` texts; the batch is scored on one worker thread (so the event loop keeps
-answering health checks), sorted by length and run in small pieces that each pad only to
-their own longest text (``prediction.predict_logits``), and each caller gets exactly its
-own rows back, in its own order.
+``max_batch_size`` texts; the batch is answered on one worker thread (so the event loop keeps
+answering health checks) by the model's :meth:`Classifier.answer
+<weighted_bert.classifier.Classifier.answer>`, and each caller gets exactly its own rows
+back, in its own order. A batch that fails is answered again request by request, so that
+one caller's bad text fails only that caller.
 """
 
 from __future__ import annotations
@@ -14,33 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..data import Example
-from ..prediction import encode_examples, predict_logits, row_lengths
-
-
-class Scorer:
-    """Texts -> (probabilities, which texts were cut at the training length)."""
-
-    def __init__(self, fine_tuned, *, precision: str, batch_size: int, calibration: bool = True,
-                 target_prior: str | None = None):
-        self.fine_tuned, self.precision, self.batch_size = fine_tuned, precision, batch_size
-        self.calibration = calibration
-        self.shift = fine_tuned.prior_shift(target_prior).astype(np.float32) if target_prior else None  # checked now
-
-    def __call__(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
-        ft, length = self.fine_tuned, self.fine_tuned.max_seq_length
-        encodings = encode_examples(ft.tokenizer, [Example(t, None, None, i) for i, t in enumerate(texts)], length)
-        at_limit = np.flatnonzero(row_lengths(encodings["input_ids"]) >= length)
-        truncated = [False] * len(texts)
-        for i in at_limit:  # exactly at the limit, or cut: only these are measured in full
-            truncated[i] = len(ft.tokenizer(texts[i], truncation=False)["input_ids"]) > length
-        logits = predict_logits(ft.model, ft.tokenizer, encodings, batch_size=self.batch_size, precision=self.precision)
-        logits = ft.logits(logits, use_calibration=self.calibration)
-        if self.shift is not None:
-            logits = logits + self.shift[None, :]
-        return ft.probabilities(logits), truncated
+from ..classifier import Answers
 
 
 @dataclass
@@ -69,7 +44,7 @@ class Batcher:
             self.task.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
-    async def submit(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
+    async def submit(self, texts: list[str]) -> Answers:
         waiting = _Waiting(texts, asyncio.get_running_loop().create_future())
         await self.queue.put(waiting)
         return await waiting.future
@@ -92,16 +67,30 @@ class Batcher:
                 self.observe(count, started - waiting.since)
             texts = [t for waiting in batch for t in waiting.texts]
             try:
-                probabilities, truncated = await loop.run_in_executor(self.executor, self.score, texts)
+                answers = await loop.run_in_executor(self.executor, self.score, texts)
                 self.observe_model(time.perf_counter() - started)
-            except Exception as err:  # every caller of the batch hears of it; the server keeps serving
-                for waiting in batch:
-                    if not waiting.future.done():
-                        waiting.future.set_exception(err)
+            except Exception as err:
+                if len(batch) == 1:  # the caller hears of it; the server keeps serving
+                    _settle(batch[0], error=err)
+                    continue
+                for waiting in batch:  # whose text failed it? each request alone
+                    try:
+                        _settle(waiting, answers=await loop.run_in_executor(self.executor, self.score, waiting.texts))
+                    except Exception as own:
+                        _settle(waiting, error=own)
                 continue
             start = 0
             for waiting in batch:
                 end = start + len(waiting.texts)
-                if not waiting.future.done():  # a caller that went away needs no answer
-                    waiting.future.set_result((probabilities[start:end], truncated[start:end]))
+                _settle(waiting, answers=Answers(answers.probabilities[start:end], answers.decided[start:end],
+                                                 answers.labels[start:end], answers.truncated[start:end]))
                 start = end
+
+
+def _settle(waiting: _Waiting, *, answers: Answers | None = None, error: Exception | None = None) -> None:
+    if waiting.future.done():  # a caller that went away needs no answer
+        return
+    if error is not None:
+        waiting.future.set_exception(error)
+    else:
+        waiting.future.set_result(answers)

@@ -39,9 +39,9 @@ def _need_serving_packages() -> None:
 def serve(config: ServeConfig) -> int:
     """Serve until SIGTERM or Ctrl-C; returns the exit status."""
     _need_serving_packages()
-    from ..inference import load_classifier
+    from ..classifier import load_model
 
-    fine_tuned = load_classifier(config.model, backend=config.backend)  # a bad folder stops before binding
+    fine_tuned = load_model(config.model, backend=config.backend)  # a bad folder stops before binding
     sock = _bind(config)
     host, port = sock.getsockname()[:2]
     announce = (f"weighted-bert serving {fine_tuned.path} on http://{host}:{port} ({config.workers} worker"
@@ -92,10 +92,10 @@ def _bind(config: ServeConfig) -> socket.socket:
 def _worker(config: ServeConfig, sock: socket.socket, threads: int, ready) -> None:
     import torch
 
-    from ..inference import load_classifier
+    from ..classifier import load_model
 
     torch.set_num_threads(threads)  # before the model (and ONNX Runtime's session) is made
-    sys.exit(_serve_here(config, sock, load_classifier(config.model, backend=config.backend), ready=ready.set))
+    sys.exit(_serve_here(config, sock, load_model(config.model, backend=config.backend), ready=ready.set))
 
 
 def _precision(config: ServeConfig) -> str:
@@ -112,14 +112,19 @@ def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) 
     import uvicorn
 
     from .app import Metrics, ServerState, create_app
-    from .batcher import Batcher, Scorer
+    from ..classifier import Classifier
+    from .batcher import Batcher
 
     precision = _precision(config)
-    scorer = Scorer(fine_tuned, precision=precision, batch_size=SUB_BATCH, calibration=config.calibration,
-                    target_prior=config.target_prior)
-    scorer(["warm up"])  # the first call pays for lazy set-up; no request should
+    classifier = Classifier(fine_tuned, precision=precision, batch_size=SUB_BATCH, calibration=config.calibration,
+                            target_prior=config.target_prior)
+
+    def answer(texts):
+        return classifier.answer(texts, measure_truncation=True)
+
+    answer(["warm up"])  # the first call pays for lazy set-up; no request should
     metrics = Metrics()
-    batcher = Batcher(scorer, max_batch_size=config.max_batch_size, max_wait_ms=config.max_wait_ms,
+    batcher = Batcher(answer, max_batch_size=config.max_batch_size, max_wait_ms=config.max_wait_ms,
                       observe=metrics.observe_batch, observe_model=metrics.observe_model)
     state = ServerState(config, fine_tuned, batcher, metrics, precision)
     calibration = fine_tuned.calibration

@@ -1,0 +1,215 @@
+"""Texts in, answers out: the one path by which a fine-tuned model answers.
+
+``predict``, ``evaluate``, ``calibrate``, ``train``'s scoring of dev and test, the Python API
+(:func:`weighted_bert.load`), ``serve`` and the int8 audit all answer through
+:class:`Classifier`, so that encoding at the training length, the batched forward pass, the
+saved calibration, the target-prior shift and the answer rule each exist here once.
+
+>>> clf = Classifier.load("runs/a")                                   # doctest: +SKIP
+>>> clf.predict(["the striker scored"])                               # doctest: +SKIP
+['sport']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import Dataset, Example
+from .errors import RunError, UserError
+from .prediction import encode_examples, predict_logits, row_lengths
+from .saved_model import FineTuned, load_fine_tuned
+
+IN_MEMORY = "<texts>"  # the path of a Dataset made from texts in memory (its lines: position + 1)
+
+
+@dataclass
+class Answers:
+    """What a model says of some texts: ``probabilities`` (rows x labels: softmax, or one
+    sigmoid per label), ``decided`` (single-label: the class index of each row, negative for an
+    abstention; multi-label: the 0/1 label matrix), ``labels`` (each row's label, or its list of
+    labels most probable first) and ``truncated`` (whether each text was cut at the training
+    length; None where not measured)."""
+
+    probabilities: np.ndarray
+    decided: np.ndarray
+    labels: list
+    truncated: list[bool] | None = None
+
+
+class Classifier:
+    """A loaded model that answers: :meth:`logits`, :meth:`predict_proba`, :meth:`predict`,
+    :meth:`answer`. ``data`` everywhere is a list of texts (or of ``(text_a, text_b)`` pairs
+    for a pair model) or a :class:`~weighted_bert.data.Dataset`.
+
+    ``calibration``: apply the folder's calibration (its temperature, shift and decision rule);
+    ``target_prior`` (train, uniform or a JSON file of label -> frequency): answer for those
+    class frequencies (:meth:`FineTuned.prior_shift`), checked when the classifier is made."""
+
+    def __init__(self, fine_tuned: FineTuned, *, batch_size: int = 64, precision: str = "fp32",
+                 calibration: bool = True, target_prior: str | None = None):
+        self.fine_tuned, self.batch_size, self.precision = fine_tuned, batch_size, precision
+        self.calibration = calibration
+        self.target_prior = target_prior
+        self.shift = fine_tuned.prior_shift(target_prior) if target_prior else None
+
+    @classmethod
+    def load(cls, model, *, backend: str = "torch", load_options: dict | None = None, **options) -> Classifier:
+        """A fine-tuned model folder; with ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export
+        (written by ``weighted-bert export``) runs in place of the PyTorch model."""
+        return cls(load_model(model, backend=backend, **(load_options or {})), **options)
+
+    @classmethod
+    def from_config(cls, config) -> Classifier:
+        """From a :class:`~weighted_bert.scoring_config.ScoreConfig` (or any settings object
+        with its scoring fields)."""
+        return cls.load(config.model, backend=config.backend, batch_size=config.batch_size,
+                        precision=config.precision, calibration=getattr(config, "calibration", True),
+                        target_prior=getattr(config, "target_prior", None))
+
+    def with_options(self, **changes) -> Classifier:
+        """The same model with other options (``batch_size``, ``calibration``, ...)."""
+        options = dict(batch_size=self.batch_size, precision=self.precision, calibration=self.calibration,
+                       target_prior=self.target_prior)
+        return Classifier(self.fine_tuned, **{**options, **changes})
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.fine_tuned.label_map.labels)
+
+    @property
+    def multi_label(self) -> bool:
+        return self.fine_tuned.multi_label
+
+    @property
+    def path(self) -> str:
+        return self.fine_tuned.path
+
+    def dataset(self, data) -> Dataset:
+        """``data`` as a :class:`Dataset` (texts are checked: strings, or pairs for a pair model)."""
+        if isinstance(data, Dataset):
+            return data
+        if isinstance(data, str):
+            raise UserError("predict takes a list of texts, not one string: predict([text])")
+        texts = list(data)
+        if not texts:
+            raise UserError("predict needs at least one text; got an empty list")
+        pair = bool(self.fine_tuned.info.pair)
+        examples = []
+        for i, text in enumerate(texts):
+            parts = tuple(text) if pair and isinstance(text, (tuple, list)) else (text,)
+            if len(parts) != (2 if pair else 1) or not all(isinstance(p, str) for p in parts):
+                wanted = "(text_a, text_b) pairs of strings" if pair else "strings"
+                raise UserError(f"text {i} is {text!r}; this model takes {wanted}")
+            examples.append(Example(parts[0], parts[1] if pair else None, None, i + 1))
+        return Dataset(IN_MEMORY, examples)
+
+    def _encode(self, dataset: Dataset) -> dict:
+        try:
+            return encode_examples(self.fine_tuned.tokenizer, dataset.examples, self.fine_tuned.max_seq_length)
+        except TypeError as err:  # a text the tokenizer cannot take (a lone surrogate, ...): name it
+            for example in dataset.examples:
+                for text in (example.text, example.text_pair):
+                    if text is not None and not _encodable(text):
+                        where = (f"text {example.line - 1}" if dataset.path == IN_MEMORY
+                                 else f"{dataset.path}, line {example.line}")
+                        raise UserError(f"{where}: the text cannot be encoded as UTF-8 (it holds a lone "
+                                        "surrogate); expected valid Unicode text") from None
+            raise RunError(f"{dataset.path}: the tokenizer failed: {err}") from err
+
+    def _forward(self, encodings: dict) -> np.ndarray:
+        return predict_logits(self.fine_tuned.model, self.fine_tuned.tokenizer, encodings,
+                              batch_size=self.batch_size, precision=self.precision)
+
+    def _answerable(self, raw: np.ndarray) -> np.ndarray:
+        """Raw logits -> the logits the model answers with: calibrated (or not) and shifted."""
+        return self.shifted(self.fine_tuned.logits(raw, use_calibration=self.calibration))
+
+    def shifted(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated ``logits`` moved to the classifier's ``target_prior`` (unchanged without one)."""
+        return logits if self.shift is None else (logits + self.shift[None, :]).astype(logits.dtype)
+
+    def logits(self, data) -> np.ndarray:
+        """Logits (rows x labels, float32) at the model's training length, calibrated unless the
+        classifier was made with ``calibration=False``, moved to ``target_prior`` when given."""
+        return self._answerable(self._forward(self._encode(self.dataset(data))))
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return self.fine_tuned.probabilities(logits)
+
+    def predict_proba(self, data) -> np.ndarray:
+        """Class probabilities (a multi-label model: one sigmoid per label), rows x labels,
+        columns in :attr:`labels` order."""
+        return self.probabilities(self.logits(data))
+
+    def decide(self, probabilities: np.ndarray, *, top_k: int | None = None,
+               at_least_one: bool = False) -> tuple[np.ndarray, list]:
+        """The answer rule: ``(decided, labels)`` of :class:`Answers` for ``probabilities``.
+        Single-label: the calibration's decision rule (a cost matrix, abstaining) where the
+        model has one and calibration is on, else the most probable class. Multi-label: the
+        labels at or above their thresholds (0.5 without), at most ``top_k``, at least one with
+        ``at_least_one``."""
+        ft = self.fine_tuned
+        if ft.multi_label:
+            decided = ft.decide_sets(probabilities, top_k=top_k, at_least_one=at_least_one)
+            names = self.labels
+            return decided, [[names[j] for j in np.flatnonzero(row)[np.argsort(-p[row], kind="stable")]]
+                             for row, p in zip(decided, np.asarray(probabilities))]
+        if top_k is not None or at_least_one:
+            raise UserError(f"{ft.path}: top_k and at_least_one are for multi-label models; this one gives one "
+                            "label a text")
+        decided = ft.decide(probabilities, use_calibration=self.calibration)
+        return decided, [ft.label_of(i) for i in decided]
+
+    def predict(self, data, *, top_k: int | None = None, at_least_one: bool = False) -> list:
+        """Each text's label (an abstention: the calibration's ``abstain_label``), or for a
+        multi-label model its list of labels, most probable first."""
+        return self.decide(self.predict_proba(data), top_k=top_k, at_least_one=at_least_one)[1]
+
+    def answer(self, data, *, top_k: int | None = None, at_least_one: bool = False,
+               measure_truncation: bool = False) -> Answers:
+        """Probabilities, decisions and labels in one pass; with ``measure_truncation``, which
+        texts were cut at the training length."""
+        dataset = self.dataset(data)
+        encodings = self._encode(dataset)
+        probabilities = self.probabilities(self._answerable(self._forward(encodings)))
+        decided, labels = self.decide(probabilities, top_k=top_k, at_least_one=at_least_one)
+        truncated = self._truncated(dataset, encodings) if measure_truncation else None
+        return Answers(probabilities, decided, labels, truncated)
+
+    def _truncated(self, dataset: Dataset, encodings: dict) -> list[bool]:
+        length, tokenizer = self.fine_tuned.max_seq_length, self.fine_tuned.tokenizer
+        truncated = [False] * len(dataset)
+        for i in np.flatnonzero(row_lengths(encodings["input_ids"]) >= length):  # at the limit or cut: measure
+            e = dataset.examples[i]
+            whole = tokenizer(e.text, e.text_pair, truncation=False) if e.text_pair is not None else \
+                tokenizer(e.text, truncation=False)
+            truncated[i] = len(whole["input_ids"]) > length
+        return truncated
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def load_model(model, *, backend: str = "torch", **load_options) -> FineTuned:
+    """A fine-tuned model folder as a :class:`~weighted_bert.saved_model.FineTuned`; with
+    ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export runs in place of the PyTorch model."""
+    fine_tuned = load_fine_tuned(model, weights=backend == "torch", **load_options)
+    if backend == "torch":
+        return fine_tuned
+    from .export import OnnxClassifier, onnx_path
+
+    path = onnx_path(fine_tuned.path, backend)
+    if not path.is_file():
+        raise RunError(f"{path}: no such ONNX model; write it first with `weighted-bert export --model "
+                       f"{model}{' --quantize int8' if backend == 'onnx-int8' else ''}`")
+    onnx = OnnxClassifier(path, len(fine_tuned.label_map))
+    onnx.config = fine_tuned.model.config  # labels, problem type, position limit
+    return dataclasses.replace(fine_tuned, model=onnx)
