@@ -11,6 +11,8 @@ import argparse
 
 from transformers import pipeline
 
+STUDIES = ()  # the budget settings varied on purpose: none (tests/test_benchmarks.py)
+
 
 def main():
     parser = argparse.ArgumentParser()

@@ -30,6 +30,10 @@ from weighted_bert import sampling, training  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import demo_data_dir, demo_model_dir  # noqa: E402
 
+# The budget settings this benchmark varies on purpose (tests/test_benchmarks.py): speed at a fixed
+# budget, alike on both sides; no model's quality is measured
+STUDIES = ("learning_rate", "head_learning_rate", "max_steps", "warmup_ratio")
+
 
 def one_run(precision: str, factor: int | None, seed: int, steps: int, out: Path) -> tuple[float, float]:
     if factor:

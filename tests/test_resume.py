@@ -17,8 +17,9 @@ from weighted_bert.cli import main
 from weighted_bert.resume import complete_checkpoints
 
 # 138 training examples at batch 8: 18 steps an epoch, 54 in all, a checkpoint every 6.
-FLAGS = ["--epochs", "3", "--learning-rate", "3e-3", "--batch-size", "8", "--save-steps", "6",
-         "--sampling", "class_balanced", "--no-progress", "--seed", "11"]
+FLAGS = ["--epochs", "3", "--learning-rate", "3e-3", "--head-learning-rate", "none", "--early-stopping-patience",
+         "none", "--batch-size", "8", "--save-steps", "6", "--sampling", "class_balanced", "--no-progress", "--seed",
+         "11"]  # the tiny model's budget: every step runs
 
 # The same command, each optimizer step slowed down so that the test can kill it mid-run.
 SLOW_TRAIN = """

@@ -247,8 +247,8 @@ def still_improving(log_history: list[dict], metric: str) -> str | None:
     if not best_at_end or sign * (last - previous) < MIN_LAST_GAIN * abs(previous):
         return None
     return (f"dev {metric} was still improving at the last evaluation ({previous:.3f} -> {last:.3f}, the best of "
-            "the run): the model had not finished learning; more --epochs may help (with "
-            "--early-stopping-patience 2, training stops once dev stops improving)")
+            "the run): the model had not finished learning; more --epochs may help (--early-stopping-patience "
+            "still ends the run once dev stops improving)")
 
 
 def training_args(config: RunConfig, checkpoint_dir: Path, has_dev: bool, steps_per_epoch: int) -> TrainingArguments:

@@ -38,6 +38,7 @@ from .run_folder import (
     TrainingInfo,
 )
 from .run_results import raw_dev_logits, scalars, score_splits
+from .settings import was_given
 from .saved_model import FineTuned, load_fine_tuned, save_fine_tuned
 from .stages import Stages
 from .weights import SCHEMES
@@ -256,8 +257,11 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
         from transformers import EarlyStoppingCallback
 
         trainer.add_callback(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    elif config.early_stopping_patience:
+    elif config.early_stopping_patience and was_given(config, "early_stopping_patience"):
         log.warning("--early-stopping-patience needs a dev set to watch; training runs its whole budget")
+    elif dev is None:
+        log.info(f"no dev set: all {config.epochs:g} epochs run (with a dev file, training stops once dev stops "
+                 "improving, and the best epoch is kept)")
     if trackers(config)[1]:
         trainer.add_callback(tensorboard_callback(output / TENSORBOARD))
     decision = (f"thresholds {config.thresholds}" if classifier.multi_label
