@@ -329,6 +329,18 @@ def test_a_bad_target_prior_file_is_one_error_naming_it(tmp_path, content, probl
     assert str(path) in str(caught.value) and problem in str(caught.value)
 
 
+def test_a_target_prior_file_of_huge_numbers_is_not_lost_to_overflow(tmp_path):
+    """1e308 + 1e308 is inf in floats: summed first, every frequency became 0 and the prior uniform."""
+    from weighted_bert.calibration.inputs import target_log_prior
+
+    path = tmp_path / "prior.json"
+    path.write_text(json.dumps({"finance": 1e308, "sport": 1e308, "weather": 1}))
+    prior = np.exp(target_log_prior(str(path), ["finance", "sport", "weather"], train_counts=[1, 1, 1],
+                                    dev_labels=[0]))
+    np.testing.assert_allclose(prior[:2], [0.5, 0.5])
+    assert prior[2] < 1e-6
+
+
 @pytest.mark.parametrize("text, line, problem", [
     (",finance,sport\nfinance,0,1\nsport,1,0\n", 1, "lacks 1 of the model's labels (first: 'weather')"),
     (",finance,sport,weather\nfinance,0,1,1\nsport,1,0,x\nweather,1,1,0\n", 3,

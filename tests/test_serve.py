@@ -144,3 +144,22 @@ def test_workers_share_the_port_and_the_threads(trained_run):
     finally:
         process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize("body, status, problem", [
+    (b"[" * 200_000, 400, "nested too deeply"),
+    (b'{"inputs": "a", "parameters": []}', 422, '"parameters" must be an object'),
+    (b'{"inputs": "a", "parameters": 0}', 422, '"parameters" must be an object'),
+    (b'{"inputs": "a", "parameters": false}', 422, '"parameters" must be an object'),
+    (b'{"inputs": "a", "parameters": ""}', 422, '"parameters" must be an object'),
+])
+def test_a_hostile_body_is_a_clear_4xx(body, status, problem):
+    """Deep nesting was a RecursionError (a plain-text 500); falsy non-objects as parameters passed."""
+    from weighted_bert.scoring_config import ServeConfig
+    from weighted_bert.serve.app import BadRequest, _parse
+
+    with pytest.raises(BadRequest) as caught:
+        _parse(body, ServeConfig(model="m"))
+    assert caught.value.status == status and problem in str(caught.value)
+    texts, top_k = _parse(b'{"inputs": "a", "parameters": null}', ServeConfig(model="m"))
+    assert texts == ["a"] and top_k is None

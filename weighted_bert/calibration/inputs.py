@@ -74,11 +74,12 @@ def _prior_file(path: Path, labels: Sequence[str]) -> np.ndarray:
     what = 'a JSON object of label -> frequency, e.g. {"billing": 0.7, "refund": 0.3}'
     if not path.is_file():
         raise UserError(f"{path}: no such file; --target-prior takes dev, train, uniform or {what}")
-    values = numbers_by_label(path, read_json_object(path, what), labels, "frequency", whose="the model")
-    total = sum(values)
-    if total <= 0:
+    values = np.asarray(numbers_by_label(path, read_json_object(path, what), labels, "frequency", whose="the model"),
+                        dtype=float)
+    if values.max() <= 0:
         raise DataFormatError(path, None, "frequencies sum to 0; expected at least one above 0")
-    frequencies = np.maximum(np.asarray(values) / total, NEVER)
+    values = values / values.max()  # first, so that a sum of huge numbers cannot overflow to inf
+    frequencies = np.maximum(values / values.sum(), NEVER)
     return np.log(frequencies / frequencies.sum())
 
 

@@ -83,6 +83,8 @@ def _parse(body: bytes, config: ServeConfig) -> tuple[list[str], int | None]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise BadRequest(400, f"the body is not valid JSON ({err})") from None
+    except RecursionError:
+        raise BadRequest(400, "the body's JSON is nested too deeply") from None
     if not isinstance(data, dict) or "inputs" not in data:
         raise BadRequest(422, 'expected a JSON object with "inputs": a string or a list of strings')
     inputs = data["inputs"]
@@ -97,7 +99,8 @@ def _parse(body: bytes, config: ServeConfig) -> tuple[list[str], int | None]:
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise BadRequest(422, f'"inputs"[{i}] is {type(text).__name__}; expected a string')
-    parameters = data.get("parameters") or {}
+    parameters = data.get("parameters")
+    parameters = {} if parameters is None else parameters
     if not isinstance(parameters, dict):
         raise BadRequest(422, '"parameters" must be an object, e.g. {"top_k": 3}')
     top_k = parameters.get("top_k")
