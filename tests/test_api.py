@@ -78,6 +78,29 @@ def test_a_dataframe_without_the_named_columns(tmp_path, tiny_bert):
         weighted_bert.train(frame, model=str(tiny_bert), output_dir=tmp_path / "o", **FAST)
 
 
+def test_a_dataframe_with_a_repeated_column_name_is_refused(tmp_path, tiny_bert):
+    """Two columns named text: value["text"] is then a frame, and its iteration gave the column
+    names, so 60 rows trained as 2 rows whose text was "text"."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame([(t, t, y) for t, y in PAIRS], columns=["text", "text", "label"])
+    with pytest.raises(UserError, match="the training DataFrame has more than one column named 'text'"):
+        weighted_bert.train(frame, model=str(tiny_bert), output_dir=tmp_path / "o", **FAST)
+    assert not (tmp_path / "o").exists()
+
+
+def test_pandas_missing_values_are_missing_labels(tmp_path, tiny_bert):
+    """pd.NA and pd.NaT were "a label of type NAType"; NaN inside a label list named a deleted
+    temporary file."""
+    pd = pytest.importorskip("pandas")
+    for missing in (pd.NA, pd.NaT):
+        frame = pd.DataFrame({"text": ["a goal", "a loan"], "label": pd.Series(["sport", missing], dtype=object)})
+        with pytest.raises(UserError, match="item 1: the label is missing"):
+            weighted_bert.train(frame, model=str(tiny_bert), output_dir=tmp_path / "o", **FAST)
+    frame = pd.DataFrame({"text": ["a goal", "a loan"], "label": [["sport"], ["finance", float("nan")]]})
+    with pytest.raises(UserError, match=r"item 1: the label list .* holds a missing value"):
+        weighted_bert.train(frame, model=str(tiny_bert), output_dir=tmp_path / "o", **FAST)
+
+
 def test_predict_takes_a_non_empty_list_of_strings(trained_run):
     classifier = weighted_bert.load(trained_run)
     assert classifier.predict(["goal match team", "stock market bank"]) == ["sport", "finance"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -62,16 +63,28 @@ def _rows(value, split: str, columns: dict, *, labelled: bool) -> list[tuple]:
     """(text, text_pair, label) rows of in-memory data, each value checked."""
     text_key, pair_key, label_key = columns["text_column"], columns["text_pair_column"], columns["label_column"]
     if hasattr(value, "columns") or hasattr(value, "column_names"):  # pandas DataFrame, datasets.Dataset
+        kind = type(value).__name__
         names = list(value.columns) if hasattr(value, "columns") else list(value.column_names)
         wanted = [text_key] + ([pair_key] if pair_key else []) + ([label_key] if labelled else [])
         missing = [c for c in wanted if c not in names]
         if missing:
-            raise UserError(f"the {split} {type(value).__name__} has no column {missing[0]!r} (columns: "
+            raise UserError(f"the {split} {kind} has no column {missing[0]!r} (columns: "
                             f"{', '.join(map(str, names))}); name the columns with text_column= and label_column=")
+        repeated = sorted({str(c) for c in names if names.count(c) > 1})
+        if repeated:
+            raise UserError(f"the {split} {kind} has more than one column named {repeated[0]!r}; expected each "
+                            "column name once (which one holds the texts would be a guess)")
         n = len(value)
-        texts = list(value[text_key])
-        pairs = list(value[pair_key]) if pair_key else None
-        labels = list(value[label_key]) if label_key in names else [None] * n
+
+        def column(key):
+            items = list(value[key])
+            if len(items) != n:  # what a column read must give: one item a row
+                raise UserError(f"the {split} {kind}'s column {key!r} gave {len(items)} items for {n} rows")
+            return items
+
+        texts = column(text_key)
+        pairs = column(pair_key) if pair_key else None
+        labels = column(label_key) if label_key in names else [None] * n
         raw = [(t, pairs[i], y) if pairs else (t, y) for i, (t, y) in enumerate(zip(texts, labels))]
     else:
         try:
@@ -105,6 +118,9 @@ def _check_labels(rows, split: str, labelled: bool) -> None:
                 raise UserError(f"the {split} data, item {i}: the label is missing")
             continue
         if isinstance(label, (list, tuple, set, frozenset)):  # a multi-label row
+            if any(_missing(x) for x in label):
+                raise UserError(f"the {split} data, item {i}: the label list {label!r} holds a missing value (NaN "
+                                "or None); expected label names")
             if not all(isinstance(x, str) or value_text(x) not in (None, "") for x in label):
                 raise UserError(f"the {split} data, item {i}: the label list {label!r} holds something other than "
                                 "strings or numbers")
@@ -121,7 +137,16 @@ def _check_labels(rows, split: str, labelled: bool) -> None:
 
 
 def _missing(label) -> bool:
-    return label is None or (isinstance(label, (float, np.floating)) and math.isnan(label))
+    """None, NaN, and where pandas is loaded its own missing values (``pd.NA``, ``pd.NaT``)."""
+    if label is None or (isinstance(label, (float, np.floating)) and math.isnan(label)):
+        return True
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and not isinstance(label, (str, list, tuple, set, frozenset, dict)):
+        try:
+            return bool(pandas.isna(label))
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def _write_jsonl(rows, path: Path, columns: dict) -> Path:
