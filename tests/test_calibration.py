@@ -154,6 +154,16 @@ def test_coverage_threshold_answers_the_stated_share():
     assert coverage_threshold(confidence, 1.0) == 0.05
 
 
+def test_coverage_one_answers_everything_and_a_handful_of_rows_fits_no_threshold():
+    """--coverage 1.0 used the lowest dev probability as its threshold, so held-out texts below it
+    abstained; a one-row dev file placed a threshold on that one row."""
+    logits, y, counts = synthetic(0.0, seed=6)
+    assert calibrate(logits, y, counts, coverage=1.0).abstain_threshold is None
+    few = calibrate(logits[:5], y[:5], counts, coverage=0.8, temperature=False)
+    assert few.abstain_threshold is None and "5 dev row(s); a coverage threshold needs at least 20" in \
+        few.abstain_report["not_fitted"]
+
+
 def test_abstaining_raises_accuracy_on_the_answered_part():
     logits, y, counts = synthetic(0.0, seed=6)
     record = calibrate(logits, y, counts, coverage=0.8)
@@ -181,6 +191,7 @@ def test_calibrate_command_and_its_use_in_predict(trained_run, toy_data_dir, tmp
     assert "macro_f1: dev" in printed and "held-out gain" in printed
     # The toy model is already perfect on dev: no decision to gain, and no errors to fit a temperature on
     assert "not kept: within noise" in printed and "temperature: not fitted: 0 wrong dev prediction(s)" in printed
+    assert "with the fitted tau " in printed and "with tau 0" not in printed  # the score beside it is the fitted tau's
     assert "nothing kept" in printed and not (run / "model" / "calibration.json").exists()
     # A calibration written by hand (tau 1 pushes every prediction to the rarest class) is applied...
     counts = json.loads((run / "model" / "weighted_bert.json").read_text())["class_counts"]

@@ -100,10 +100,14 @@ def _calibrate(args) -> int:
               f"{report['ece_before']:.4f} -> {report['ece_after']:.4f} (held out); {kept}")
     shift = (f"tau {result.tau}" if result.objective != "recall_at_precision" else "a class bias") \
         + (" and per-class biases" if config.per_class_bias else "")
+    if result.objective != "recall_at_precision" and not result.accepted:
+        shift = f"the fitted tau {result.fitted_tau}" + (" and per-class biases" if config.per_class_bias else "")
     print(f"{result.objective}: dev {result.dev_before:.4f} -> {result.dev_after:.4f} with {shift}; held-out gain "
           f"{result.held_out_gain:+.4f} (bootstrap 5th percentile {result.held_out_gain_p05:+.4f}); "
           + ("kept" if result.accepted else "not kept: within noise"))
-    if result.abstain_report:
+    if result.abstain_report and "not_fitted" in result.abstain_report:
+        print(f"abstaining: not fitted: {result.abstain_report['not_fitted']}")
+    elif result.abstain_report:
         a = result.abstain_report
         answered = "-" if a["answered_accuracy"] is None else f"{a['answered_accuracy']:.4f}"
         print(f"abstaining below probability {result.abstain_threshold:.4g}: held-out coverage {a['coverage']:.3f}, "

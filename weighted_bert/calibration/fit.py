@@ -32,6 +32,7 @@ BIAS_GRID = np.arange(-2.0, 2.0 + 1e-9, 0.25)
 MIN_GAIN = 0.005
 BOOTSTRAP = 200
 MIN_ERRORS = 10  # wrong dev predictions needed to fit a temperature
+MIN_COVERAGE_ROWS = 20  # dev rows needed to place a coverage threshold (each row moves it by 1/n of coverage)
 RULE = (f"kept when the 2-fold cross-fitted dev gain is >= {MIN_GAIN} and the 5th percentile of {BOOTSTRAP} "
         "paired bootstrap gains is > 0; the temperature when it lowers the cross-fitted dev NLL")
 
@@ -138,7 +139,10 @@ def calibrate(logits: np.ndarray, y: np.ndarray, class_counts, *, objective: Obj
         dev_before=before, dev_after=after, held_out_gain=float(gain), held_out_gain_p05=p05, accepted=accepted,
         fitted_tau=tau, fitted_biases=None if biases is None else [float(b) for b in biases],
         temperature_report=temperature_report, abstain_label=abstain_label, rule=RULE)
-    if abstain_threshold is not None or coverage is not None:
+    if abstain_threshold is None and coverage is not None and len(y) < MIN_COVERAGE_ROWS:
+        record.abstain_report = {"not_fitted": f"{len(y)} dev row(s); a coverage threshold needs at least "
+                                               f"{MIN_COVERAGE_ROWS}", "target_coverage": coverage}
+    elif abstain_threshold is not None or (coverage is not None and coverage < 1):  # coverage 1: answer all
         record.abstain_threshold, record.abstain_report = _abstaining(record, z, y, halves, abstain_threshold,
                                                                       coverage)
     return record
