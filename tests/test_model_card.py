@@ -4,6 +4,8 @@ the run's own results."""
 import json
 import shutil
 
+import pytest
+
 from weighted_bert.cli import main
 
 
@@ -70,3 +72,26 @@ def test_calibrate_folds_and_rewrites_the_card(trained_run, toy_data_dir, tmp_pa
     assert saved["folded_into"] == "classifier" and saved["tau"] == 0.5
     text = ModelCard.load(run / "model" / "README.md").text
     assert "| calibration | z - 0.5 log(train prior), fitted on dev for macro_f1, folded into `classifier` |" in text
+
+
+HOSTILE = ["<script>alert(1)</script>", "x\ny</td><img src=x onerror=alert(2)>", "a|pipe", "back`tick", "tab\there"]
+
+
+def test_hostile_labels_are_text_in_the_rendered_card():
+    """Labels went raw into the card's Markdown: a tag ran, a newline split the table row, a pipe
+    added a column, a backtick closed the code span. Rendered by a Markdown library, the card
+    must hold no tag from a label and one row of seven cells per class."""
+    markdown_it = pytest.importorskip("markdown_it")
+    from weighted_bert.model_card import _per_class, _weak_spots, md_text
+
+    per_class = [{"label": label, "train_count": 3, "shot_group": "few", "precision": 0.5, "recall": 0.5,
+                  "f1": 0.1, "support": 2} for label in HOSTILE]
+    metrics = {"per_class": per_class, "confusions": [{"gold": HOSTILE[0], "predicted": HOSTILE[1], "count": 2}]}
+    card = "\n".join(["Labels: " + ", ".join(md_text(x) for x in HOSTILE), *_per_class(metrics), *_weak_spots(metrics)])
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(card)
+    assert "<script" not in html and "<img" not in html and "<code" not in html
+    rows = [r for r in html.split("<tr>")[2:]]
+    assert len(rows) == len(HOSTILE) and all(r.count("<td") == 7 for r in rows)
+    for label in HOSTILE:  # each label shows as itself (a break or tab as a backslash and a letter)
+        shown = label.replace("\n", "\\n").replace("\t", "\\t").replace("<", "&lt;").replace(">", "&gt;")
+        assert shown.replace("`", "&#96;").replace("|", "&#124;") in html or shown in html, label

@@ -99,7 +99,7 @@ def _data_name(settings: dict, split: str | None) -> str:
 
 def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name, base) -> str:
     counts = info.class_counts or []
-    parts = [f"# {model_dir.parent.name}", ""]
+    parts = [f"# {md_text(model_dir.parent.name)}", ""]
     kind = "multi-label text classifier (each text gets a set of labels)" if info.multi_label else "text classifier"
     parts.append(f"A {kind} for {len(labels or [])} {'labels' if info.multi_label else 'classes'}, fine-tuned with "
                  "weighted-bert for imbalanced labels" + (f" from `{base}`" if base else "") + ".")
@@ -111,7 +111,7 @@ def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name
         nonzero = [c for c in counts if c > 0] or [0]
         parts.append(f"Training data: {sum(counts)} examples; the largest class has {max(counts)}, the smallest "
                      f"{min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
-    parts += ["", "## Labels", "", ", ".join(f"`{x}`" for x in (labels or [])[:100])
+    parts += ["", "## Labels", "", ", ".join(md_text(x) for x in (labels or [])[:100])
               + (f", ... ({len(labels)} in all)" if labels and len(labels) > 100 else ""), ""]
     parts += ["## Recipe", "", "| setting | value |", "|---|---|"]
     parts += [f"| {k} | {v} |" for k, v in _recipe(model_dir, info)]
@@ -135,11 +135,29 @@ def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name
     return "\n".join(parts)
 
 
+MARKDOWN_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "&#124;"), ("`", "&#96;"))
+
+
+def md_text(value) -> str:
+    """``value`` as literal text in Markdown, in a table cell or running text: a label or a
+    folder name is data, so nothing in it may open a tag, a column, a code span or emphasis.
+    HTML's characters, the pipe and backticks become entities; backslashes, asterisks and
+    brackets (a link) are backslash-escaped; a tab or line break is shown as a backslash and
+    a letter (a break would end the table row)."""
+    text = str(value).replace("\\", "\\\\")
+    text = text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    for char, entity in MARKDOWN_ENTITIES:
+        text = text.replace(char, entity)
+    for char in "*[]":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
 def _recipe(model_dir: Path, info: TrainingInfo) -> list[tuple[str, str]]:
     settings = info.settings
     rows = [("loss", info.loss)]
-    rows += [(k.replace("_", " "), json.dumps(v) if isinstance(v, dict) else v) for k, v in info.loss_options.items()
-             if k != "labels"]
+    rows += [(k.replace("_", " "), md_text(json.dumps(v, ensure_ascii=False)) if isinstance(v, dict) else v)
+             for k, v in info.loss_options.items() if k != "labels"]  # a dict is by label: the user's text
     rows += [(k.replace("_", " "), settings[k]) for k in ("sampling", "epochs", "max_steps", "batch_size",
                                                           "learning_rate", "head_learning_rate", "max_seq_length",
                                                           "precision", "seed") if settings.get(k) is not None]
@@ -177,7 +195,7 @@ def _per_class(metrics: dict) -> list[str]:
     lines = ["", "## Per class (weakest first)", "",
              "| label | training examples | shot group | precision | recall | F1 | support |",
              "|---|---:|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['label']} | {r.get('train_count', '')} | {r.get('shot_group', '')} | {r['precision']:.4f} | "
+    lines += [f"| {md_text(r['label'])} | {r.get('train_count', '')} | {r.get('shot_group', '')} | {r['precision']:.4f} | "
               f"{r['recall']:.4f} | {r['f1']:.4f} | {r['support']} |" for r in rows]
     return lines
 
@@ -186,9 +204,10 @@ def _weak_spots(metrics: dict) -> list[str]:
     weak = [r for r in metrics.get("per_class", []) if r["support"] and r["f1"] < WEAK_F1]
     pairs = metrics.get("confusions", [])[:10]
     lines = ["", "## What it is bad at", ""]
-    lines.append(f"Classes with F1 under {WEAK_F1}: " + (", ".join(f"`{r['label']}` ({r['f1']:.2f})" for r in
+    lines.append(f"Classes with F1 under {WEAK_F1}: " + (", ".join(f"{md_text(r['label'])} ({r['f1']:.2f})" for r in
                  sorted(weak, key=lambda r: r["f1"])) if weak else "none."))
     if pairs:
         lines += ["", "Most-confused pairs (gold → predicted, examples): "
-                  + "; ".join(f"`{p['gold']}` → `{p['predicted']}` ({p['count']})" for p in pairs) + "."]
+                  + "; ".join(f"{md_text(p['gold'])} → {md_text(p['predicted'])} ({p['count']})" for p in pairs)
+                  + "."]
     return lines
