@@ -65,6 +65,18 @@ def test_build_takes_aliases_and_names_unknown_and_missing_settings():
         build(RunConfig, {"model": "m", "output_dir": "o", "seed": -1}, where="run.yaml")
 
 
+@pytest.mark.parametrize("name, text", [
+    ("run.yaml", "model: m\nepochs: 1\nseed: 3\nepochs: 7\n"),
+    ("run.json", '{"model": "m",\n "epochs": 1,\n "seed": 3,\n "epochs": 7}'),
+])
+def test_a_settings_file_naming_a_key_twice_is_refused_with_both_lines(tmp_path, name, text):
+    """`epochs: 1` then `epochs: 7` took the last value silently."""
+    pytest.importorskip("yaml")
+    (tmp_path / name).write_text(text)
+    with pytest.raises(UserError, match=r"the key 'epochs' is given twice \(lines 2 and 4\)"):
+        read_settings_file(tmp_path / name)
+
+
 def test_settings_files_json_and_yaml(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"model": "m", "max-seq-length": 64, "labels": ["x", "y"]}))
     assert read_settings(RunConfig, tmp_path / "run.json") == {"model": "m", "max_seq_length": 64, "labels": ["x", "y"]}

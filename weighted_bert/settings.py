@@ -18,6 +18,7 @@ import functools
 import json
 import math
 import os
+import re
 import typing
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -240,17 +241,58 @@ def read_settings_file(path) -> dict:
         except ImportError:
             raise UserError(f"{path}: reading YAML needs PyYAML (pip install pyyaml), or write it as JSON") from None
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_unique_keys_loader(yaml))
         except yaml.YAMLError as err:
             raise UserError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        except _RepeatedKey as err:
+            raise UserError(f"{path}: the key {err.key!r} is given twice (lines {err.first} and {err.second}); "
+                            "expected each setting once") from None
     else:
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_pairs)
         except ValueError as err:
             raise UserError(f"{path}: not valid JSON ({err})") from None
+        except _RepeatedKey as err:
+            first, second = (text.count("\n", 0, m.start()) + 1 for m in
+                             list(re.finditer(re.escape(json.dumps(err.key)) + r"\s*:", text))[:2])
+            raise UserError(f"{path}: the key {err.key!r} is given twice (lines {first} and {second}); "
+                            "expected each setting once") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of setting names to values, found {type(data).__name__}")
     return data
+
+
+class _RepeatedKey(Exception):
+    """A mapping names a key twice: the later value would win silently."""
+
+    def __init__(self, key, first: int = 0, second: int = 0):
+        super().__init__(key)
+        self.key, self.first, self.second = key, first, second
+
+
+def _unique_pairs(pairs: list) -> dict:
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _RepeatedKey(key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _unique_keys_loader(yaml):
+    """PyYAML's safe loader, refusing a mapping that names a key twice (with both lines)."""
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            lines = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in lines:
+                    raise _RepeatedKey(key, lines[key], key_node.start_mark.line + 1)
+                lines[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def _help(f: dataclasses.Field) -> str:
