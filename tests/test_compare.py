@@ -172,3 +172,14 @@ def test_compare_auto_halves_on_dev_and_scores_test_once(tmp_path, tiny_bert, to
     assert summary["test"]["macro_f1"] >= 0 and "# compare --auto:" in capsys.readouterr().out
     assert main(["compare", "--auto", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
                  str(tmp_path / "x")]) == 2
+
+
+def test_a_recipe_name_too_long_for_a_folder_is_refused_before_any_run(tmp_path, tiny_bert, toy_data_dir, capsys):
+    """A 300-character recipe name was an OSError traceback (File name too long) from inside run_compare."""
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text(json.dumps({"recipes": {"x" * 300: {"loss": "ce"}}, "seeds": [1]}))
+    assert main(["compare", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir",
+                 str(tmp_path / "out"), "--config", str(sweep)]) == 2
+    err = capsys.readouterr().err
+    assert "is 300 characters; its folder name may be at most 100" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / ("x" * 300)).exists()

@@ -84,6 +84,9 @@ def load_sweep(path) -> dict:
     return {"recipes": checked, "seeds": seeds, "settings": settings}
 
 
+MAX_FOLDER_NAME = 100  # bytes; file systems allow 255 a name, and the run's own files go below it
+
+
 def _folder_name(recipe: str) -> str:
     """A recipe's folder in the sweep: letters, digits and ``_.=-`` only, never ``.``-led
     (so never ``..``), so that every run stays inside the sweep's folder."""
@@ -97,6 +100,9 @@ def _plan(model: str, output: Path, recipes: dict[str, dict], seeds: list[int], 
     plan = []
     for name, options in recipes.items():
         folder_name = _folder_name(name)
+        if len(folder_name.encode()) > MAX_FOLDER_NAME:
+            raise UserError(f"recipe name {name[:40]!r}... is {len(name)} characters; its folder name may be at "
+                            f"most {MAX_FOLDER_NAME}: give the recipe a shorter name")
         if folder_name in folders:
             raise UserError(f"recipes {folders[folder_name]!r} and {name!r} would share the folder "
                             f"{output / folder_name}; rename one")
