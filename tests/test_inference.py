@@ -41,6 +41,19 @@ def test_predict_reads_standard_input(trained_run):
     assert row.split("\t")[:2] == ["the storm and rain today", "weather"]
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+def test_predict_onto_a_full_disk_is_an_error_not_a_short_file(trained_run, toy_data_dir):
+    """Onto a full disk, `predict --output -` wrote part of the lines, said nothing and exited 0."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "weighted_bert", "predict", "--model-dir", str(trained_run),
+                                 "--data", str(toy_data_dir / "test_data.txt"), "--output", "-"], stdout=full,
+                                stderr=subprocess.PIPE, text=True, cwd=REPO)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "writing the predictions to standard output failed" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def read_tsv(path):
     with open(path, encoding="utf-8", newline="") as handle:
         return list(csv.reader(handle, delimiter="\t"))

@@ -115,10 +115,30 @@ def predict(config: ScoreConfig, output, probabilities=None) -> int:
     if str(output) == "-":
         with tempfile.TemporaryDirectory() as tmp:
             write(Path(tmp) / "p.tsv")
-            sys.stdout.write((Path(tmp) / "p.tsv").read_text(encoding="utf-8"))
+            _to_stdout(Path(tmp) / "p.tsv")
     else:
         write(output)
     return len(dataset)
+
+
+def _to_stdout(path: Path, chunk: int = 1 << 16) -> None:
+    """``path``'s bytes to standard output, in chunks, each write checked: a full disk or a
+    closed pipe is an error, never a silently short file (text-mode stdout can drop a short write)."""
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(chunk):
+                view = memoryview(block)
+                while view:
+                    written = out.write(view)
+                    if written is None or written <= 0:
+                        raise OSError("standard output took no bytes")
+                    view = view[written:]
+        out.flush()
+    except OSError as err:
+        raise RunError(f"writing the predictions to standard output failed ({err.strerror or err}); the output "
+                       "is incomplete") from None
 
 
 def _decision_options(fine_tuned: FineTuned, config: ScoreConfig) -> None:
