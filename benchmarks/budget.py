@@ -90,7 +90,7 @@ def train(run: Path, data: Path, flags: dict, seed: int) -> dict:
         assert main(["train", "--model", demo_model_dir(), "--data-dir", str(data), "--output-dir", str(run),
                      "--overwrite-output-dir", "--no-progress", "--logging-steps", "100", *settings]) == 0
     result = json.loads(summary.read_text())
-    epochs = max((e.get("epoch", 0) for e in _log(run)), default=float("nan"))
+    epochs = max((e.get("epoch", 0) for e in _log(run)), default=float("nan"))  # the epochs that ran
     return {"test_macro_f1": result["test"]["macro_f1"], "dev_macro_f1": result["eval"].get("macro_f1"),
             "minutes": result["seconds"] / 60, "epochs_run": epochs}
 
@@ -110,14 +110,16 @@ def summarise(scores: dict, sets: list[str], configs: list[str], seeds: list[int
     complete = [c for c in configs if all((s, c) in mean for s in sets)]
     best = {s: max(mean[s, c]["test_macro_f1"] for c in complete) for s in sets} if complete else {}
     behind = {c: float(np.mean([mean[s, c]["test_macro_f1"] - best[s] for s in sets])) for c in complete}
-    lines = ["| config | " + " | ".join(sets) + " | mean behind the best | minutes (all sets) |",
+    lines = ["| config (seeds) | " + " | ".join(sets) + " | mean behind the best | minutes (all sets) |",
              "|---|" + "---:|" * (len(sets) + 2)]
-    for c in sorted(configs, key=lambda c: -behind.get(c, -1)):
+    for c in sorted((c for c in configs if any((s, c) in mean for s in sets)), key=lambda c: -behind.get(c, -1)):
         cells = [(f"{mean[s, c]['test_macro_f1']:.3f} ({mean[s, c]['epochs_run']:.0f} ep)" if (s, c) in mean else "")
                  for s in sets]
         minutes = sum(mean[s, c]["minutes"] for s in sets if (s, c) in mean)
-        lines.append(f"| {c} | " + " | ".join(cells) + f" | {behind[c]:+.3f} | {minutes:.0f} |" if c in behind
-                     else f"| {c} | " + " | ".join(cells) + f" | | {minutes:.0f} |")
+        ran = max((mean[s, c]["seeds"] for s in sets if (s, c) in mean), default=0)
+        name = f"`{c}` ({ran})"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {behind[c]:+.3f} | {minutes:.0f} |" if c in behind
+                     else f"| {name} | " + " | ".join(cells) + f" | | {minutes:.0f} |")
     winner = max(behind, key=behind.get) if behind else None
     return lines, {"winner": winner, "flags": CONFIGS.get(winner), "behind_the_best": behind,
                    "means": {f"{s}/{c}": v for (s, c), v in mean.items()}}
@@ -130,6 +132,8 @@ def main_(argv=None) -> int:
     parser.add_argument("--configs", default=",".join(CONFIGS), help="names of CONFIGS, comma-separated")
     parser.add_argument("--runs", default=str(HERE / "runs" / "budget"))
     parser.add_argument("--output", default=str(HERE / "results" / "budget.md"))
+    parser.add_argument("--table-only", action="store_true", help="train nothing: the table of the finished runs "
+                        "(each config over the seeds it ran)")
     args = parser.parse_args(argv)
     seeds, sets, configs = [int(s) for s in args.seeds.split(",")], args.sets.split(","), args.configs.split(",")
     unknown = [c for c in configs if c not in CONFIGS] + [s for s in sets if s not in SETS]
@@ -139,7 +143,7 @@ def main_(argv=None) -> int:
     cache = runs / "scores.json"
     runs.mkdir(parents=True, exist_ok=True)
     scores = json.loads(cache.read_text()) if cache.is_file() else {}
-    for seed in seeds:
+    for seed in [] if args.table_only else seeds:
         for config in configs:  # every set once before the next config: an interrupted sweep still compares
             for name in sets:
                 key = f"{name}/{config}/{seed}"
@@ -152,9 +156,12 @@ def main_(argv=None) -> int:
     lines, summary = summarise(scores, sets, configs, seeds)
     command = " ".join(["python benchmarks/budget.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     text = ["# Training budget: learning rates and epochs", "",
-            f"Measured by `{command}` on this 2-core CPU machine, MiniLM-L6, seeds {args.seeds}. "
-            + " ".join(__doc__.split("\n\n")[1].split()), "",
-            "Test macro-F1 as `train` writes it (mean over seeds; epochs run in brackets):", "", *lines, "",
+            (f"Made by `{command}` from the finished runs of earlier sweeps (each config over the seeds it ran)"
+             if args.table_only else f"Measured by `{command}`") + " on this 2-core CPU machine, MiniLM-L6. "
+            + " ".join(__doc__.split("\n\n")[2].split()), "",
+            "Test macro-F1 as `train` writes it (mean over the seeds each config ran; epochs run in brackets, "
+            "their mean; minutes: wall time of training and scoring, summed over the sets, with other work "
+            "beside some runs):", "", *lines, "",
             f"**Best over the sets: {summary['winner']}.**", ""]
     Path(args.output).write_text("\n".join(text))
     Path(args.output).with_suffix(".json").write_text(json.dumps(summary, indent=1))
