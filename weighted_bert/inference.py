@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .classifier import Classifier, load_model
 from .data import DEFAULT_SEPARATOR, Dataset, parse_dataset, parse_lines, read_dataset
 from .errors import RunError, UserError
 from .log import get_logger
-from .classifier import Classifier, load_model
 from .run_folder import CALIBRATION
 from .saved_model import FineTuned
 from .scoring_config import ScoreConfig
