@@ -117,7 +117,7 @@ class Classifier:
                                  else f"{dataset.path}, line {example.line}")
                         raise UserError(f"{where}: the text cannot be encoded as UTF-8 (it holds a lone "
                                         "surrogate); expected valid Unicode text") from None
-            raise RunError(f"{dataset.path}: the tokenizer failed: {err}") from err
+            raise  # not the user's text: a bug, shown with its traceback
 
     def _forward(self, encodings: dict) -> np.ndarray:
         return predict_logits(self.fine_tuned.model, self.fine_tuned.tokenizer, encodings,

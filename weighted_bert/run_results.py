@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from .evaluation import write_evaluation, write_prediction_files
 from .classifier import Classifier
+from .evaluation import write_evaluation, write_prediction_files
 from .log import get_logger
 from .run_folder import LABEL_MAP, MODEL, TEST_RESULTS
 from .saved_model import FineTuned

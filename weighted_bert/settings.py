@@ -253,10 +253,10 @@ def read_settings_file(path) -> dict:
         except ValueError as err:
             raise UserError(f"{path}: not valid JSON ({err})") from None
         except _RepeatedKey as err:
-            first, second = (text.count("\n", 0, m.start()) + 1 for m in
-                             list(re.finditer(re.escape(json.dumps(err.key)) + r"\s*:", text))[:2])
-            raise UserError(f"{path}: the key {err.key!r} is given twice (lines {first} and {second}); "
-                            "expected each setting once") from None
+            lines = [str(text.count("\n", 0, m.start()) + 1)
+                     for m in re.finditer(re.escape(json.dumps(err.key)) + r"\s*:", text)][:2]
+            where = f" (lines {' and '.join(lines)})" if len(lines) == 2 else ""  # found as written, or not said
+            raise UserError(f"{path}: the key {err.key!r} is given twice{where}; expected each setting once") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of setting names to values, found {type(data).__name__}")
     return data
