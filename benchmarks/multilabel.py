@@ -41,12 +41,13 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.multilabel_data import build_clinc_compositional  # noqa: E402
 from weighted_bert.cli import main  # noqa: E402
-from weighted_bert.config import MULTI_LABEL_METRICS, MULTI_LABEL_RECIPE, RunConfig  # noqa: E402
+from weighted_bert.config import MULTI_LABEL_METRICS, RunConfig  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
 from weighted_bert.labels import LabelMap  # noqa: E402
 from weighted_bert.multilabel.metrics import multilabel_metrics  # noqa: E402
 from weighted_bert.multilabel.thresholds import Thresholds  # noqa: E402
+from weighted_bert.recipes import MULTI_LABEL_RECIPE  # noqa: E402
 from weighted_bert.run_folder import MODEL, THRESHOLDS, TRAINING_INFO  # noqa: E402
 from weighted_bert.settings import default_of  # noqa: E402
 

@@ -60,7 +60,6 @@ from transformers import (  # noqa: E402
 from weighted_bert import trainer, training  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import demo_data_dir, demo_model_dir  # noqa: E402
-from weighted_bert.prediction import encode_examples, predict_logits  # noqa: E402
 from weighted_bert.labels import build_label_map  # noqa: E402
 from weighted_bert.losses import get_loss  # noqa: E402
 from weighted_bert.metrics import full_metrics  # noqa: E402

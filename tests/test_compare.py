@@ -143,7 +143,8 @@ def test_compare_runs_multi_label_recipes(tmp_path, tiny_bert, toy_multilabel_di
 
 def test_compare_auto_tries_every_measured_multi_label_recipe_the_default_first():
     from weighted_bert.auto import candidates
-    from weighted_bert.config import MULTI_LABEL_LOSSES, MULTI_LABEL_RECIPE, RECIPES
+    from weighted_bert.loss_settings import MULTI_LABEL_LOSSES
+    from weighted_bert.recipes import MULTI_LABEL_RECIPE, RECIPES
 
     recipes = list(dict.fromkeys(recipe for recipe, _ in candidates(multi_label=True)))
     assert recipes[0] == MULTI_LABEL_RECIPE

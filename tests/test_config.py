@@ -4,8 +4,9 @@ import dataclasses
 
 import pytest
 
-from weighted_bert.config import CLASS_WEIGHTS_BY_LOSS, LOSS_SETTINGS, RunConfig, loss_defaults
+from weighted_bert.config import RunConfig
 from weighted_bert.errors import SettingError
+from weighted_bert.loss_settings import CLASS_WEIGHTS_BY_LOSS, LOSS_SETTINGS, loss_defaults
 from weighted_bert.losses import available_losses, get_loss, loss_options
 from weighted_bert.scoring_config import ScoreConfig
 from weighted_bert.settings import default_of
@@ -80,7 +81,8 @@ def test_checkpoints_fall_on_evaluations():
 
 
 def test_a_recipe_fills_what_is_not_given_and_flags_win():
-    from weighted_bert.config import RECIPES, RunConfig
+    from weighted_bert.config import RunConfig
+    from weighted_bert.recipes import RECIPES
     from weighted_bert.settings import build, default_of
 
     base = {"model": "m", "output_dir": "o"}
@@ -122,7 +124,7 @@ def test_the_default_recipe_is_the_one_the_benchmark_names():
     import json
     from pathlib import Path
 
-    from weighted_bert.config import RECIPES
+    from weighted_bert.recipes import RECIPES
     from weighted_bert.settings import build
     from weighted_bert.training import target_prior
 
@@ -142,7 +144,7 @@ def test_the_multi_label_default_is_the_recipe_the_benchmark_recommends():
     import json
     from pathlib import Path
 
-    from weighted_bert.config import MULTI_LABEL_RECIPE, RECIPES
+    from weighted_bert.recipes import MULTI_LABEL_RECIPE, RECIPES
 
     results = [json.loads(p.read_text()) for p in sorted((Path(__file__).parents[1] / "benchmarks" / "results")
                                                          .glob("multilabel*.json"))]

@@ -2,7 +2,8 @@
 
 import pytest
 
-from weighted_bert.data import DataFormatError, Dataset, Example
+from weighted_bert.data import Dataset, Example
+from weighted_bert.errors import DataFormatError
 from weighted_bert.labels import LabelMap, build_label_map
 
 

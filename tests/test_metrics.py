@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from weighted_bert.metrics import classification_metrics, per_class_report, shot_accuracy, shot_group
+from weighted_bert.metrics import classification_metrics, per_class_report, shot_accuracy
+from weighted_bert.shot_groups import shot_group
 
 # gold:      0 0 0 1 1 2
 # predicted: 0 0 1 1 0 0

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from weighted_bert.config import RunConfig
-from weighted_bert.data import DataFormatError, parse_dataset, read_dataset
-from weighted_bert.errors import SettingError
+from weighted_bert.data import parse_dataset, read_dataset
+from weighted_bert.errors import DataFormatError, SettingError
 from weighted_bert.labels import build_label_map
 from weighted_bert.stats import dataset_stats
 
@@ -91,7 +91,8 @@ def test_multi_hot_and_counts():
 
 def test_settings_of_the_task():
     assert RunConfig(model="m", output_dir="o", label_separator="|").multi_label is True
-    from weighted_bert.config import MULTI_LABEL_LOSSES, MULTI_LABEL_RECIPE
+    from weighted_bert.loss_settings import MULTI_LABEL_LOSSES
+    from weighted_bert.recipes import MULTI_LABEL_RECIPE
 
     settled = RunConfig(model="m", output_dir="o", multi_label=True)
     assert settled.loss in MULTI_LABEL_LOSSES and settled.recipe == MULTI_LABEL_RECIPE

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from weighted_bert.data import Columns, DataFormatError, find_data_files, read_dataset
+from weighted_bert.data import Columns, find_data_files, read_dataset
+from weighted_bert.errors import DataFormatError
 
 
 def write(tmp_path, name, content, mode="w"):

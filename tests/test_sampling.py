@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from weighted_bert.sampling import ClassAwareSampler, LengthGroupedSampler, class_probabilities
+from weighted_bert.sampling.samplers import ClassAwareSampler, LengthGroupedSampler, class_probabilities
 
 # 100 examples of class 0, 10 of class 1, 1 of class 2
 LABELS = [0] * 100 + [1] * 10 + [2]
@@ -81,7 +81,7 @@ def test_length_grouped_sampler():
 def test_multi_label_class_aware_sampling_draws_a_label_then_a_row_carrying_it():
     import numpy as np
 
-    from weighted_bert.sampling import ClassAwareSampler
+    from weighted_bert.sampling.samplers import ClassAwareSampler
 
     # label 0 on rows 0-7, label 1 on rows 7-8 (row 7 carries both), row 9 has no label
     y = np.zeros((10, 2))

@@ -4,7 +4,6 @@ request with the server staying healthy, Prometheus metrics, and SIGTERM drainin
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -92,3 +92,101 @@ def test_no_unsafe_loading_in_the_package():
         for call in re.findall(r"torch\.load\([^)]*\)", source):
             assert "weights_only=True" in call, f"{path}: {call}"
         assert not re.search(r"pickle\.loads?\(", source), path
+
+
+# The package's layers, bottom to top: a module imports only from its own layer or below
+# (module-level and lazy imports alike). A new module joins a layer here, or the test fails.
+LAYERS = (
+    ("foundation", ("errors", "log", "page", "resources", "tokenizer_file", "speed", "io", "settings", "shot_groups",
+                    "export")),
+    ("data", ("data", "labels")),
+    ("formulas", ("weights", "recipes", "loss_settings", "losses", "metrics", "multilabel", "multilabel.metrics",
+                  "multilabel.thresholds", "sampling", "calibration")),
+    ("schema", ("config", "scoring_config", "run_folder")),
+    ("model", ("tf_checkpoint", "tf_import", "model", "saved_model", "prediction", "classifier", "tf_convert")),
+    ("results", ("reports", "evaluation", "plots", "run_report", "multilabel.results", "multilabel.report",
+                 "model_card", "paired", "stats")),
+    ("training", ("trainer", "resume", "stages", "training", "multilabel.run", "run_results", "inference",
+                  "quantization_audit")),
+    ("commands", ("", "__main__", "api", "estimator", "serve", "compare", "auto", "demo", "compat", "push", "cli")),
+)
+# The formulas (losses, metrics, sampling, class weights, calibration and thresholds) read
+# none of the run's schema or data: they take numbers and their own settings
+# (``loss_settings``, the one declaration they import), so a new flag never touches them.
+FORMULAS = ("weights", "losses", "metrics", "multilabel.metrics", "multilabel.thresholds", "sampling", "calibration",
+            "shot_groups")
+SCHEMA = ("config", "scoring_config", "settings", "data")
+
+
+def _short(module: str) -> str:
+    return module.removeprefix("weighted_bert").lstrip(".")
+
+
+def _under(module: str, prefixes) -> str | None:
+    """The longest of ``prefixes`` that ``module`` is or sits under."""
+    short = _short(module)
+    found = [p for p in prefixes if short == p or (p and short.startswith(p + "."))]
+    return max(found, key=len) if found else None
+
+
+def layer_of(module: str) -> int | None:
+    ranked = [(len(p), i) for i, (_, names) in enumerate(LAYERS) if (p := _under(module, names)) is not None]
+    return max(ranked)[1] if ranked else None
+
+
+def arrows_up(edges) -> list[str]:
+    found = []
+    for module, targets in sorted(edges.items()):
+        for target in sorted(targets):
+            if layer_of(target) > layer_of(module):
+                found.append(f"{_short(module)} ({LAYERS[layer_of(module)][0]}) -> {_short(target)} "
+                             f"({LAYERS[layer_of(target)][0]})")
+    return found
+
+
+def test_every_module_has_a_layer():
+    assert [m for m in graph() if layer_of(m) is None] == []
+
+
+def test_no_import_runs_back_up():
+    assert arrows_up(graph()) == []
+
+
+def test_the_layer_check_finds_an_arrow_up():
+    fake = {"weighted_bert.metrics": {"weighted_bert.config"}, "weighted_bert.config": {"weighted_bert.metrics"}}
+    assert arrows_up(fake) == ["metrics (formulas) -> config (schema)"]
+
+
+def _reached(edges, module: str) -> set[str]:
+    seen, todo = set(), [module]
+    while todo:
+        for target in edges[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def schema_in_formulas(edges) -> dict[str, list[str]]:
+    """Per formula module, the schema modules it imports directly, or reaches at all other
+    than ``settings`` through ``loss_settings`` (the losses' own declaration)."""
+    found = {}
+    for module in edges:
+        if _under(module, FORMULAS) is None:
+            continue
+        direct = {t for t in edges[module] if _under(t, SCHEMA)}
+        reached = {t for t in _reached(edges, module) if _under(t, SCHEMA) and _short(t) != "settings"}
+        if direct | reached:
+            found[_short(module)] = sorted(_short(t) for t in direct | reached)
+    return found
+
+
+def test_the_formulas_import_no_schema():
+    assert schema_in_formulas(graph()) == {}
+
+
+def test_the_schema_check_sees_an_indirect_import():
+    fake = {"weighted_bert.weights": {"weighted_bert.labels"}, "weighted_bert.labels": {"weighted_bert.data"},
+            "weighted_bert.data": set(), "weighted_bert.losses.focal": {"weighted_bert.settings"},
+            "weighted_bert.settings": set()}
+    assert schema_in_formulas(fake) == {"weights": ["data"], "losses.focal": ["settings"]}

@@ -4,7 +4,7 @@ the prediction options and the saved file."""
 import numpy as np
 import pytest
 
-from weighted_bert.data.readers import DataFormatError
+from weighted_bert.errors import DataFormatError
 from weighted_bert.multilabel.thresholds import (
     SHRINK,
     Thresholds,

@@ -18,11 +18,12 @@ import math
 import time
 from pathlib import Path
 
-from .config import MULTI_LABEL_LOSSES, MULTI_LABEL_RECIPE, RECIPES, DataSettings, RunConfig
+from .config import DataSettings, RunConfig
 from .errors import UserError
-from .io import atomic_write_text
+from .io import atomic_write_text, write_json
 from .log import get_logger
-from .reports import write_json
+from .loss_settings import MULTI_LABEL_LOSSES
+from .recipes import MULTI_LABEL_RECIPE, RECIPES
 
 log = get_logger(__name__)
 

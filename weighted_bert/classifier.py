@@ -109,7 +109,7 @@ class Classifier:
     def _encode(self, dataset: Dataset) -> dict:
         try:
             return encode_examples(self.fine_tuned.tokenizer, dataset.examples, self.fine_tuned.max_seq_length)
-        except TypeError as err:  # a text the tokenizer cannot take (a lone surrogate, ...): name it
+        except TypeError:  # a text the tokenizer cannot take (a lone surrogate, ...): name it
             for example in dataset.examples:
                 for text in (example.text, example.text_pair):
                     if text is not None and not _encodable(text):

@@ -32,10 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RunConfig, unread_loss_settings
+from .config import RunConfig
 from .errors import SettingError, UserError
 from .io import atomic_write_bytes, atomic_write_text
 from .log import get_logger
+from .loss_settings import unread_loss_settings
 from .paired import paired_differences, paired_markdown
 from .run_folder import RUN_FILES, RUN_SUMMARY
 from .settings import check_values, read_settings_file

@@ -10,7 +10,6 @@ it is (nanoGPT's ``train.py`` habit).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import ClassVar
@@ -18,72 +17,20 @@ from typing import ClassVar
 from .data.readers import ON_BAD_LINE, Columns
 from .errors import SettingError
 from .labels import LABEL_ORDERS
-from .settings import at_least, between, default_of, remember_given, resolved_copy, setting, validate, was_given
-from .weights import NORMALIZATIONS, POS_WEIGHTS, SCHEMES
+from .loss_settings import LOSS_SETTINGS, MULTI_LABEL_LOSSES, LossSettings, unread_loss_settings
+from .multilabel import THRESHOLD_MODES
+from .recipes import MULTI_LABEL_RECIPE, RECIPES
+from .sampling import SAMPLINGS
+from .settings import at_least, between, remember_given, resolved_copy, setting, validate, was_given
+from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCORING_PRECISIONS = ("fp32", "bf16")
-SAMPLINGS = ("random", "class_balanced", "sqrt")  # multi-label: a label drawn, then a row that carries it
-THRESHOLDS = ("per_label", "global", "none")  # multi-label decisions fitted on dev after training
 BACKENDS = ("torch", "onnx", "onnx-int8")
-REDUCTIONS = ("mean", "weighted_mean")
 BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll", "micro_f1", "map")
 MULTI_LABEL_METRICS = ("macro_f1", "micro_f1", "map", "nll")  # what a multi-label dev evaluation has
 TRACKERS = ("none", "tensorboard", "mlflow", "wandb", "all")
 TARGET_PRIORS = ("dev", "train", "uniform", "none")  # or a JSON file of label -> frequency; none: train only
-# --recipe presets: the recipes benchmarks/defaults.py measured (see benchmarks/results/defaults.md)
-RECIPES = {
-    "seed": {"loss": "weighted_ce", "class_weights": "inverse", "weight_normalization": "none",
-             "loss_reduction": "mean", "target_prior": "none"},  # the seed's method, as it was
-    "ce": {"loss": "ce"},
-    "class_balanced": {"loss": "ce", "sampling": "class_balanced"},
-    "sqrt": {"loss": "ce", "sampling": "sqrt"},
-    "logit_adjusted": {"loss": "logit_adjusted"},
-    "ldam_drw": {"loss": "ldam", "drw_start": 0.8},
-    "recommended": {"loss": "ce", "target_prior": "dev"},  # the defaults: the winner of the rule
-    # multi-label (benchmarks/multilabel.py, benchmarks/results/multilabel.md)
-    "bce": {"loss": "bce"},
-    "bce_pos_weight": {"loss": "bce", "pos_weight": "inverse"},
-    "sigmoid_focal": {"loss": "sigmoid_focal"},
-    "asymmetric": {"loss": "asymmetric"},
-    "distribution_balanced": {"loss": "distribution_balanced"},  # as published: with the focal factor
-    "cb_ntr": {"loss": "cb_ntr"},
-    "distribution_balanced_no_focal": {"loss": "distribution_balanced", "focal_gamma": 0.0},  # Huang et al.'s DB-0FL
-    "cb_ntr_no_focal": {"loss": "cb_ntr", "focal_gamma": 0.0},
-}
-OBJECTIVES = ("macro_f1", "balanced_accuracy", "accuracy", "cost", "recall_at_precision")
-PRIOR_OBJECTIVES = ("accuracy", "cost")  # scored and decided under a target prior
-# The settings each loss reads (its factory in weighted_bert/losses takes exactly these). A loss
-# registered from outside the package (losses.register_loss) adds its own entry.
-LOSS_SETTINGS = {
-    "ce": ("label_smoothing",),
-    "weighted_ce": ("class_weights", "weight_normalization", "loss_reduction", "class_weight_beta", "labels",
-                    "label_smoothing"),
-    "focal": ("focal_gamma", "class_weights", "weight_normalization", "class_weight_beta", "labels"),
-    "dice": ("dice_alpha", "dice_smoothing"),
-    "ldam": ("ldam_max_margin", "ldam_scale", "drw_start", "class_weight_beta"),
-    "logit_adjusted": ("la_tau", "label_smoothing"),
-    "balanced_softmax": ("label_smoothing",),
-    # multi-label (sigmoid outputs): weighted_bert/losses/multilabel/
-    "bce": ("pos_weight", "class_weight_beta"),
-    "sigmoid_focal": ("focal_gamma",),
-    "asymmetric": ("asl_gamma_neg", "asl_gamma_pos", "asl_clip"),
-    "distribution_balanced": ("db_alpha", "db_beta", "db_mu", "ntr_lambda", "ntr_kappa", "focal_gamma"),
-    "cb_ntr": ("class_weight_beta", "ntr_lambda", "ntr_kappa", "focal_gamma"),
-}
-MULTI_LABEL_LOSSES = ("bce", "sigmoid_focal", "asymmetric", "distribution_balanced", "cb_ntr")
-# a multi-label run with no loss given: the best held-out dev macro-F1 over the results of
-# benchmarks/multilabel.py (results/multilabel*.json: data sets and budgets; a test checks it)
-MULTI_LABEL_RECIPE = "distribution_balanced_no_focal"
-# class_weights left unset: the seed's N / n_c for weighted_ce; alpha = 1 for focal (Lin et al. found
-# alpha matters little once gamma focuses on hard examples).
-CLASS_WEIGHTS_BY_LOSS = {"weighted_ce": "inverse", "focal": "none"}
-
-
-def _scheme_or_file(value) -> str | None:
-    if isinstance(value, Mapping) or value in SCHEMES or Path(value).is_file():
-        return None
-    return f"is neither a scheme ({', '.join(SCHEMES)}) nor an existing JSON file"
 
 
 def _prior_name_or_file(value: str) -> str | None:
@@ -117,7 +64,7 @@ class DataSettings:
 
 
 @dataclass(kw_only=True)
-class RunConfig(DataSettings):
+class RunConfig(DataSettings, LossSettings):
     """Everything one ``train`` run needs."""
 
     GROUP_ORDER: ClassVar = ("model and output", "data", "labels", "what to run", "loss", "sampling",
@@ -148,61 +95,12 @@ class RunConfig(DataSettings):
                                    default_text="when a dev file is found")
     do_predict: bool | None = setting(None, "predict the test file", group="what to run",
                                       default_text="when a test file is found")
-    recipe: str | None = setting(None, "a preset of the loss and sampling settings (and target prior), measured in "
-                                 "benchmarks/results/defaults.md; it sets those still at their defaults",
-                                 choices=tuple(RECIPES),
-                                 group="loss", default_text="none: the settings below")
     target_prior: str | None = setting(None, "the class frequencies the model will meet, for which the decision is "
                                        "fitted on dev after training (temperature and a logit shift, kept only when "
                                        "they beat noise; see calibrate): dev (dev's own), train, uniform (every "
                                        "class alike), a JSON file label -> frequency, or none (fit nothing)",
                                        check=_prior_name_or_file, group="evaluation",
                                        default_text="dev when there is a dev set, else none")
-    loss: str = setting("ce", "training loss", choices=lambda: tuple(LOSS_SETTINGS),
-                        group="loss")  # with target prior dev: the winner in benchmarks/results/defaults.md
-    class_weights: str | dict | None = setting(None, "weighting scheme, or a JSON file label -> weight (from "
-                                               "Python also a mapping)", check=_scheme_or_file, group="loss",
-                                        default_text="inverse, N / n_c, for weighted_ce; none for focal")
-    weight_normalization: str = setting("sample_mean", "sample_mean: average weight over training examples is 1, "
-                                        "so weighting does not change the loss scale; none: raw weights (the seed)",
-                                        choices=NORMALIZATIONS, group="loss")
-    loss_reduction: str = setting("mean", "mean of w_y*CE over the batch (the seed), or sum w_y*CE / sum w_y",
-                                  choices=REDUCTIONS, group="loss")
-    class_weight_beta: float = setting(0.9999, "beta of the effective_number scheme and of ldam's deferred "
-                                       "re-weighting", check=between(0, 1, high_open=True), group="loss")  # Cui et al.
-    label_smoothing: float = setting(0.0, "label smoothing for ce, weighted_ce, logit_adjusted, balanced_softmax",
-                                     check=between(0, 1), aliases=("label-smoothing-factor",), group="loss")
-    focal_gamma: float = setting(2.0, "focal, sigmoid_focal, distribution_balanced, cb_ntr: exponent of (1 - p)",
-                                 check=at_least(0), group="loss")  # Lin et al.'s best; DB's and CB-NTR's papers too
-    dice_alpha: float = setting(0.1, "dice: self-adjusting exponent of (1 - p)", check=at_least(0), group="loss")
-    dice_smoothing: float = setting(1.0, "dice: smoothing gamma", check=at_least(0), group="loss")  # Li et al.
-    la_tau: float = setting(1.0, "logit_adjusted: strength tau of logits + tau log(prior)", group="loss")  # Menon et al.
-    ldam_max_margin: float = setting(0.5, "ldam: largest class margin", check=at_least(0),
-                                     group="loss")  # Cao et al.
-    ldam_scale: float = setting(30.0, "ldam: scale s of the cosine head", check=at_least(0, strict=True),
-                                group="loss")  # Cao et al.'s s
-    drw_start: float | None = setting(None, "ldam: deferred re-weighting from this fraction of training on, e.g. 0.8",
-                                      check=between(0, 1), group="loss", default_text="off")
-    pos_weight: str = setting("none", "bce: weight of each label's positive term, from its training count n and "
-                              "negatives m: inverse (m / n), sqrt_inverse (sqrt(m / n)), effective_number (the ratio "
-                              "of the effective numbers of negatives and positives, Cui et al.)", choices=POS_WEIGHTS,
-                              group="loss")
-    asl_gamma_neg: float = setting(4.0, "asymmetric: focusing exponent of the negatives", check=at_least(0),
-                                   group="loss")  # Ridnik et al.'s
-    asl_gamma_pos: float = setting(0.0, "asymmetric: focusing exponent of the positives", check=at_least(0),
-                                   group="loss")  # Ridnik et al.'s
-    asl_clip: float = setting(0.05, "asymmetric: probability margin m shifted off the negatives", check=between(0, 1),
-                              group="loss")  # Ridnik et al.'s
-    db_alpha: float = setting(0.1, "distribution_balanced: smoothing floor alpha of the re-balancing weight",
-                              check=at_least(0), group="loss")  # Wu et al.
-    db_beta: float = setting(10.0, "distribution_balanced: smoothing slope beta", check=at_least(0), group="loss")
-    db_mu: float = setting(0.3, "distribution_balanced: smoothing centre mu", check=at_least(0), group="loss")
-    ntr_lambda: float = setting(2.0, "distribution_balanced, cb_ntr: scale lambda of the negative term "
-                                "(negative-tolerant regularisation)", check=at_least(0, strict=True),
-                                group="loss")  # Wu et al.'s neg_scale
-    ntr_kappa: float = setting(0.05, "distribution_balanced, cb_ntr: share kappa of each label's prior logit "
-                               "log(p / (1 - p)) added to its logit inside the loss", check=at_least(0),
-                               group="loss")  # Wu et al.'s init_bias
     sampling: str = setting("random", "random, class_balanced (each class equally likely) or sqrt (class "
                             "probability proportional to sqrt(n_c))", choices=SAMPLINGS, group="sampling")
     length_grouping: bool = setting(True, "with random sampling, batch examples of similar length so that little "
@@ -257,15 +155,15 @@ class RunConfig(DataSettings):
                                            group="model and output")
     language: str | None = setting(None, "language of the texts (ISO 639-1 code: en, zh, ...), for the model card",
                                    group="model and output", default_text="not stated")
-    many_threshold: int = setting(60, "classes with more training examples are many-shot", check=at_least(0),
-                                  group="evaluation")  # Kang et al.'s split (ICLR 2020), > 100 there on ImageNet-LT
-    few_threshold: int = setting(20, "classes with fewer training examples are few-shot", check=at_least(0),
-                                 group="evaluation")  # Kang et al.'s split
+    many_threshold: int = setting(MANY_THRESHOLD, "classes with more training examples are many-shot",
+                                  check=at_least(0), group="evaluation")  # why: weighted_bert/shot_groups.py
+    few_threshold: int = setting(FEW_THRESHOLD, "classes with fewer training examples are few-shot", check=at_least(0),
+                                 group="evaluation")
     thresholds: str = setting("per_label", "multi-label: decision thresholds fitted on dev after training, to "
                               "maximise each label's F1 (per_label: its own cut pulled toward one shared macro-F1 cut, "
                               "the harder the fewer dev positives it has) or micro-F1 (global); kept only when they "
                               "beat 0.5 beyond noise",
-                              choices=THRESHOLDS, group="evaluation")
+                              choices=THRESHOLD_MODES, group="evaluation")
     calibration: bool = setting(True, "apply a model folder's calibration.json (from `weighted-bert calibrate`) "
                                 "when scoring a fine-tuned model", group="evaluation")
     metric_for_best_model: str = setting("macro_f1", "the dev score that picks the final checkpoint (the best "
@@ -356,29 +254,6 @@ class RunConfig(DataSettings):
         parts.append(f"sampling {self.sampling}")
         return (f"recipe {self.recipe}: " if self.recipe else "") + ", ".join(parts)
 
-    def loss_settings(self, labels=None) -> dict:
-        """The settings ``self.loss`` reads, with the values this run uses (``labels``: the
-        label order, for class weights from a JSON file)."""
-        values = {name: getattr(self, name) for name in LOSS_SETTINGS[self.loss]}
-        if "class_weights" in values and values["class_weights"] is None:
-            values["class_weights"] = CLASS_WEIGHTS_BY_LOSS[self.loss]
-        if "labels" in values:
-            values["labels"] = list(labels) if labels is not None else values["labels"]
-        return values
-
-
-def unread_loss_settings(loss: str, names) -> list[str]:
-    """Those of ``names`` that some loss reads but ``loss`` does not: they would do nothing."""
-    every = {name for reads in LOSS_SETTINGS.values() for name in reads} - {"labels"}
-    return sorted(n for n in names if n in every and n not in LOSS_SETTINGS[loss])
-
-
-def loss_defaults(loss: str) -> dict:
-    """The settings loss ``loss`` reads, at their defaults."""
-    values = {name: default_of(RunConfig, name) for name in LOSS_SETTINGS[loss]}
-    if "class_weights" in values:
-        values["class_weights"] = CLASS_WEIGHTS_BY_LOSS[loss]
-    return values
 
 
 def setting_names(cls=RunConfig) -> list[str]:

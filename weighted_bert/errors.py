@@ -19,6 +19,17 @@ class UserError(Exception):
     """Something the user gave that cannot be used; the message says what and what would work."""
 
 
+class DataFormatError(UserError, ValueError):
+    """A data file that cannot be read as expected, with where and why."""
+
+    def __init__(self, path, line: int | None, problem: str):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}, line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
+
+
 class RunError(UserError, RuntimeError):
     """A run that cannot go ahead; the message says why and what to change."""
 

@@ -13,17 +13,11 @@ from .calibration.temperature import nll
 from .data.readers import Dataset
 from .io import atomic_write_text
 from .labels import LabelMap
-from .metrics import (
-    FEW_THRESHOLD,
-    MANY_THRESHOLD,
-    classification_metrics,
-    full_metrics,
-    per_class_report,
-    shot_accuracy,
-)
+from .metrics import classification_metrics, full_metrics, per_class_report, shot_accuracy
 from .prediction import softmax
 from .reports import write_eval_results, write_predictions, write_test_results
 from .run_folder import CLASSIFICATION_REPORT, PREDICTIONS, TEST_RESULTS
+from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 
 
 def objective(loss_fn, logits: np.ndarray, y_true) -> float:

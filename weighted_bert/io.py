@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 
-from .data.examples import DataFormatError
-from .errors import UserError
+from .errors import DataFormatError, UserError
 
 
 def atomic_write_text(path, text: str) -> None:
@@ -26,6 +26,24 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_json(path, data) -> None:
+    """``data`` as indented UTF-8 JSON, written whole or not at all."""
+    atomic_write_text(path, json.dumps(_clean(data), ensure_ascii=False, indent=2) + "\n")
+
+
+def _clean(value):
+    """JSON-safe: numpy scalars to Python (without importing numpy), non-finite floats to None."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def read_json_object(path, expected: str) -> dict:

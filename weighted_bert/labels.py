@@ -12,15 +12,14 @@ Label order (it fixes the columns of ``test_results.tsv``):
 from __future__ import annotations
 
 import json
-import math
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data.readers import DataFormatError, Dataset
-from .errors import UserError, check_choice
+from .data.readers import Dataset
+from .errors import DataFormatError, UserError, check_choice
 from .log import get_logger
 
 log = get_logger(__name__)
@@ -196,26 +195,3 @@ def _warn_near_duplicates(path: str, labels: Sequence[str]) -> None:
             how = "case or surrounding spaces" if visible_only else "invisible characters (and perhaps case or spaces)"
             log.warning(f"{path}: labels {', '.join(map(repr, similar))} differ only by {how}; "
                         "they are kept as separate classes")
-
-
-def numbers_by_label(source, mapping, labels: Sequence[str], noun: str, *,
-                     whose: str = "the data") -> list[float]:
-    """``{label: number}`` (class weights, target frequencies) as a list in ``labels`` order:
-    every label named once, each number finite and >= 0; anything else is one error naming
-    ``source`` and every label that is missing or unknown."""
-    unknown = [k for k in mapping if k not in set(labels)]
-    missing = [label for label in labels if label not in mapping]
-    if unknown or missing:
-        parts = []
-        if missing:
-            parts.append(f"no {noun} for {', '.join(map(repr, missing))}")
-        if unknown:
-            parts.append(f"labels not in {whose}: {', '.join(map(repr, unknown))}")
-        raise DataFormatError(source, None, "; ".join(parts))
-    values = []
-    for label in labels:
-        value = mapping[label]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise DataFormatError(source, None, f"{noun} of {label!r} is {value!r}; expected a finite number >= 0")
-        values.append(float(value))
-    return values

@@ -6,10 +6,7 @@ averages run over the classes that occur in the gold labels or the predictions
 (scikit-learn's default), so a class absent from both does not drag a macro average
 down with a meaningless 0.
 
-Shot groups (Kang et al. / Liu et al. long-tail convention): a class is *many*-shot
-when its training count is above ``many_threshold``, *few*-shot when it is below
-``few_threshold``, *medium* otherwise. Defaults 60 and 20 suit CLINC150-LT (counts 1 to
-100); the usual ImageNet-LT values are 100 and 20.
+Shot groups (many, medium, few): :mod:`weighted_bert.shot_groups`, with their thresholds.
 """
 
 from __future__ import annotations
@@ -26,11 +23,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from .config import RunConfig  # the thresholds' defaults live in the schema
-from .settings import default_of
+from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
 
-MANY_THRESHOLD = default_of(RunConfig, "many_threshold")
-FEW_THRESHOLD = default_of(RunConfig, "few_threshold")
 ECE_BINS = 15
 DENSE_CONFUSION_UP_TO = 50  # a full K x K matrix in the results only while it stays readable
 
@@ -159,14 +153,6 @@ def confusions(y_true, y_pred, labels: Sequence[str]) -> list[dict]:
     cells, counts = np.unique(np.stack([y_true[wrong], y_pred[wrong]], axis=1), axis=0, return_counts=True)
     order = sorted(range(len(counts)), key=lambda i: (-counts[i], cells[i][0], cells[i][1]))
     return [{"gold": labels[cells[i][0]], "predicted": labels[cells[i][1]], "count": int(counts[i])} for i in order]
-
-
-def shot_group(count: int, many_threshold: int = MANY_THRESHOLD, few_threshold: int = FEW_THRESHOLD) -> str:
-    if count > many_threshold:
-        return "many"
-    if count < few_threshold:
-        return "few"
-    return "medium"
 
 
 def shot_accuracy(y_true: Sequence[int], y_pred: Sequence[int], train_counts: Sequence[int], *,

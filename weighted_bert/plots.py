@@ -228,7 +228,7 @@ def class_distribution_png(labels: Sequence[str], counts: Sequence[int], *, many
     """Classes sorted by count (log scale), coloured by shot group."""
     if not counts:
         return None
-    from .metrics import shot_group
+    from .shot_groups import shot_group
 
     plt = _pyplot()
     order = np.argsort(-np.asarray(counts), kind="stable")

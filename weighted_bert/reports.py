@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .data.readers import Example
-from .io import atomic_write_text
+from .io import atomic_write_text, write_json
 from .run_folder import RESULTS_PREFIX, results_files
-
-
-def _clean(value):
-    """JSON-safe: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(path, data) -> None:
-    atomic_write_text(path, json.dumps(_clean(data), ensure_ascii=False, indent=2) + "\n")
 
 
 def write_eval_results(output_dir, metrics: dict, *, split: str = "dev") -> None:

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import LOSS_SETTINGS
 from .io import atomic_write_text, read_json_object
 from .labels import LabelMap
+from .loss_settings import LOSS_SETTINGS
 
 MODEL = "model"
 LABEL_MAP = "label_map.json"  # in the run folder and in model/

@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .data.delimited import any_field_size
-from .data.readers import DataFormatError
-from .errors import check_choice
+from .errors import DataFormatError, check_choice
 from .io import atomic_write_bytes, atomic_write_text, read_json_object
 from .labels import LabelMap
-from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, full_metrics, reliability_bins
+from .metrics import full_metrics, reliability_bins
 from .page import SCRIPT, STYLE
 from .page import embed as _embed
 from .page import fmt as _fmt
@@ -54,6 +53,7 @@ from .run_folder import (
     TrainingInfo,
     results_files,
 )
+from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 
 SPLIT_FILES = PREDICTIONS
 HEADLINE = ("accuracy", "macro_f1", "balanced_accuracy", "weighted_f1", "macro_precision", "macro_recall",

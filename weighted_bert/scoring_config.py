@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from .config import BACKENDS, OBJECTIVES, PRIOR_OBJECTIVES, SCORING_PRECISIONS, DataSettings
+from .calibration import OBJECTIVES, PRIOR_OBJECTIVES
+from .config import BACKENDS, SCORING_PRECISIONS, DataSettings
 from .errors import SettingError
 from .settings import at_least, between, setting, validate
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DEFAULT_SEPARATOR, Columns, DataFormatError, Dataset, find_data_files, read_dataset
-from .io import atomic_write_bytes
+from .data import DEFAULT_SEPARATOR, Columns, Dataset, find_data_files, read_dataset
+from .errors import DataFormatError
+from .io import atomic_write_bytes, write_json
 from .labels import LabelMap, labels_of
-from .metrics import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
 from .plots import class_distribution_png
-from .reports import write_json
+from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
 
 PERCENTILES = (50, 90, 95, 99, 100)
 TOP = 10  # label sets and pairs listed

@@ -22,7 +22,7 @@ from .errors import RunError, check_choice
 from .log import get_logger
 from .losses import CosineClassifier
 from .resume import world_size
-from .sampling import ClassAwareSampler, LengthGroupedSampler
+from .sampling.samplers import ClassAwareSampler, LengthGroupedSampler
 from .speed import automatic_precision, model_flops_per_token, peak_flops, remeasure_peak
 
 log = get_logger(__name__)

@@ -22,10 +22,9 @@ from pathlib import Path
 from .config import RunConfig
 from .data import DEFAULT_SEPARATOR, Dataset, find_data_files, read_dataset
 from .errors import RunError
-from .io import atomic_write_bytes, atomic_write_text
+from .io import atomic_write_bytes, atomic_write_text, write_json
 from .labels import LabelMap, build_label_map
 from .log import get_logger
-from .reports import write_json
 from .resume import check_disk, fingerprint, output_folder, resume_point, world_size
 from .run_folder import (
     CHECKPOINTS,
@@ -38,8 +37,8 @@ from .run_folder import (
     TrainingInfo,
 )
 from .run_results import raw_dev_logits, scalars, score_splits
-from .settings import was_given
 from .saved_model import FineTuned, load_fine_tuned, save_fine_tuned
+from .settings import was_given
 from .stages import Stages
 from .weights import SCHEMES
 

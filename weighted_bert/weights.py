@@ -35,9 +35,8 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .errors import SettingError, UserError, check_choice
+from .errors import DataFormatError, SettingError, UserError, check_choice
 from .io import read_json_object
-from .labels import numbers_by_label
 
 SCHEMES = ("none", "inverse", "balanced", "sqrt_inverse", "effective_number", "proportional")
 NORMALIZATIONS = ("sample_mean", "none")
@@ -142,3 +141,26 @@ def positive_weights(counts: Sequence[int], num_examples: int, scheme: str, *, b
     present = [formula(n, num_examples - n) if n < num_examples else 1.0 for n in counts if n > 0]
     fallback = max(present, default=1.0)
     return [fallback if n == 0 else 1.0 if n >= num_examples else formula(n, num_examples - n) for n in counts]
+
+
+def numbers_by_label(source, mapping, labels: Sequence[str], noun: str, *,
+                     whose: str = "the data") -> list[float]:
+    """``{label: number}`` (class weights, target frequencies) as a list in ``labels`` order:
+    every label named once, each number finite and >= 0; anything else is one error naming
+    ``source`` and every label that is missing or unknown."""
+    unknown = [k for k in mapping if k not in set(labels)]
+    missing = [label for label in labels if label not in mapping]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(f"no {noun} for {', '.join(map(repr, missing))}")
+        if unknown:
+            parts.append(f"labels not in {whose}: {', '.join(map(repr, unknown))}")
+        raise DataFormatError(source, None, "; ".join(parts))
+    values = []
+    for label in labels:
+        value = mapping[label]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise DataFormatError(source, None, f"{noun} of {label!r} is {value!r}; expected a finite number >= 0")
+        values.append(float(value))
+    return values

@@ -13,13 +13,16 @@ The logit adjustment follows Menon et al., "Long-tail learning via logit adjustm
 
 import importlib
 
+OBJECTIVES = ("macro_f1", "balanced_accuracy", "accuracy", "cost", "recall_at_precision")  # see .objectives
+PRIOR_OBJECTIVES = ("accuracy", "cost")  # scored and decided under a target prior
+
 # Each name from the submodule that defines it, imported when first used: reading a model's
 # calibration.json (.record) must not import the fit's scikit-learn (a second of start-up).
 _HOMES = {"BIAS_GRID": "fit", "BOOTSTRAP": "fit", "MIN_GAIN": "fit", "TAU_GRID": "fit", "calibrate": "fit",
-          "coverage_threshold": "fit", "OBJECTIVES": "objectives", "Objective": "objectives",
+          "coverage_threshold": "fit", "Objective": "objectives",
           "balanced_accuracy": "objectives", "log_prior_from_counts": "objectives", "macro_f1": "objectives",
           "ABSTAINED": "record", "Calibration": "record", "decide": "record"}
-__all__ = sorted(_HOMES)
+__all__ = sorted([*_HOMES, "OBJECTIVES", "PRIOR_OBJECTIVES"])
 
 
 def __getattr__(name: str):

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.examples import DataFormatError
-from ..errors import UserError
+from ..errors import DataFormatError, UserError
 from ..io import read_json_object
-from ..labels import numbers_by_label
-from .objectives import PRIOR_OBJECTIVES, Objective, importance_weights, log_prior_from_counts
+from ..loss_settings import loss_defaults
+from ..weights import class_weights, numbers_by_label
+from . import PRIOR_OBJECTIVES
+from .objectives import Objective, importance_weights, log_prior_from_counts
 
 PRIOR_NAMES = ("dev", "train", "uniform")
 NEVER = 1e-9  # the frequency a 0 becomes, relative to the whole: such a class is (almost) never chosen
@@ -51,20 +52,16 @@ def trained_log_prior(loss: str, options: dict, sampling: str, counts, labels: S
     times). ``logit_adjusted`` trains ``f + tau log(train prior)`` (``balanced_softmax``: tau
     1), so ``f`` answers for those frequencies divided by the train prior ** tau (Menon et
     al., ICLR 2021)."""
-    from ..config import CLASS_WEIGHTS_BY_LOSS, RunConfig
-    from ..settings import default_of
-    from ..weights import class_weights
-
-    adjust = {"ce": 0.0, "weighted_ce": 0.0, "logit_adjusted": float(options.get("la_tau", 1.0)),
-              "balanced_softmax": 1.0}
-    if loss not in adjust:
+    if loss not in ("ce", "weighted_ce", "logit_adjusted", "balanced_softmax"):
         return None
+    options = {**loss_defaults(loss), **{k: v for k, v in options.items() if v is not None}}
+    adjust = {"ce": 0.0, "weighted_ce": 0.0, "logit_adjusted": float(options.get("la_tau", 0.0)),
+              "balanced_softmax": 1.0}
     log_train = log_prior_from_counts(counts)
     seen = {"random": log_train, "class_balanced": np.zeros(len(log_train)), "sqrt": 0.5 * log_train}[sampling]
     if loss == "weighted_ce":
-        scheme = options.get("class_weights") or CLASS_WEIGHTS_BY_LOSS[loss]
-        beta = float(options.get("class_weight_beta", default_of(RunConfig, "class_weight_beta")))
-        weights = class_weights(counts, scheme, normalize="none", labels=labels, beta=beta)
+        weights = class_weights(counts, options["class_weights"], normalize="none", labels=labels,
+                                beta=float(options["class_weight_beta"]))
         seen = seen + np.log(np.maximum(np.asarray(weights, dtype=float), NEVER))
     out = seen - adjust[loss] * log_train
     return out - np.logaddexp.reduce(out)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import OBJECTIVES, PRIOR_OBJECTIVES  # noqa: F401 (the choices live in the schema)
+from . import OBJECTIVES, PRIOR_OBJECTIVES  # noqa: F401 (the choices, where the schema reads them)
 from .record import decide
 
 

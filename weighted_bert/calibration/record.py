@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.examples import DataFormatError
-from ..io import read_json_object
-from ..reports import write_json
+from ..errors import DataFormatError
+from ..io import read_json_object, write_json
 
 ABSTAINED = -1  # the class index of an abstention
 LARGEST = 1e6  # no fitted value comes near this; beyond it a file is damaged

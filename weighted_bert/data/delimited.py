@@ -8,7 +8,8 @@ import csv
 import io
 from pathlib import Path
 
-from .examples import DEFAULT_LABEL, PLURAL_LABEL, Columns, DataFormatError, Example, Sink, example_from_record
+from ..errors import DataFormatError
+from .examples import DEFAULT_LABEL, PLURAL_LABEL, Columns, Example, Sink, example_from_record
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import DataFormatError
 from ..log import get_logger
 
 log = get_logger(__name__)
@@ -46,17 +46,6 @@ def missing_value(label: str) -> str | None:
         return (f"has the label {label.strip()!r}, which spreadsheets and pandas write for a missing value; "
                 "expected a label (fill it in, or remove the line)")
     return None
-
-
-class DataFormatError(UserError, ValueError):
-    """A data file that cannot be read as expected, with where and why."""
-
-    def __init__(self, path, line: int | None, problem: str):
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        where = f"{self.path}, line {line}" if line is not None else self.path
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True, slots=True)  # slots: a million examples without a dict each

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import check_choice
+from ..errors import DataFormatError, check_choice
 from ..log import get_logger
 from .delimited import read_delimited
-from .examples import DEFAULT_SEPARATOR, ON_BAD_LINE, Columns, DataFormatError, Dataset, Example, Sink
+from .examples import DEFAULT_SEPARATOR, ON_BAD_LINE, Columns, Dataset, Example, Sink
 from .jsonl import read_jsonl
 from .seed_format import read_seed
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import DataFormatError
 from ..log import get_logger
-from .readers import DataFormatError
 
 log = get_logger(__name__)
 

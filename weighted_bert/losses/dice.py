@@ -6,8 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import RunConfig
-from ..settings import check_value
+from ..loss_settings import check_loss_value
 from .base import upcast
 from .registry import register_loss
 
@@ -32,8 +31,8 @@ class SelfAdjustingDiceLoss(nn.Module):
 
     def __init__(self, alpha: float = 0.1, smoothing: float = 1.0):
         super().__init__()
-        self.alpha = check_value(RunConfig, "dice_alpha", alpha)
-        self.smoothing = check_value(RunConfig, "dice_smoothing", smoothing)
+        self.alpha = check_loss_value("dice_alpha", alpha)
+        self.smoothing = check_loss_value("dice_smoothing", smoothing)
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         p = F.softmax(upcast(logits), dim=-1)

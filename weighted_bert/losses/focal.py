@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import RunConfig
-from ..settings import check_value
+from ..loss_settings import check_loss_value
 from ..weights import class_weights as compute_class_weights
 from .base import upcast
 from .registry import register_loss
@@ -29,7 +28,7 @@ class FocalLoss(nn.Module):
 
     def __init__(self, gamma: float = 2.0, alpha: Sequence[float] | None = None):
         super().__init__()
-        self.gamma = check_value(RunConfig, "focal_gamma", gamma)
+        self.gamma = check_loss_value("focal_gamma", gamma)
         self.register_buffer("alpha", None if alpha is None else torch.as_tensor(alpha, dtype=torch.float32))
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Name -> loss factory. A new loss is one file that registers its factory here; the
 settings it reads are its factory's parameters, listed for the package's own losses in
-:data:`weighted_bert.config.LOSS_SETTINGS`.
+:data:`weighted_bert.loss_settings.LOSS_SETTINGS`.
 
 Factories keep no defaults of their own: :func:`get_loss` fills what a caller leaves out
 from the settings schema, and checks every value with the schema's own check.
@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from ..config import LOSS_SETTINGS, RunConfig, loss_defaults, setting_names
 from ..errors import SettingError, one_of
-from ..settings import check_value
+from ..loss_settings import LOSS_SETTINGS, check_loss_value, loss_defaults, loss_setting_names
 
 _FACTORIES: dict[str, Callable[..., nn.Module]] = {}
 NUM_EXAMPLES = "num_examples"
@@ -23,7 +22,7 @@ NUM_EXAMPLES = "num_examples"
 
 def register_loss(name: str):
     """Register ``factory(class_counts, **settings) -> nn.Module`` under ``name``. Its
-    parameters after ``class_counts`` are settings of :class:`~weighted_bert.config.RunConfig`
+    parameters after ``class_counts`` are settings of :class:`~weighted_bert.loss_settings.LossSettings`
     (no defaults: those live in the schema); for the package's losses they must be the
     loss's entry in ``LOSS_SETTINGS``, and a new loss adds its entry. A multi-label loss
     may also take ``num_examples`` (the training rows: a label's negatives are the rest)."""
@@ -32,10 +31,10 @@ def register_loss(name: str):
         if name in _FACTORIES:
             raise TypeError(f"loss {name!r} is registered twice")
         params = tuple(p for p in tuple(inspect.signature(factory).parameters)[1:] if p != NUM_EXAMPLES)
-        unknown = set(params) - set(setting_names())
+        unknown = set(params) - loss_setting_names()
         if unknown or set(params) != set(LOSS_SETTINGS.setdefault(name, params)):
-            raise TypeError(f"loss {name!r}: the factory takes {params}, config.LOSS_SETTINGS names "
-                            f"{LOSS_SETTINGS[name]}; every parameter must be a RunConfig setting")
+            raise TypeError(f"loss {name!r}: the factory takes {params}, loss_settings.LOSS_SETTINGS names "
+                            f"{LOSS_SETTINGS[name]}; every parameter must be a LossSettings setting")
         _FACTORIES[name] = factory
         return factory
 
@@ -64,7 +63,7 @@ def get_loss(name: str, class_counts: Sequence[int], num_examples: int | None = 
     if unknown:
         raise SettingError("loss", name, f"does not take option(s) {', '.join(unknown)}; it takes: "
                            f"{', '.join(LOSS_SETTINGS[name]) or 'none'}")
-    values = {k: check_value(RunConfig, k, v) for k, v in {**loss_defaults(name), **options}.items()}
+    values = {k: check_loss_value(k, v) for k, v in {**loss_defaults(name), **options}.items()}
     if NUM_EXAMPLES in inspect.signature(factory).parameters:
         values[NUM_EXAMPLES] = int(sum(class_counts) if num_examples is None else num_examples)
     return factory(list(class_counts), **values)

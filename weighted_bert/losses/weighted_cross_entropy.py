@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import RunConfig
-from ..settings import check_value
+from ..loss_settings import check_loss_value
 from ..weights import class_weights as compute_class_weights
 from .base import upcast
 from .registry import register_loss
@@ -35,7 +34,7 @@ class WeightedCrossEntropyLoss(nn.Module):
                  label_smoothing: float = 0.0):
         super().__init__()
         self.label_smoothing = label_smoothing
-        self.reduction = check_value(RunConfig, "loss_reduction", reduction)
+        self.reduction = check_loss_value("loss_reduction", reduction)
         self.register_buffer("weight", torch.as_tensor(weight, dtype=torch.float32))
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

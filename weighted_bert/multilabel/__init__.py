@@ -4,3 +4,5 @@ The readers give such rows a tuple of labels (:mod:`weighted_bert.data`); here l
 only the multi-label task has: its metrics (:mod:`.metrics`), its decision, thresholds
 fitted per label on dev (:mod:`.thresholds`), and its result files (:mod:`.results`).
 """
+
+THRESHOLD_MODES = ("per_label", "global", "none")  # --thresholds: fitted on dev after training (.thresholds)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..metrics import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
+from ..shot_groups import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
 
 
 def counts(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,10 +25,10 @@ import numpy as np
 from ..evaluation import objective
 from ..io import atomic_write_text
 from ..labels import LabelMap, join_set
-from ..metrics import FEW_THRESHOLD, MANY_THRESHOLD
 from ..prediction import sigmoid
 from ..reports import write_eval_results
 from ..run_folder import CLASSIFICATION_REPORT, PREDICTIONS, TEST_RESULTS
+from ..shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 from .metrics import multilabel_metrics, per_label_table
 from .thresholds import DEFAULT, Thresholds
 

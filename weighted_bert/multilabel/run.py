@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ..data import DEFAULT_SEPARATOR, DataFormatError, Dataset
+from ..data import DEFAULT_SEPARATOR, Dataset
 from ..data.readers import JSONL_EXTENSIONS
+from ..errors import DataFormatError
 from ..log import get_logger
 from ..run_folder import MODEL, THRESHOLDS
 

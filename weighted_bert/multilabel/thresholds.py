@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from ..calibration.fit import BOOTSTRAP, MIN_GAIN
-from ..data.readers import DataFormatError
-from ..io import read_json_object
-from ..reports import write_json
+from ..errors import DataFormatError
+from ..io import read_json_object, write_json
 from .metrics import macro_f1, micro_f1
 
 DEFAULT = 0.5

@@ -111,8 +111,8 @@ def _precision(config: ServeConfig) -> str:
 def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) -> int:
     import uvicorn
 
-    from .app import Metrics, ServerState, create_app
     from ..classifier import Classifier
+    from .app import Metrics, ServerState, create_app
     from .batcher import Batcher
 
     precision = _precision(config)
