@@ -33,7 +33,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from weighted_bert.calibration import Objective, calibrate, log_prior_from_counts  # noqa: E402
+from weighted_bert.calibration import calibrate, log_prior_from_counts, make_objective  # noqa: E402
 from weighted_bert.calibration.objectives import importance_weights  # noqa: E402
 from weighted_bert.calibration.temperature import ece, nll  # noqa: E402
 from weighted_bert.classifier import Classifier  # noqa: E402
@@ -99,7 +99,7 @@ def row_for(model_dir: Path, splits: dict, rng) -> dict:
              "dev_ece_before": base.temperature_report["ece_before"],
              "dev_ece_after": base.temperature_report["ece_after"]}
         log_dev = log_prior_from_counts(np.bincount(yd, minlength=len(labels)))
-        cost_objective = Objective("cost", len(labels), class_weights=importance_weights(log_dev, yd, len(labels)),
+        cost_objective = make_objective("cost", len(labels), class_weights=importance_weights(log_dev, yd, len(labels)),
                                    costs=costs, target_log_prior=log_dev)
         result = calibrate(zd, yd, counts, objective=cost_objective)
         kept, fitted = result.accepted, result.as_fitted(cost_objective)
@@ -117,7 +117,7 @@ def row_for(model_dir: Path, splits: dict, rng) -> dict:
     # the deployment prior stated, fitted on the balanced dev, met on the natural test
     log_train = log_prior_from_counts(counts)
     yd, zd = y["balanced_dev"], logits["balanced_dev"]
-    objective = Objective("accuracy", len(labels), class_weights=importance_weights(log_train, yd, len(labels)),
+    objective = make_objective("accuracy", len(labels), class_weights=importance_weights(log_train, yd, len(labels)),
                           target_log_prior=log_train)
     prior = calibrate(zd, yd, counts, objective=objective)
     zt, yt = logits["natural_test"], y["natural_test"]

@@ -86,9 +86,9 @@ def train(run: Path, data: Path, recipe: str, seed: int, epochs: float, max_leng
 
 def refit(run: Path, data: Path) -> None:
     """Fit a finished run's thresholds on dev again, as `train` does after training."""
-    from weighted_bert.multilabel.run import fit_decision
     from weighted_bert.saved_model import load_fine_tuned
     from weighted_bert.settings import build
+    from weighted_bert.training.decisions import fit_decision
 
     classifier = load_fine_tuned(run / MODEL)
     config = build(RunConfig, {k: v for k, v in classifier.info.settings.items()})

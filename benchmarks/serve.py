@@ -31,8 +31,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector  # noqa: E402
 import numpy as np  # noqa: E402
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector  # noqa: E402
 
 from weighted_bert.config import RunConfig  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
@@ -50,7 +50,7 @@ def model_folder(args) -> Path:
         return Path(args.model)
     run = HERE / "runs" / "serve_model"
     if not (run / "run_summary.json").is_file():
-        from weighted_bert.training import run as train
+        from weighted_bert.training.runner import run as train
 
         train(RunConfig(model=demo_model_dir(), output_dir=str(run), data_dir=str(demo_data_dir()), loss="ce",
                         overwrite_output_dir=True, progress=False, do_predict=False,
@@ -68,8 +68,8 @@ def ensure_exports(run: Path) -> None:
 
 def offline(run: Path, backend: str, texts: list[str]) -> tuple[float, np.ndarray, list[str]]:
     from weighted_bert.classifier import Classifier
-    from weighted_bert.serve.runner import _precision
     from weighted_bert.scoring_config import ServeConfig
+    from weighted_bert.serve.runner import _precision
 
     classifier = Classifier.load(str(run), backend=backend, batch_size=128,
                                  precision=_precision(ServeConfig(model=str(run), backend=backend)))

@@ -30,7 +30,7 @@ import weighted_bert  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.labels import LabelMap  # noqa: E402
 from weighted_bert.multilabel.metrics import macro_f1  # noqa: E402
-from weighted_bert.multilabel.thresholds import SHRINK, fit_values  # noqa: E402
+from weighted_bert.multilabel.threshold_fit import SHRINK, fit_values  # noqa: E402
 from weighted_bert.run_folder import MODEL, RUN_SUMMARY, TEST_RESULTS, TRAINING_INFO  # noqa: E402
 
 # The budget settings this benchmark varies on purpose (tests/test_benchmarks.py): reads each run's

@@ -164,7 +164,7 @@ def bert_base(out: Path, steps: int) -> dict:
     """`weighted-bert train` on a random BERT-base shape for ``steps`` steps: tokens/s and MFU from its log."""
     from gpu_throughput import make_model_and_data
 
-    from weighted_bert import training
+    from weighted_bert.training import runner as training
 
     batch, seq_len = 16, 128
     model_dir, data = make_model_and_data(out / "bert-base", 12, 768, 12, seq_len, steps * batch)
@@ -176,7 +176,7 @@ def bert_base(out: Path, steps: int) -> dict:
     logged = [json.loads(line) for line in (Path(result.output_dir) / "training_log.jsonl").read_text().splitlines()]
     speed = [e for e in logged if "tokens_per_second" in e][1:] or [e for e in logged if "tokens_per_second" in e]
     settings = json.loads((Path(result.output_dir) / "run_summary.json").read_text())["settings"]
-    from weighted_bert.trainer import mixed_precision
+    from weighted_bert.training.trainer import mixed_precision
 
     return {"steps": steps, "batch": batch, "seq_len": seq_len, "precision": mixed_precision(settings["precision"]),
             "tokens_per_s": round(float(np.mean([e["tokens_per_second"] for e in speed])), 1),

@@ -2,6 +2,7 @@
 objective's decision against hand-worked cases, refusing noise, abstaining, the commands."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -9,17 +10,18 @@ import pytest
 from weighted_bert.calibration import (
     ABSTAINED,
     Calibration,
-    Objective,
     balanced_accuracy,
     calibrate,
     coverage_threshold,
     decide,
     log_prior_from_counts,
     macro_f1,
+    make_objective,
 )
 from weighted_bert.calibration.objectives import class_bias_for_precision, importance_weights
 from weighted_bert.calibration.temperature import fit_temperature, nll
 from weighted_bert.cli import main
+from weighted_bert.errors import SettingError
 
 
 def synthetic(tau_true: float, n_per_class: int = 150, k: int = 10, seed: int = 0):
@@ -57,7 +59,7 @@ def test_no_shift_changes_nothing():
     result = calibrate(logits, y, counts)
     assert not result.accepted and result.tau == 0  # any gain is within noise: nothing applied
     assert abs(result.fitted_tau) <= 0.3  # what was fitted is still on record
-    applied = result.as_fitted(Objective("macro_f1", logits.shape[1]))
+    applied = result.as_fitted(make_objective("macro_f1", logits.shape[1]))
     assert applied.accepted and applied.tau == result.fitted_tau
 
 
@@ -105,6 +107,71 @@ def test_the_bayes_decision_of_a_3_class_cost_matrix():
     np.testing.assert_array_equal(decide(p, abstain_threshold=0.65), [ABSTAINED, 0, 1])
 
 
+def _cost_case():
+    """Four dev rows whose softmax is given by hand, gold labels, and a cost matrix (rows gold,
+    columns predicted) where missing class 1 costs 5 and every other error 1."""
+    p = np.array([[0.6, 0.3, 0.1], [0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.9, 0.05, 0.05]])
+    costs = np.array([[0.0, 1.0, 1.0], [5.0, 0.0, 5.0], [1.0, 1.0, 0.0]])
+    return np.log(p), np.array([1, 0, 2, 0]), costs
+
+
+def test_a_stated_cost_matrix_is_applied_where_the_guard_would_refuse_it():
+    # expected cost of predicting j, sum_i p_i C[i, j]: row 1 (0.6, 0.3, 0.1): 1.6, 0.7, 2.1 -> 1 (argmax 0);
+    # row 2 (0.7, 0.2, 0.1): 1.1, 0.8, 1.7 -> 1 (argmax 0); row 3: 1.3, 0.9, 0.6 -> 2; row 4: 0.3, 0.95, 1.15 -> 0
+    z, y, costs = _cost_case()
+    counts = [50, 20, 30]
+    log_train = log_prior_from_counts(counts)
+    objective = make_objective("cost", 3, costs=costs, class_weights=np.ones(3), target_log_prior=log_train)
+    record = calibrate(z, y, counts, objective=objective, temperature=False)
+    # the shift fitted beyond the rule cannot show a gain on four rows: not kept, the rule is
+    assert not record.accepted and record.beats_noise is False and record.keep == "auto"
+    assert record.costs == costs.tolist() and record.tau == 0.0 and record.target_log_prior is None
+    assert not record.changes_logits  # the rule alone: the Bayes decision on the model's probabilities
+    p = np.exp(z)
+    assert record.decide(p).tolist() == [1, 1, 2, 0] and p.argmax(1).tolist() == [0, 0, 2, 0]
+    # expected cost with the argmax (5 + 0 + 0 + 0) / 4, with the rule (0 + 1 + 0 + 0) / 4; two answers moved
+    report = record.stated_report
+    assert report["cost_argmax"] == pytest.approx(1.25) and report["cost_rule"] == pytest.approx(0.25)
+    assert report["answers_moved"] == 2 and report["rows"] == 4
+    # per row the rule changes the cost by -5, +1, 0, 0: a resample heavy in the second row costs more
+    assert report["change_p05"] < -1.0 < 0 < report["change_p95"] <= 1.0
+    lines = "\n".join(record.summary())
+    assert "the cost matrix is applied as stated" in lines and "1.2500 with the argmax -> 0.2500" in lines
+    assert "2 of 4 answers moved" in lines and "beyond the rule as stated" in lines and "not kept" in lines
+    assert "warning: the interval includes a higher cost than the argmax" in lines
+
+
+def test_a_stated_rule_that_never_costs_more_on_dev_gets_no_warning():
+    z, _, costs = _cost_case()
+    y = np.array([1, 1, 2, 0])  # both moved rows are class 1 now: each move saves 5
+    objective = make_objective("cost", 3, costs=costs, class_weights=np.ones(3),
+                               target_log_prior=log_prior_from_counts([50, 20, 30]))
+    record = calibrate(z, y, [50, 20, 30], objective=objective, temperature=False)
+    report = record.stated_report
+    assert report["cost_argmax"] == pytest.approx(2.5) and report["cost_rule"] == pytest.approx(0.0)
+    assert report["change_p95"] <= 0 and "warning" not in "\n".join(record.summary())
+
+
+def test_keep_always_keeps_a_fitted_shift_the_guard_refuses_and_auto_does_not():
+    # nine head-class rows the model gets right at any tau in [0.05, 1.05], one tail row right
+    # from tau 0.0217 on (1 + 0.104 tau < 0.9 + 4.71 tau): the fit on all of dev finds tau 0.05,
+    # but the half without the tail row fits tau 0, so the cross-fitted gain is 0: within noise
+    counts = [100, 10, 1]
+    z = np.array([[5.0, 0.0, 0.0]] * 9 + [[1.0, 0.0, 0.9]])
+    y = np.array([0] * 9 + [2])
+    auto = calibrate(z, y, counts, temperature=False)
+    always = calibrate(z, y, counts, temperature=False, keep="always")
+    for record in (auto, always):
+        assert record.fitted_tau == pytest.approx(0.05) and record.beats_noise is False
+        assert record.dev_before == pytest.approx((18 / 19) / 2) and record.dev_after == pytest.approx(1.0)
+    assert not auto.accepted and auto.tau == 0.0 and auto.keep == "auto"
+    assert always.accepted and always.tau == pytest.approx(0.05) and always.keep == "always"
+    assert always.apply(z).argmax(1).tolist() == y.tolist() and auto.apply(z).argmax(1)[-1] == 0
+    assert "kept although within noise (--keep always)" in "\n".join(always.summary())
+    with pytest.raises(SettingError, match="keep 'sometimes' is not one of auto, always"):
+        calibrate(z, y, counts, keep="sometimes")
+
+
 def test_a_target_prior_flips_a_decision_and_is_learned_with_importance_weights():
     # Equal dev classes; the model's logits carry no prior. Under a target prior of 0.9/0.1,
     # an example at p = (0.4, 0.6) is more likely class 0: 0.4 * 0.9 > 0.6 * 0.1.
@@ -112,7 +179,7 @@ def test_a_target_prior_flips_a_decision_and_is_learned_with_importance_weights(
     z = np.log([[0.4, 0.6]])
     assert (z + log_target).argmax(1)[0] == 0 and z.argmax(1)[0] == 1
     np.testing.assert_allclose(importance_weights(log_target, np.array([0, 0, 1, 1]), 2), [1.8, 0.2])
-    objective = Objective("accuracy", 2, class_weights=np.array([1.8, 0.2]), target_log_prior=log_target)
+    objective = make_objective("accuracy", 2, class_weights=np.array([1.8, 0.2]), target_log_prior=log_target)
     assert objective.score(np.array([0, 1]), np.array([0, 0])) == pytest.approx(0.9)  # (1.8*1 + 0.2*0) / 2
 
 
@@ -125,7 +192,7 @@ def test_the_accuracy_objective_shifts_a_flat_model_back_to_the_training_prior()
     z = rng.normal(0, 1.0, (len(y), 3))
     z[np.arange(len(y)), y] += 1.0
     log_train = log_prior_from_counts(counts)
-    objective = Objective("accuracy", 3, class_weights=np.ones(3), target_log_prior=log_train)
+    objective = make_objective("accuracy", 3, class_weights=np.ones(3), target_log_prior=log_train)
     record = calibrate(z, y, counts, objective=objective, temperature=False)
     assert record.accepted and record.tau == pytest.approx(0.0, abs=0.15)
     np.testing.assert_allclose(record.adjustment(), (1 - record.tau) * log_train)
@@ -188,10 +255,10 @@ def test_calibrate_command_and_its_use_in_predict(trained_run, toy_data_dir, tmp
     shutil.copytree(trained_run, run)
     assert main(["calibrate", "--model-dir", str(run), "--data", str(toy_data_dir / "dev_data.txt")]) == 0
     printed = capsys.readouterr().out
-    assert "macro_f1: dev" in printed and "held-out gain" in printed
+    assert "macro_f1: fitted tau " in printed and ": dev " in printed and "held-out gain" in printed
     # The toy model is already perfect on dev: no decision to gain, and no errors to fit a temperature on
     assert "not kept: within noise" in printed and "temperature: not fitted: 0 wrong dev prediction(s)" in printed
-    assert "with the fitted tau " in printed and "with tau 0" not in printed  # the score beside it is the fitted tau's
+    assert "with tau 0" not in printed  # the line names the fitted tau, whose score it prints, and its verdict
     assert "nothing kept" in printed and not (run / "model" / "calibration.json").exists()
     # A calibration written by hand (tau 1 pushes every prediction to the rarest class) is applied...
     counts = json.loads((run / "model" / "weighted_bert.json").read_text())["class_counts"]
@@ -290,6 +357,44 @@ def test_a_cost_rule_decides_in_predict_and_evaluate_reports_the_cost(trained_ru
     assert "eval_mean_cost = " in printed
 
 
+def test_a_stated_cost_matrix_is_applied_by_predict_evaluate_the_api_and_serve(
+        trained_run, toy_data_dir, tmp_path, capsys):
+    import weighted_bert
+    from weighted_bert.calibration import decide
+
+    run = _copy(trained_run, tmp_path)
+    dev, test = toy_data_dir / "dev_data.txt", toy_data_dir / "test_data.txt"
+    # labels finance, sport, weather: missing sport costs 20, every other error 1
+    (tmp_path / "costs.csv").write_text(",finance,sport,weather\nfinance,0,1,1\nsport,20,0,20\nweather,1,1,0\n")
+    assert main(["calibrate", "--model", str(run), "--data", str(dev), "--objective", "cost",
+                 "--costs", str(tmp_path / "costs.csv"), "--no-temperature"]) == 0
+    printed = capsys.readouterr().out
+    assert "the cost matrix is applied as stated" in printed and "answers moved" in printed, printed
+    saved = json.loads((run / "model" / "calibration.json").read_text())
+    assert saved["costs"] == [[0, 1, 1], [20, 0, 20], [1, 1, 0]] and saved["keep"] == "auto"
+    assert saved["stated_report"]["rows"] == len((dev).read_text().splitlines())
+    assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
+                 "--probabilities", str(tmp_path / "probs.tsv")]) == 0
+    rows = [line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines()[1:]]
+    probs = np.loadtxt(tmp_path / "probs.tsv", delimiter="\t")
+    labels = ["finance", "sport", "weather"]
+    by_rule = [labels[i] for i in decide(probs, costs=saved["costs"])]
+    assert [row[1] for row in rows] == by_rule
+    assert by_rule != [labels[i] for i in probs.argmax(1)]  # the rule moved answers on test
+    assert main(["evaluate", "--model", str(run), "--data", str(test)]) == 0
+    assert "eval_mean_cost = " in capsys.readouterr().out
+    texts = [row[0] for row in rows]
+    assert weighted_bert.load(run).predict(texts) == by_rule
+    from test_serve import httpx, start, stop
+
+    process, address = start(run)
+    try:
+        answer = httpx.post(f"http://{address}/predict", json={"inputs": texts})
+        assert json.loads(answer.headers["x-decisions"]) == by_rule
+    finally:
+        stop(process)
+
+
 def test_the_target_prior_and_recall_objectives_run_through_the_command(trained_run, toy_data_dir, tmp_path, capsys):
     run = _copy(trained_run, tmp_path)
     dev = toy_data_dir / "dev_data.txt"
@@ -297,14 +402,15 @@ def test_the_target_prior_and_recall_objectives_run_through_the_command(trained_
     prior.write_text(json.dumps({"finance": 0.2, "sport": 0.7, "weather": 0.1}))
     assert main(["calibrate", "--model", str(run), "--data", str(dev), "--objective", "accuracy",
                  "--target-prior", str(prior)]) == 0
-    assert "accuracy: dev 1.0000" in capsys.readouterr().out
+    assert re.search(r"accuracy: fitted tau [-0-9.]+: dev 1.0000", capsys.readouterr().out)
     assert main(["calibrate", "--model", str(run), "--data", str(dev), "--objective", "recall_at_precision",
                  "--class", "weather", "--min-precision", "0.9"]) == 0
-    assert "recall_at_precision: dev 1.0000" in capsys.readouterr().out
+    assert re.search(r"recall_at_precision: fitted a bias of \S+ on weather: dev 1.0000", capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("flags, problem", [
     (["--objective", "cost"], "--objective cost needs --costs"),
+    (["--keep", "sometimes"], "keep 'sometimes' is not one of auto, always"),
     (["--costs", "c.csv"], "costs 'c.csv' is not read by objective macro_f1; it is for cost"),
     (["--objective", "recall_at_precision", "--class", "weather"], "needs --class (the label) and --min-precision"),
     (["--objective", "recall_at_precision", "--class", "snow", "--min-precision", "0.9"],

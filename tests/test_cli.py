@@ -185,7 +185,7 @@ def test_ctrl_c_is_one_line_that_says_how_to_go_on(tmp_path, tiny_bert, toy_data
     import sys
     import time
 
-    slow = ("import sys, time\nfrom weighted_bert.trainer import WeightedTrainer\nstep = WeightedTrainer.training_step\n"
+    slow = ("import sys, time\nfrom weighted_bert.training.trainer import WeightedTrainer\nstep = WeightedTrainer.training_step\n"
             "def slow(self, *a, **k):\n    time.sleep(0.2)\n    return step(self, *a, **k)\n"
             "WeightedTrainer.training_step = slow\nfrom weighted_bert.cli import main\nsys.exit(main(sys.argv[1:]))\n")
     out = tmp_path / "out"

@@ -68,9 +68,10 @@ def test_every_seed_flag_reaches_the_run_with_its_type(tmp_path, monkeypatch):
     --train_batch_size), through the seed script's entry point, arrives with the schema's type."""
     import dataclasses
 
-    from weighted_bert import compat, training
+    from weighted_bert import compat
     from weighted_bert.config import RunConfig
     from weighted_bert.settings import field_types
+    from weighted_bert.training import runner as training
 
     kinds = field_types(RunConfig)
     argv = ["--task_name=weightedloss", "--do_train=true", f"--output_dir={tmp_path / 'out'}",

@@ -126,7 +126,7 @@ def test_the_default_recipe_is_the_one_the_benchmark_names():
 
     from weighted_bert.recipes import RECIPES
     from weighted_bert.settings import build
-    from weighted_bert.training import target_prior
+    from weighted_bert.training.runner import target_prior
 
     result = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "defaults.json").read_text())
     config = build(RunConfig, {"model": "m", "output_dir": "o"})

@@ -122,16 +122,15 @@ def test_stats_of_multilabel_data(tmp_path):
 
 
 def test_a_separator_that_never_appears_is_one_clear_error(tmp_path):
-    from weighted_bert.multilabel.run import check_label_sets
+    from weighted_bert.tasks import check_label_sets
 
     path = tmp_path / "train_data.txt"
     path.write_text("a\tx|y\nb\ty\n", encoding="utf-8")  # the user's files use |, the default is ,
-    config = RunConfig(model="m", output_dir="o", multi_label=True)
     data = read_dataset(path, multi_label=True, label_separator=",")
     with pytest.raises(DataFormatError, match=r"train_data.txt: no label field holds the label separator ',': every "
                        "row has one label; name the character between labels with --label-separator"):
-        check_label_sets(config, data)
-    check_label_sets(config, read_dataset(path, multi_label=True, label_separator="|"))  # the right one: fine
+        check_label_sets(data, None)  # None: the default separator
+    check_label_sets(read_dataset(path, multi_label=True, label_separator="|"), "|")  # the right one: fine
 
 
 def test_a_jsonl_string_label_in_a_multi_label_task_is_a_one_label_set():

@@ -149,7 +149,7 @@ def test_multilabel_losses_refuse_settings_they_do_not_read():
 def test_a_fresh_multi_label_head_starts_at_the_label_priors(tiny_bert):
     from weighted_bert.labels import LabelMap
     from weighted_bert.model import load_for_training
-    from weighted_bert.multilabel.run import start_at_the_prior
+    from weighted_bert.tasks import start_at_the_prior
 
     model, _ = load_for_training(str(tiny_bert), LabelMap(("a", "b", "c")), multi_label=True)
     assert model.config.problem_type == "multi_label_classification"

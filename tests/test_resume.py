@@ -12,9 +12,9 @@ from collections import namedtuple
 import pytest
 import torch
 
-from weighted_bert import resume
 from weighted_bert.cli import main
-from weighted_bert.resume import complete_checkpoints
+from weighted_bert.training import resume
+from weighted_bert.training.resume import complete_checkpoints
 
 # 138 training examples at batch 8: 18 steps an epoch, 54 in all, a checkpoint every 6.
 FLAGS = ["--epochs", "3", "--learning-rate", "3e-3", "--head-learning-rate", "none", "--early-stopping-patience",
@@ -24,7 +24,7 @@ FLAGS = ["--epochs", "3", "--learning-rate", "3e-3", "--head-learning-rate", "no
 # The same command, each optimizer step slowed down so that the test can kill it mid-run.
 SLOW_TRAIN = """
 import sys, time
-from weighted_bert.trainer import WeightedTrainer
+from weighted_bert.training.trainer import WeightedTrainer
 step = WeightedTrainer.training_step
 def slow_step(self, *args, **kwargs):
     time.sleep(0.25)

@@ -70,7 +70,7 @@ def test_bf16_autocast_is_chosen_only_where_its_matmuls_measure_faster(monkeypat
 
 
 def test_an_mfu_above_one_measures_again_then_says_the_peak_is_in_doubt(monkeypatch, tmp_path, capsys):
-    from weighted_bert import trainer
+    from weighted_bert.training import trainer
 
     monkeypatch.setenv("WEIGHTED_BERT_CACHE", str(tmp_path))
     monkeypatch.setattr(trainer, "model_flops_per_token", lambda model, seq_len: 1e6)

@@ -2,7 +2,7 @@ import subprocess
 import sys
 import time
 
-from weighted_bert.stages import Stages, process_age
+from weighted_bert.training.stages import Stages, process_age
 
 
 def test_a_stage_entered_twice_adds_up_and_carving_moves_seconds_out():
@@ -28,6 +28,6 @@ def test_process_age_is_the_time_since_the_process_started():
     assert age is not None and age > 0
     started = time.time()
     out = subprocess.run([sys.executable, "-c", "import time; time.sleep(0.3); "
-                          "from weighted_bert.stages import process_age; print(process_age())"],
+                          "from weighted_bert.training.stages import process_age; print(process_age())"],
                          capture_output=True, text=True, check=True).stdout
     assert 0.25 < float(out) < time.time() - started + 0.05

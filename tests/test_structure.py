@@ -101,20 +101,19 @@ LAYERS = (
                     "export")),
     ("data", ("data", "labels")),
     ("formulas", ("weights", "recipes", "loss_settings", "losses", "metrics", "multilabel", "multilabel.metrics",
-                  "multilabel.thresholds", "sampling", "calibration")),
+                  "multilabel.thresholds", "multilabel.threshold_fit", "sampling", "calibration")),
     ("schema", ("config", "scoring_config", "run_folder")),
     ("model", ("tf_checkpoint", "tf_import", "model", "saved_model", "prediction", "classifier", "tf_convert")),
-    ("results", ("reports", "evaluation", "plots", "run_report", "multilabel.results", "multilabel.report",
+    ("results", ("reports", "tasks", "evaluation", "plots", "run_report", "multilabel.results", "multilabel.report",
                  "model_card", "paired", "stats")),
-    ("training", ("trainer", "resume", "stages", "training", "multilabel.run", "run_results", "inference",
-                  "quantization_audit")),
+    ("training", ("training", "inference", "quantization_audit")),
     ("commands", ("", "__main__", "api", "estimator", "serve", "compare", "auto", "demo", "compat", "push", "cli")),
 )
 # The formulas (losses, metrics, sampling, class weights, calibration and thresholds) read
 # none of the run's schema or data: they take numbers and their own settings
 # (``loss_settings``, the one declaration they import), so a new flag never touches them.
-FORMULAS = ("weights", "losses", "metrics", "multilabel.metrics", "multilabel.thresholds", "sampling", "calibration",
-            "shot_groups")
+FORMULAS = ("weights", "losses", "metrics", "multilabel.metrics", "multilabel.thresholds", "multilabel.threshold_fit",
+            "sampling", "calibration", "shot_groups")
 SCHEMA = ("config", "scoring_config", "settings", "data")
 
 

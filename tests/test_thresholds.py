@@ -5,14 +5,8 @@ import numpy as np
 import pytest
 
 from weighted_bert.errors import DataFormatError
-from weighted_bert.multilabel.thresholds import (
-    SHRINK,
-    Thresholds,
-    best_cut,
-    fit_thresholds,
-    fit_values,
-    shared_macro_cut,
-)
+from weighted_bert.multilabel.threshold_fit import SHRINK, best_cut, fit_thresholds, fit_values, shared_macro_cut
+from weighted_bert.multilabel.thresholds import Thresholds
 
 
 def test_best_cut_by_hand():

@@ -5,9 +5,9 @@ import json
 
 import torch
 
-from weighted_bert import trainer
 from weighted_bert.cli import main
 from weighted_bert.losses import CrossEntropyLoss, register_loss
+from weighted_bert.training import trainer
 
 
 def test_auto_precision_is_bf16_only_where_it_pays(monkeypatch):
@@ -116,7 +116,7 @@ def test_early_stopping_stops_when_the_chosen_metric_stops_improving(tmp_path, t
 
 def test_the_best_model_by_nll_is_the_lowest(tmp_path, tiny_bert, toy_data_dir):
     from weighted_bert.config import RunConfig
-    from weighted_bert.trainer import training_args
+    from weighted_bert.training.trainer import training_args
 
     args = training_args(RunConfig(model="m", output_dir=str(tmp_path), metric_for_best_model="nll", eval_steps=5),
                          tmp_path / "c", True, 10)
@@ -130,7 +130,7 @@ def test_a_run_still_improving_at_its_last_evaluation_is_told_the_budget_may_be_
     """Worked by hand: macro-F1 0.364 -> 0.392 at the last evaluation (the best, +7.7 %) says so;
     a last step under 1 % of the previous value, a best earlier on, or one evaluation says nothing;
     for nll (lower is better) a fall of 0.50 -> 0.45 (-10 %) says so."""
-    from weighted_bert.trainer import still_improving
+    from weighted_bert.training.trainer import still_improving
 
     def history(metric, values):
         return [{"loss": 1.0, "epoch": 0.5}] + [{f"eval_{metric}": v, "epoch": i + 1} for i, v in enumerate(values)]

@@ -33,12 +33,12 @@ from .settings import build, default_of
 
 
 def train(data=None, *, model: str, output_dir, dev=None, test=None, **settings):
-    """Train as ``weighted-bert train`` does; returns the :class:`~weighted_bert.training.RunResult`.
+    """Train as ``weighted-bert train`` does; returns the :class:`~weighted_bert.training.runner.RunResult`.
 
     ``data``, ``dev`` and ``test``: a file, a folder of train/dev/test files (``data``
     only), a list of pairs, a pandas DataFrame or a ``datasets.Dataset``; the text and
     label columns are named by the ``text_column``/``label_column`` settings."""
-    from .training import run
+    from .training.runner import run
 
     columns = {k: settings.get(k, default_of(RunConfig, k)) for k in ("text_column", "text_pair_column",
                                                                       "label_column")}

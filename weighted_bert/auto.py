@@ -46,7 +46,7 @@ def candidates(multi_label: bool) -> list[tuple[str, float]]:
 def auto_compare(*, model: str, output_dir, settings: dict, budget_minutes: float, seed: int) -> dict:
     """Run the successive halving and score the winner on test; returns the summary written
     to ``auto.json``."""
-    from .training import read_splits, run
+    from .training.runner import read_splits, run
 
     output = Path(output_dir) / "auto"
     probe = RunConfig(model=model, output_dir=str(output), **{**settings, "seed": seed})

@@ -23,7 +23,6 @@ from . import __version__
 from .config import RunConfig
 from .errors import SettingError, UserError
 from .log import set_verbosity
-from .run_folder import LABEL_MAP, MODEL
 from .scoring_config import CalibrateConfig, ExportConfig, ScoreConfig, ServeConfig
 from .settings import add_arguments, build, check_value, default_of, given, read_settings, underscores_to_dashes
 
@@ -49,8 +48,8 @@ def run_config(args) -> RunConfig:
 
 
 def _train(args) -> int:
-    from .stages import Stages, process_age
-    from .training import run
+    from .training.runner import run
+    from .training.stages import Stages, process_age
 
     stages = Stages()
     if args.started_for_it:  # interpreter, imports, flags: before the run
@@ -87,52 +86,10 @@ def _predict(args) -> int:
 
 
 def _calibrate(args) -> int:
-    from .inference import calibrate_model
+    from .inference import calibrate_command
 
-    config = build(CalibrateConfig, given(args, CalibrateConfig))
-    result, target = calibrate_model(config)
-    report = result.temperature_report
-    if report and "not_fitted" in report:
-        print(f"temperature: not fitted: {report['not_fitted']}")
-    elif report:
-        kept = f"kept, T = {result.temperature:.4g}" if result.temperature != 1 else "not kept"
-        print(f"temperature: dev NLL {report['nll_before']:.4f} -> {report['nll_after']:.4f}, ECE "
-              f"{report['ece_before']:.4f} -> {report['ece_after']:.4f} (held out); {kept}")
-    shift = (f"tau {result.tau}" if result.objective != "recall_at_precision" else "a class bias") \
-        + (" and per-class biases" if config.per_class_bias else "")
-    if result.objective != "recall_at_precision" and not result.accepted:
-        shift = f"the fitted tau {result.fitted_tau}" + (" and per-class biases" if config.per_class_bias else "")
-    print(f"{result.objective}: dev {result.dev_before:.4f} -> {result.dev_after:.4f} with {shift}; held-out gain "
-          f"{result.held_out_gain:+.4f} (bootstrap 5th percentile {result.held_out_gain_p05:+.4f}); "
-          + ("kept" if result.accepted else "not kept: within noise"))
-    if result.abstain_report and "not_fitted" in result.abstain_report:
-        print(f"abstaining: not fitted: {result.abstain_report['not_fitted']}")
-    elif result.abstain_report:
-        a = result.abstain_report
-        answered = "-" if a["answered_accuracy"] is None else f"{a['answered_accuracy']:.4f}"
-        print(f"abstaining below probability {result.abstain_threshold:.4g}: held-out coverage {a['coverage']:.3f}, "
-              f"accuracy on the answered {answered} (all: {a['full_coverage_accuracy']:.4f})")
-    if result.accepted or result.changes_logits or result.abstain_threshold is not None:
-        from .model_card import write_model_card
-
-        if result.folded_into:
-            print(f"wrote {target}; the logits are folded into {result.folded_into}: every runtime computes them "
-                  "(--no-calibration leaves them out of ours)")
-        else:
-            print(f"wrote {target}; predict and evaluate apply it (--no-calibration to turn it off)")
-        if result.decision_rule:
-            print(f"{result.decision_rule}: applied by weighted-bert's predict, evaluate, serve and Python API")
-        write_model_card(config.model)
-        run_dir = target.parent.parent
-        if target.parent.name == MODEL and (run_dir / LABEL_MAP).is_file():  # the model of a training run
-            from .run_report import build_report
-
-            page = build_report(run_dir)
-            if page:
-                print(f"report (with the dev reliability before and after): {page}")
-    else:
-        print("nothing kept (" + result.rule + "); nothing changed"
-              + (f", {target} left as it was" if target.exists() else ""))
+    for line in calibrate_command(build(CalibrateConfig, given(args, CalibrateConfig))):
+        print(line)
     return 0
 
 

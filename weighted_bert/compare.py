@@ -40,7 +40,7 @@ from .loss_settings import unread_loss_settings
 from .paired import paired_differences, paired_markdown
 from .run_folder import RUN_FILES, RUN_SUMMARY
 from .settings import check_values, read_settings_file
-from .training import run
+from .training.runner import run
 
 log = get_logger(__name__)
 

@@ -173,7 +173,7 @@ def config_from_flags(flags: dict) -> RunConfig:
 
 def main(argv=None) -> int:
     from .cli import report_user_errors
-    from .training import run
+    from .training.runner import run
 
     argv = sys.argv[1:] if argv is None else argv
 

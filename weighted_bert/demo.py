@@ -16,7 +16,7 @@ from .config import RunConfig
 from .data import Dataset, read_dataset
 from .errors import RunError
 from .io import atomic_write_text
-from .training import run
+from .training.runner import run
 
 RECIPES = {"seed": {"recipe": "seed"}, "default": {}}
 # The training budget (learning rates, epochs, stopping) is `train`'s own: the demo shows what

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import Classifier, load_model
-from .data import DEFAULT_SEPARATOR, Dataset, parse_dataset, parse_lines, read_dataset
+from .data import Dataset, parse_dataset, parse_lines, read_dataset
 from .errors import RunError, UserError
 from .log import get_logger
 from .run_folder import CALIBRATION
 from .saved_model import FineTuned
 from .scoring_config import ScoreConfig
+from .tasks import task_of
 
 log = get_logger(__name__)
 
@@ -27,10 +28,9 @@ def read_texts(fine_tuned: FineTuned, path, *, labels: str, config: ScoreConfig 
     texts or pairs), with ``labels`` "required" or "optional"."""
     config = config or ScoreConfig(model=fine_tuned.path, data=str(path))
     options = dict(labels=labels, pair=fine_tuned.info.pair, columns=config.columns(), on_bad_line=config.on_bad_line,
-                   multi_label=fine_tuned.multi_label)
-    if fine_tuned.multi_label:  # label sets split as in training, unless told otherwise
-        options["label_separator"] = (config.label_separator or fine_tuned.info.settings.get("label_separator")
-                                      or DEFAULT_SEPARATOR)
+                   multi_label=fine_tuned.multi_label,
+                   **task_of(fine_tuned.multi_label).read_options(config.label_separator,
+                                                                  fine_tuned.info.settings.get("label_separator")))
     if str(path) == "-":  # lines of text: a tab is part of the text (pairs: text_a<TAB>text_b)
         if fine_tuned.info.pair:
             return parse_dataset(sys.stdin.buffer.read(), "<stdin>", **{**options, "labels": "none"})
@@ -53,65 +53,32 @@ def evaluate(config: ScoreConfig, output_dir=None) -> dict:
     """Metrics of the model on a labelled file (with its calibration's decision rule; when the
     calibration changes the logits, also ``nll_uncalibrated`` and ``ece_uncalibrated``); with
     ``output_dir``, the result files too."""
-    from .calibration.temperature import ece, nll
-    from .evaluation import metrics_from_logits, write_evaluation
-
     classifier = Classifier.from_config(config)
     fine_tuned = classifier.fine_tuned
-    _decision_options(fine_tuned, config)
+    task_of(fine_tuned.multi_label).check_answer_options(fine_tuned.path, config.top_k, config.at_least_one)
     dataset = read_texts(fine_tuned, config.data, labels="required", config=config)
-    logits = classifier.with_options(target_prior=None).logits(dataset)  # shifted below, after the uncalibrated NLL
-    loss_fn, counts = scoring_loss(fine_tuned), fine_tuned.info.class_counts
-    if fine_tuned.multi_label:
-        from .multilabel import results
-
-        if output_dir:
-            return results.write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
-                                            train_counts=counts, thresholds=fine_tuned.thresholds, top_k=config.top_k,
-                                            at_least_one=config.at_least_one)
-        return results.evaluation_metrics(logits, fine_tuned.label_map.multi_hot(dataset), fine_tuned.thresholds,
-                                          loss_fn=loss_fn, train_counts=counts, top_k=config.top_k,
-                                          at_least_one=config.at_least_one)
-    calibration = fine_tuned.calibration if config.calibration else None
-    extra = {}
-    if calibration is not None and calibration.changes_logits:
-        raw, y = calibration.remove(logits), fine_tuned.label_map.encode(dataset)
-        extra = {"nll_uncalibrated": nll(raw, y), "ece_uncalibrated": ece(raw, y)}
-    logits = classifier.shifted(logits)
-    if output_dir:
-        return write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
-                                train_counts=counts, calibration=calibration, extra=extra)
-    return {**metrics_from_logits(logits, fine_tuned.label_map.encode(dataset), loss_fn=loss_fn, train_counts=counts,
-                                  calibration=calibration), **extra}
+    return task_of(fine_tuned.multi_label).evaluate(classifier, dataset, loss_fn=scoring_loss(fine_tuned),
+                                                    output_dir=output_dir, top_k=config.top_k,
+                                                    at_least_one=config.at_least_one)
 
 
 def predict(config: ScoreConfig, output, probabilities=None) -> int:
     """``predictions.tsv`` for a file (``-``: standard output) and, when asked, the seed's
     ``test_results.tsv``; returns the number of lines predicted. The calibration's decision
     rule chooses the label (an abstention: its label; the probabilities are written still)."""
-    from .reports import write_predictions, write_test_results
-
     _distinct_paths({"--data": config.data, "--output": output, "--probabilities": probabilities})
     classifier = Classifier.from_config(config)
     fine_tuned = classifier.fine_tuned
-    _decision_options(fine_tuned, config)
+    task_of(fine_tuned.multi_label).check_answer_options(fine_tuned.path, config.top_k, config.at_least_one)
     dataset = read_texts(fine_tuned, config.data, labels="optional", config=config)
     answers = classifier.answer(dataset, top_k=config.top_k, at_least_one=config.at_least_one)
-    probs = answers.probabilities
-    if fine_tuned.multi_label:
-        from .multilabel import results
+    task, labels = task_of(fine_tuned.multi_label), fine_tuned.label_map.labels
+    if probabilities:
+        task.write_probabilities(probabilities, labels, answers.probabilities)
 
-        if probabilities:
-            results.write_test_results(probabilities, fine_tuned.label_map.labels, probs)
+    def write(path):
+        task.write_answers(path, dataset, answers, labels)
 
-        def write(path):
-            results.write_predictions(path, dataset.examples, probs, answers.decided, fine_tuned.label_map.labels)
-    else:
-        if probabilities:
-            write_test_results(probabilities, probs)
-
-        def write(path):
-            write_predictions(path, dataset.examples, probs, answers.labels, answers.decided)
     if str(output) == "-":
         with tempfile.TemporaryDirectory() as tmp:
             write(Path(tmp) / "p.tsv")
@@ -139,12 +106,6 @@ def _to_stdout(path: Path, chunk: int = 1 << 16) -> None:
     except OSError as err:
         raise RunError(f"writing the predictions to standard output failed ({err.strerror or err}); the output "
                        "is incomplete") from None
-
-
-def _decision_options(fine_tuned: FineTuned, config: ScoreConfig) -> None:
-    if not fine_tuned.multi_label and (config.top_k is not None or config.at_least_one):
-        raise UserError(f"{fine_tuned.path}: --top-k and --at-least-one are for multi-label models; this one gives "
-                        "one label a text")
 
 
 def _distinct_paths(paths: dict) -> None:
@@ -186,15 +147,38 @@ def calibrate_model(config):
     logits = classifier.logits(dataset)
     result = calibrate(logits, y, counts, objective=objective, per_class_bias=config.per_class_bias,
                        temperature=config.temperature, abstain_threshold=config.abstain, coverage=config.coverage,
-                       abstain_label=config.abstain_label)
+                       abstain_label=config.abstain_label, keep=config.keep)
     result.objective_settings = {k: v for k, v in (("target_prior", config.target_prior or "dev"
                                                     if config.objective in ("accuracy", "cost") else None),
                                                    ("costs", config.costs), ("class", config.target_class),
                                                    ("min_precision", config.min_precision)) if v is not None}
     target = Path(fine_tuned.path) / CALIBRATION
-    if result.accepted or result.changes_logits or result.abstain_threshold is not None:
+    if result.keeps_anything:
         keep_calibration(fine_tuned, result)
     return result, target
+
+
+def calibrate_command(config) -> list[str]:
+    """``weighted-bert calibrate``: fit, save what is kept, refresh the model folder's card and
+    its run's report; return the lines to print."""
+    from .model_card import refresh_model_folder
+
+    result, target = calibrate_model(config)
+    lines = result.summary()
+    if not result.keeps_anything:
+        return lines + ["nothing kept (" + result.rule + "); nothing changed"
+                        + (f", {target} left as it was" if target.exists() else "")]
+    if result.folded_into:
+        lines.append(f"wrote {target}; the logits are folded into {result.folded_into}: every runtime computes them "
+                     "(--no-calibration leaves them out of ours)")
+    else:
+        lines.append(f"wrote {target}; predict and evaluate apply it (--no-calibration to turn it off)")
+    if result.decision_rule:
+        lines.append(f"{result.decision_rule}: applied by weighted-bert's predict, evaluate, serve and Python API")
+    page = refresh_model_folder(target.parent)
+    if page:
+        lines.append(f"report (with the dev reliability before and after): {page}")
+    return lines
 
 
 def keep_calibration(fine_tuned: FineTuned, calibration) -> None:

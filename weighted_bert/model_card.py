@@ -47,6 +47,19 @@ def saved_results(run_dir: Path) -> tuple[dict, str] | None:
     return None
 
 
+def refresh_model_folder(model_dir) -> Path | None:
+    """After a command changed a model folder (``calibrate``): its card written again and, when
+    it is the model of a training run, the run's ``report.html`` too; returns the page (None
+    without one)."""
+    from .run_report import build_report
+
+    card = write_model_card(model_dir)
+    run_dir = card.parent.parent
+    if card.parent.name == MODEL and (run_dir / LABEL_MAP).is_file():
+        return build_report(run_dir)
+    return None
+
+
 def write_model_card(model_dir, *, metrics: dict | None = None, split: str | None = None,
                      data_name: str | None = None) -> Path:
     """Write ``README.md`` into the model folder. ``metrics`` (``metrics.full_metrics``
@@ -98,19 +111,15 @@ def _data_name(settings: dict, split: str | None) -> str:
 
 
 def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name, base) -> str:
+    from .tasks import task_of  # the metrics' scikit-learn: only when a card is written
+
     counts = info.class_counts or []
     parts = [f"# {md_text(model_dir.parent.name)}", ""]
-    kind = "multi-label text classifier (each text gets a set of labels)" if info.multi_label else "text classifier"
-    parts.append(f"A {kind} for {len(labels or [])} {'labels' if info.multi_label else 'classes'}, fine-tuned with "
+    task = task_of(info.multi_label)
+    parts.append(f"A {task.kind} for {len(labels or [])} {task.noun}, fine-tuned with "
                  "weighted-bert for imbalanced labels" + (f" from `{base}`" if base else "") + ".")
-    if counts and info.multi_label:
-        nonzero = [c for c in counts if c > 0] or [0]
-        parts.append(f"Training data: {info.num_examples} rows; the most frequent label is on {max(counts)}, the "
-                     f"rarest on {min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
-    elif counts:
-        nonzero = [c for c in counts if c > 0] or [0]
-        parts.append(f"Training data: {sum(counts)} examples; the largest class has {max(counts)}, the smallest "
-                     f"{min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
+    if counts:
+        parts.append(task.describe_data(counts, info.num_examples))
     parts += ["", "## Labels", "", ", ".join(md_text(x) for x in (labels or [])[:100])
               + (f", ... ({len(labels)} in all)" if labels and len(labels) > 100 else ""), ""]
     parts += ["## Recipe", "", "| setting | value |", "|---|---|"]
@@ -125,10 +134,7 @@ def _text(model_dir: Path, info: TrainingInfo, labels, metrics, split, data_name
               "```python", "from transformers import pipeline", "",
               'classify = pipeline("text-classification", model="MODEL", top_k=None)',
               'classify(["some text to label"])  # every label with its probability, highest first', "```", ""]
-    if info.multi_label:
-        parts += ["The probabilities are independent sigmoids (`problem_type: multi_label_classification`). A label "
-                  "is predicted when its probability reaches its threshold in `thresholds.json` (0.5 where none "
-                  "was kept); weighted-bert's `predict` and `serve` apply them.", ""]
+    parts += task.usage_note()
     parts += ["With weighted-bert (the same answers, batched by length; or served over HTTP):", "", "```bash",
               "weighted-bert predict --model MODEL --data texts.txt --output predictions.tsv",
               "weighted-bert serve --model MODEL --port 8080", "```", ""]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from .calibration import OBJECTIVES, PRIOR_OBJECTIVES
+from .calibration import KEEPS, OBJECTIVES, PRIOR_OBJECTIVES
 from .config import BACKENDS, SCORING_PRECISIONS, DataSettings
 from .errors import SettingError
 from .settings import at_least, between, setting, validate
@@ -85,6 +85,10 @@ class CalibrateConfig(ScoreConfig):
                                    "class", group="decision")
     temperature: bool = setting(True, "fit a temperature (kept when it lowers the cross-fitted dev NLL)",
                                 group="decision")
+    keep: str = setting("auto", "the noise guard's role for the fitted shift and biases: auto keeps them only when "
+                        "their cross-fitted dev gain beats noise; always keeps them as fitted (the guard's verdict "
+                        "is still reported). A cost matrix (--costs) is applied either way", choices=KEEPS,
+                        group="decision")  # auto: a fitted decision is a hypothesis until dev supports it
     abstain: float | None = setting(None, "answer --abstain-label when the chosen class's calibrated probability is "
                                     "below this", check=between(0, 1), group="abstaining")
     coverage: float | None = setting(None, "abstain on the least sure texts, the threshold fitted so that this "

@@ -14,7 +14,8 @@ from sklearn.metrics import f1_score
 from weighted_bert.cli import main
 from weighted_bert.data import read_dataset
 from weighted_bert.labels import LabelMap
-from weighted_bert.multilabel.thresholds import SHRINK, Thresholds
+from weighted_bert.multilabel.threshold_fit import SHRINK
+from weighted_bert.multilabel.thresholds import Thresholds
 
 ROOT = Path(__file__).resolve().parents[2]
 

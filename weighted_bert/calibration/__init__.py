@@ -15,14 +15,15 @@ import importlib
 
 OBJECTIVES = ("macro_f1", "balanced_accuracy", "accuracy", "cost", "recall_at_precision")  # see .objectives
 PRIOR_OBJECTIVES = ("accuracy", "cost")  # scored and decided under a target prior
+KEEPS = ("auto", "always")  # the noise guard's role: keep a fitted adjustment when it beats noise, or always
 
 # Each name from the submodule that defines it, imported when first used: reading a model's
 # calibration.json (.record) must not import the fit's scikit-learn (a second of start-up).
-_HOMES = {"BIAS_GRID": "fit", "BOOTSTRAP": "fit", "MIN_GAIN": "fit", "TAU_GRID": "fit", "calibrate": "fit",
-          "coverage_threshold": "fit", "Objective": "objectives",
+_HOMES = {"BIAS_GRID": "objectives", "BOOTSTRAP": "fit", "MIN_GAIN": "fit", "TAU_GRID": "objectives", "calibrate": "fit",
+          "coverage_threshold": "fit", "Objective": "objectives", "make_objective": "objectives",
           "balanced_accuracy": "objectives", "log_prior_from_counts": "objectives", "macro_f1": "objectives",
           "ABSTAINED": "record", "Calibration": "record", "decide": "record"}
-__all__ = sorted([*_HOMES, "OBJECTIVES", "PRIOR_OBJECTIVES"])
+__all__ = sorted([*_HOMES, "KEEPS", "OBJECTIVES", "PRIOR_OBJECTIVES"])
 
 
 def __getattr__(name: str):

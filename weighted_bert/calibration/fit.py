@@ -12,7 +12,13 @@
    The gain over the raw argmax is measured by 2-fold cross-fitting (fitted on one half
    of dev, scored on the other, both ways); it is kept only when that held-out gain is at
    least 0.005 and the 5th percentile of the gain over 200 paired bootstrap resamples is
-   above 0. The parameters kept are then fitted on the whole dev set.
+   above 0 (``keep="always"``: kept as fitted, the guard's verdict still on record). The
+   parameters kept are then fitted on the whole dev set.
+   A *stated* objective (``cost``: the user's cost matrix) is the user's statement of what
+   errors cost, not a hypothesis: its Bayes rule (least expected cost under the
+   temperature-scaled probabilities) is applied as asked; what is fitted beyond it (the
+   target prior's shift, tau, biases) must beat the rule as stated, and the record says
+   what the rule changes on dev.
 3. **Abstaining** (asked for, not guarded): a probability threshold, given or fitted so
    that a stated share of dev is answered; its held-out coverage and accuracy are reported.
 """
@@ -23,62 +29,18 @@ import math
 
 import numpy as np
 
-from .objectives import Objective
+from ..errors import check_choice
+from . import KEEPS
+from .objectives import Objective, make_objective
 from .record import ABSTAINED, Calibration, decide
 from .temperature import cross_fitted, fit_temperature, log_softmax
 
-TAU_GRID = np.round(np.arange(-1.0, 3.0 + 1e-9, 0.05), 2)
-BIAS_GRID = np.arange(-2.0, 2.0 + 1e-9, 0.25)
 MIN_GAIN = 0.005
 BOOTSTRAP = 200
 MIN_ERRORS = 10  # wrong dev predictions needed to fit a temperature
 MIN_COVERAGE_ROWS = 20  # dev rows needed to place a coverage threshold (each row moves it by 1/n of coverage)
 RULE = (f"kept when the 2-fold cross-fitted dev gain is >= {MIN_GAIN} and the 5th percentile of {BOOTSTRAP} "
         "paired bootstrap gains is > 0; the temperature when it lowers the cross-fitted dev NLL")
-
-
-def fit_tau(objective: Objective, z: np.ndarray, y: np.ndarray, log_prior: np.ndarray, grid=TAU_GRID) -> float:
-    base = z if objective.target_log_prior is None else z + objective.target_log_prior
-    scores = np.array([objective.score(y, objective.decide(base - t * log_prior)) for t in grid])
-    neutral = 0.0 if objective.target_log_prior is None else 1.0  # the least change: no shift / the Bayes one
-    best = np.flatnonzero(scores >= scores.max() - 1e-12)
-    return float(grid[best[np.argmin(np.abs(grid[best] - neutral))]])
-
-
-def fit_biases(objective: Objective, z: np.ndarray, y: np.ndarray, passes: int = 2, grid=BIAS_GRID) -> np.ndarray:
-    biases = np.zeros(z.shape[1])
-    best = objective.score(y, objective.decide(z))
-    for _ in range(passes):
-        for c in range(z.shape[1]):
-            keep = biases[c]
-            for b in grid:
-                biases[c] = b
-                score = objective.score(y, objective.decide(z + biases))
-                if score > best + 1e-12:
-                    best, keep = score, b
-            biases[c] = keep
-    return biases
-
-
-def fit_adjustment(objective: Objective, z, y, log_prior, *, per_class_bias: bool = False):
-    """``(tau, biases or None)`` fitted on ``z`` (already divided by T)."""
-    from .objectives import class_bias_for_precision
-
-    if objective.name == "recall_at_precision":
-        biases = np.zeros(z.shape[1])
-        biases[objective.target_class] = class_bias_for_precision(z, y, objective.target_class,
-                                                                  objective.min_precision)
-        return 0.0, biases
-    tau = fit_tau(objective, z, y, log_prior)
-    shifted = _shifted(objective, z, log_prior, tau, None)
-    return tau, fit_biases(objective, shifted, y) if per_class_bias else None
-
-
-def _shifted(objective: Objective, z, log_prior, tau, biases):
-    out = z - tau * log_prior
-    if objective.target_log_prior is not None:
-        out = out + objective.target_log_prior
-    return out + biases if biases is not None else out
 
 
 def coverage_threshold(confidence: np.ndarray, coverage: float) -> float:
@@ -91,12 +53,15 @@ def coverage_threshold(confidence: np.ndarray, coverage: float) -> float:
 
 def calibrate(logits: np.ndarray, y: np.ndarray, class_counts, *, objective: Objective | None = None,
               per_class_bias: bool = False, temperature: bool = True, abstain_threshold: float | None = None,
-              coverage: float | None = None, abstain_label: str = "ABSTAIN", seed: int = 0) -> Calibration:
-    """Fit what the module docstring says on dev ``logits``/``y``; return the record to save."""
+              coverage: float | None = None, abstain_label: str = "ABSTAIN", seed: int = 0,
+              keep: str = "auto") -> Calibration:
+    """Fit what the module docstring says on dev ``logits``/``y``; return the record to save.
+    ``keep``: ``auto``, the fitted adjustment only when it beats noise; ``always``, as fitted."""
     from .objectives import log_prior_from_counts
 
+    check_choice("keep", keep, KEEPS)
     z, y = np.asarray(logits, dtype=np.float64), np.asarray(y, dtype=np.int64)
-    objective = objective or Objective("macro_f1", z.shape[1])
+    objective = objective or make_objective("macro_f1", z.shape[1])
     log_prior = log_prior_from_counts(class_counts)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
@@ -114,20 +79,26 @@ def calibrate(logits: np.ndarray, y: np.ndarray, class_counts, *, objective: Obj
     zt = z / t
 
     raw = z.argmax(1)
-    held_out = raw.copy()
+    # what the fit must beat: the raw argmax, or for a stated objective (a cost matrix) the rule
+    # as the user stated it, on the temperature-scaled logits, which is applied either way
+    stated = objective.decide(zt) if objective.stated else None
+    base = stated if objective.stated else raw
+    held_out = base.copy()
     for fit_part, score_part in (halves, halves[::-1]):
-        tau, biases = fit_adjustment(objective, zt[fit_part], y[fit_part], log_prior, per_class_bias=per_class_bias)
-        held_out[score_part] = objective.decide(_shifted(objective, zt[score_part], log_prior, tau, biases))
-    before = objective.score(y, raw)
+        tau, biases = objective.fit(zt[fit_part], y[fit_part], log_prior, per_class_bias=per_class_bias)
+        held_out[score_part] = objective.decide(objective.shifted(zt[score_part], log_prior, tau, biases))
+    before = objective.score(y, base)
     gain = objective.score(y, held_out) - before
     boots = []
     for _ in range(BOOTSTRAP):
         idx = rng.integers(0, len(y), len(y))
-        boots.append(objective.score(y[idx], held_out[idx]) - objective.score(y[idx], raw[idx]))
+        boots.append(objective.score(y[idx], held_out[idx]) - objective.score(y[idx], base[idx]))
     p05 = float(np.percentile(boots, 5)) if len(y) else 0.0
-    accepted = bool(gain >= MIN_GAIN and p05 > 0)
-    tau, biases = fit_adjustment(objective, zt, y, log_prior, per_class_bias=per_class_bias)
-    after = objective.score(y, objective.decide(_shifted(objective, zt, log_prior, tau, biases)))
+    beats_noise = bool(gain >= MIN_GAIN and p05 > 0)
+    accepted = beats_noise or keep == "always"
+    tau, biases = objective.fit(zt, y, log_prior, per_class_bias=per_class_bias)
+    after = objective.score(y, objective.decide(objective.shifted(zt, log_prior, tau, biases)))
+    costs = getattr(objective, "costs", None)
 
     record = Calibration(
         log_prior=[float(v) for v in log_prior], temperature=t, objective=objective.name,
@@ -135,9 +106,12 @@ def calibrate(logits: np.ndarray, y: np.ndarray, class_counts, *, objective: Obj
         biases=[float(b) for b in biases] if accepted and biases is not None else None,
         target_log_prior=[float(v) for v in objective.target_log_prior]
         if accepted and objective.target_log_prior is not None else None,
-        costs=objective.costs.tolist() if accepted and objective.costs is not None else None,
+        costs=np.asarray(costs).tolist() if (accepted or objective.stated) and costs is not None else None,
         dev_before=before, dev_after=after, held_out_gain=float(gain), held_out_gain_p05=p05, accepted=accepted,
-        fitted_tau=tau, fitted_biases=None if biases is None else [float(b) for b in biases],
+        beats_noise=beats_noise, keep=keep, fitted_tau=tau,
+        fitted_biases=None if biases is None else [float(b) for b in biases],
+        fitted_text=objective.fitted_text(tau, biases),
+        stated_report=_stated_effect(objective, y, raw, stated, rng) if objective.stated else None,
         temperature_report=temperature_report, abstain_label=abstain_label, rule=RULE)
     if abstain_threshold is None and coverage is not None and len(y) < MIN_COVERAGE_ROWS:
         record.abstain_report = {"not_fitted": f"{len(y)} dev row(s); a coverage threshold needs at least "
@@ -146,6 +120,26 @@ def calibrate(logits: np.ndarray, y: np.ndarray, class_counts, *, objective: Obj
         record.abstain_threshold, record.abstain_report = _abstaining(record, z, y, halves, abstain_threshold,
                                                                       coverage)
     return record
+
+
+def _stated_effect(objective: Objective, y, raw, stated, rng) -> dict:
+    """What the rule as stated changes on dev: the expected cost (in the matrix's units, under
+    the target prior) with the argmax and with the rule, the bootstrap 5th to 95th percentile
+    of the change, and how many answers it moved."""
+    weights = objective.class_weights[y] if objective.class_weights is not None else np.ones(len(y))
+
+    def cost(rows, pred):
+        w = weights[rows]
+        return float((w * objective.costs[y[rows], pred[rows]]).sum() / w.sum()) if w.sum() > 0 else 0.0
+
+    every = np.arange(len(y))
+    changes = []
+    for _ in range(BOOTSTRAP):
+        rows = rng.integers(0, len(y), len(y))
+        changes.append(cost(rows, stated) - cost(rows, raw))
+    low, high = (float(np.percentile(changes, 5)), float(np.percentile(changes, 95))) if len(y) else (0.0, 0.0)
+    return {"cost_argmax": cost(every, raw), "cost_rule": cost(every, stated), "change_p05": low,
+            "change_p95": high, "answers_moved": int((raw != stated).sum()), "rows": int(len(y))}
 
 
 def _abstaining(record: Calibration, z, y, halves, threshold, coverage):
@@ -166,4 +160,4 @@ def _abstaining(record: Calibration, z, y, halves, threshold, coverage):
     return float(final), report
 
 
-__all__ = ["ABSTAINED", "calibrate", "coverage_threshold", "fit_adjustment", "fit_biases", "fit_tau"]
+__all__ = ["ABSTAINED", "calibrate", "coverage_threshold"]

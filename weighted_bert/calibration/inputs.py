@@ -24,7 +24,7 @@ from ..io import read_json_object
 from ..loss_settings import loss_defaults
 from ..weights import class_weights, numbers_by_label
 from . import PRIOR_OBJECTIVES
-from .objectives import Objective, importance_weights, log_prior_from_counts
+from .objectives import Objective, importance_weights, log_prior_from_counts, make_objective
 
 PRIOR_NAMES = ("dev", "train", "uniform")
 NEVER = 1e-9  # the frequency a 0 becomes, relative to the whole: such a class is (almost) never chosen
@@ -145,11 +145,13 @@ def build_objective(name: str, labels: Sequence[str], *, train_counts, dev_label
             raise UserError("--objective recall_at_precision needs --class (the label) and --min-precision")
         if target_class not in labels:
             raise UserError(f"--class {target_class!r} is not one of the model's labels")
-        return Objective(name, k, target_class=list(labels).index(target_class), min_precision=min_precision)
+        return make_objective(name, k, target_class=list(labels).index(target_class), min_precision=min_precision,
+                              class_name=target_class)
     if name == "cost" and costs is None:
         raise UserError("--objective cost needs --costs FILE.csv (rows gold, columns predicted)")
     if name not in PRIOR_OBJECTIVES:
-        return Objective(name, k)
+        return make_objective(name, k)
     log_target = target_log_prior(target_prior, labels, train_counts=train_counts, dev_labels=y)
-    return Objective(name, k, class_weights=importance_weights(log_target, y, k),
-                     costs=read_costs(costs, labels) if name == "cost" else None, target_log_prior=log_target)
+    extra = {"costs": read_costs(costs, labels)} if name == "cost" else {}
+    return make_objective(name, k, class_weights=importance_weights(log_target, y, k), target_log_prior=log_target,
+                          **extra)

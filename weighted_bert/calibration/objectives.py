@@ -16,11 +16,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from . import OBJECTIVES, PRIOR_OBJECTIVES  # noqa: F401 (the choices, where the schema reads them)
 from .record import decide
+
+TAU_GRID = np.round(np.arange(-1.0, 3.0 + 1e-9, 0.05), 2)  # negative: back toward the head classes
+BIAS_GRID = np.arange(-2.0, 2.0 + 1e-9, 0.25)
 
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> float:
@@ -53,37 +57,174 @@ def importance_weights(target_log_prior: np.ndarray, y: np.ndarray, k: int) -> n
     return np.divide(target, dev, out=np.zeros(k), where=dev > 0)
 
 
+def fit_tau(objective: Objective, z: np.ndarray, y: np.ndarray, log_prior: np.ndarray, grid=TAU_GRID) -> float:
+    """The tau of ``grid`` whose shift scores best on dev; among ties, the one nearest the
+    objective's neutral tau (the least change)."""
+    scores = np.array([objective.score(y, objective.decide(objective.shifted(z, log_prior, t, None))) for t in grid])
+    best = np.flatnonzero(scores >= scores.max() - 1e-12)
+    return float(grid[best[np.argmin(np.abs(grid[best] - objective.neutral_tau))]])
+
+
+def fit_biases(objective: Objective, z: np.ndarray, y: np.ndarray, passes: int = 2, grid=BIAS_GRID) -> np.ndarray:
+    biases = np.zeros(z.shape[1])
+    best = objective.score(y, objective.decide(z))
+    for _ in range(passes):
+        for c in range(z.shape[1]):
+            keep = biases[c]
+            for b in grid:
+                biases[c] = b
+                score = objective.score(y, objective.decide(z + biases))
+                if score > best + 1e-12:
+                    best, keep = score, b
+            biases[c] = keep
+    return biases
+
+
+# name -> the Objective subclass (register_objective); the names are calibration.OBJECTIVES
+OBJECTIVE_TYPES: dict[str, type] = {}
+
+
+def register_objective(cls):
+    """Register an :class:`Objective` subclass under its ``name``."""
+    if cls.name in OBJECTIVE_TYPES:
+        raise TypeError(f"objective {cls.name!r} is registered twice")
+    OBJECTIVE_TYPES[cls.name] = cls
+    return cls
+
+
+def make_objective(name: str, k: int, **settings) -> Objective:
+    """Objective ``name`` for ``k`` classes with its ``settings`` (see each class's fields)."""
+    if name not in OBJECTIVE_TYPES:
+        raise ValueError(f"unknown objective {name!r}; the objectives: {', '.join(OBJECTIVE_TYPES)}")
+    return OBJECTIVE_TYPES[name](k=k, **settings)
+
+
 @dataclass
 class Objective:
-    name: str
+    """What a decision is fitted for: a score on dev (higher is better), the decision it
+    scores, and the adjustment fitted for it (a logit shift ``-tau log(train prior)``,
+    optionally per-class biases). ``stated`` objectives carry the user's own statement of
+    what errors cost, which is applied as asked; only what is fitted beyond it is guarded
+    against noise."""
+
+    name: ClassVar[str]
+    stated: ClassVar[bool] = False
     k: int
-    class_weights: np.ndarray | None = None  # importance weights per gold class (accuracy, cost)
-    costs: np.ndarray | None = None
-    target_class: int | None = None
-    min_precision: float | None = None
     target_log_prior: np.ndarray | None = None  # added to the logits before deciding (accuracy, cost)
 
     def decide(self, logits: np.ndarray) -> np.ndarray:
-        if self.costs is None:
-            return np.asarray(logits).argmax(axis=1)
+        return np.asarray(logits).argmax(axis=1)
+
+    def score(self, y: np.ndarray, pred: np.ndarray) -> float:
+        raise NotImplementedError
+
+    @property
+    def neutral_tau(self) -> float:
+        """The shift that changes nothing the data must justify: none, or with a target prior
+        the Bayes one from the training prior (tau 1)."""
+        return 0.0 if self.target_log_prior is None else 1.0
+
+    def fit(self, z: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *, per_class_bias: bool = False):
+        """``(tau, biases or None)`` fitted on ``z`` (already divided by T)."""
+        tau = fit_tau(self, z, y, log_prior)
+        return tau, fit_biases(self, self.shifted(z, log_prior, tau, None), y) if per_class_bias else None
+
+    def shifted(self, z, log_prior, tau: float, biases) -> np.ndarray:
+        out = z - tau * log_prior
+        if self.target_log_prior is not None:
+            out = out + self.target_log_prior
+        return out + biases if biases is not None else out
+
+    def fitted_text(self, tau: float, biases) -> str:
+        """The fitted adjustment, in words (what ``calibrate`` prints)."""
+        return f"tau {tau:g}" + (" and per-class biases" if biases is not None else "")
+
+    def settings(self) -> dict:
+        """What ``calibration.json`` keeps of this objective (beyond its name)."""
+        return {}
+
+
+@register_objective
+@dataclass
+class MacroF1(Objective):
+    """Mean F1 over the classes in gold or predictions."""
+
+    name: ClassVar[str] = "macro_f1"
+
+    def score(self, y, pred) -> float:
+        return macro_f1(y, pred, self.k)
+
+
+@register_objective
+@dataclass
+class BalancedAccuracy(Objective):
+    """Mean recall over the classes in gold (scikit-learn's)."""
+
+    name: ClassVar[str] = "balanced_accuracy"
+
+    def score(self, y, pred) -> float:
+        return balanced_accuracy(y, pred, self.k)
+
+
+@register_objective
+@dataclass
+class PriorAccuracy(Objective):
+    """Accuracy under the target prior: dev rows weighted by ``target(c) / dev(c)``."""
+
+    name: ClassVar[str] = "accuracy"
+    class_weights: np.ndarray | None = None  # importance weights per gold class
+
+    def _weights(self, y) -> np.ndarray:
+        return self.class_weights[y] if self.class_weights is not None else np.ones(len(y))
+
+    def score(self, y, pred) -> float:
+        w = self._weights(y)
+        total = w.sum()
+        return float((w * (y == pred)).sum() / total) if total > 0 else 0.0
+
+
+@register_objective
+@dataclass
+class ExpectedCost(PriorAccuracy):
+    """Minus the expected cost under the target prior, ``C[gold, predicted]`` over the largest
+    cost; the decision is the Bayes one. The costs are the user's statement (``stated``)."""
+
+    name: ClassVar[str] = "cost"
+    stated: ClassVar[bool] = True
+    costs: np.ndarray | None = None  # rows gold, columns predicted
+
+    def decide(self, logits) -> np.ndarray:
         z = np.asarray(logits, dtype=np.float64)
         p = np.exp(z - z.max(axis=1, keepdims=True))
         return decide(p / p.sum(axis=1, keepdims=True), costs=self.costs)
 
-    def score(self, y: np.ndarray, pred: np.ndarray) -> float:
-        if self.name == "macro_f1":
-            return macro_f1(y, pred, self.k)
-        if self.name == "balanced_accuracy":
-            return balanced_accuracy(y, pred, self.k)
-        if self.name == "recall_at_precision":
-            return recall_at_precision_score(y, pred, self.target_class, self.min_precision)
-        w = self.class_weights[y] if self.class_weights is not None else np.ones(len(y))
+    def score(self, y, pred) -> float:
+        w = self._weights(y)
         total = w.sum()
-        if total <= 0:
-            return 0.0
-        if self.name == "accuracy":
-            return float((w * (y == pred)).sum() / total)
-        return float(-(w * self.costs[y, pred]).sum() / total / max(self.costs.max(), 1e-12))
+        return float(-(w * self.costs[y, pred]).sum() / total / max(self.costs.max(), 1e-12)) if total > 0 else 0.0
+
+
+@register_objective
+@dataclass
+class RecallAtPrecision(Objective):
+    """The recall of one class while its precision is at least the minimum; one bias on that
+    class, found exactly (:func:`class_bias_for_precision`)."""
+
+    name: ClassVar[str] = "recall_at_precision"
+    target_class: int = 0
+    min_precision: float = 0.0
+    class_name: str | None = None  # the label of target_class, for what is printed
+
+    def score(self, y, pred) -> float:
+        return recall_at_precision_score(y, pred, self.target_class, self.min_precision)
+
+    def fit(self, z, y, log_prior, *, per_class_bias: bool = False):
+        biases = np.zeros(z.shape[1])
+        biases[self.target_class] = class_bias_for_precision(z, y, self.target_class, self.min_precision)
+        return 0.0, biases
+
+    def fitted_text(self, tau: float, biases) -> str:
+        return f"a bias of {biases[self.target_class]:+.3g} on {self.class_name or f'class {self.target_class}'}"
 
 
 def recall_at_precision_score(y: np.ndarray, pred: np.ndarray, c: int, min_precision: float) -> float:

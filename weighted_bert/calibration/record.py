@@ -47,9 +47,13 @@ class Calibration:
     dev_after: float | None = None  # with the adjustment fitted on all of dev
     held_out_gain: float | None = None
     held_out_gain_p05: float | None = None
-    accepted: bool = False  # the decision adjustment beat noise and is kept
+    accepted: bool = False  # the fitted decision adjustment is kept (it beat noise, or keep "always")
+    beats_noise: bool | None = None  # the noise guard's verdict on it
+    keep: str = "auto"  # auto: kept when it beats noise; always: kept as fitted
     fitted_tau: float | None = None  # what the fit on all of dev found, kept or not
     fitted_biases: list[float] | None = None
+    fitted_text: str | None = None  # the fitted adjustment, in words
+    stated_report: dict | None = None  # a stated objective (cost): what its rule changes on dev
     temperature_report: dict | None = None  # nll and ece before/after, held out
     abstain_report: dict | None = None  # coverage and accuracy on the answered part, held out
     rule: str = ""
@@ -95,7 +99,48 @@ class Calibration:
         return dataclasses.replace(
             self, tau=self.fitted_tau or 0.0, biases=self.fitted_biases, accepted=True,
             target_log_prior=None if objective.target_log_prior is None else list(objective.target_log_prior),
-            costs=None if objective.costs is None else np.asarray(objective.costs).tolist())
+            costs=None if getattr(objective, "costs", None) is None else np.asarray(objective.costs).tolist())
+
+    def summary(self) -> list[str]:
+        """What ``calibrate`` prints: the temperature, the rule as stated (a cost matrix), the
+        fitted adjustment and whether it was kept, abstaining."""
+        lines = []
+        report = self.temperature_report
+        if report and "not_fitted" in report:
+            lines.append(f"temperature: not fitted: {report['not_fitted']}")
+        elif report:
+            kept = f"kept, T = {self.temperature:.4g}" if self.temperature != 1 else "not kept"
+            lines.append(f"temperature: dev NLL {report['nll_before']:.4f} -> {report['nll_after']:.4f}, ECE "
+                         f"{report['ece_before']:.4f} -> {report['ece_after']:.4f} (held out); {kept}")
+        stated = self.stated_report
+        if stated:
+            loss = stated["change_p95"] > 0  # the interval of the change includes a higher cost
+            lines.append(f"{self.objective}: the cost matrix is applied as stated (the Bayes decision, least expected "
+                         f"cost): dev expected cost {stated['cost_argmax']:.4f} with the argmax -> "
+                         f"{stated['cost_rule']:.4f} (change {stated['cost_rule'] - stated['cost_argmax']:+.4f}, "
+                         f"bootstrap 5th-95th percentile {stated['change_p05']:+.4f} to {stated['change_p95']:+.4f}); "
+                         f"{stated['answers_moved']} of {stated['rows']} answers moved"
+                         + ("; warning: the interval includes a higher cost than the argmax" if loss else ""))
+        beyond = " beyond the rule as stated" if stated else ""
+        verdict = ("kept" if self.beats_noise else "kept although within noise (--keep always)") if self.accepted \
+            else "not kept: within noise"
+        lines.append(f"{self.objective}: fitted {self.fitted_text or f'tau {self.fitted_tau}'}{beyond}: dev "
+                     f"{self.dev_before:.4f} -> {self.dev_after:.4f}; held-out gain {self.held_out_gain:+.4f} "
+                     f"(bootstrap 5th percentile {self.held_out_gain_p05:+.4f}); {verdict}")
+        abstain = self.abstain_report
+        if abstain and "not_fitted" in abstain:
+            lines.append(f"abstaining: not fitted: {abstain['not_fitted']}")
+        elif abstain:
+            answered = "-" if abstain["answered_accuracy"] is None else f"{abstain['answered_accuracy']:.4f}"
+            lines.append(f"abstaining below probability {self.abstain_threshold:.4g}: held-out coverage "
+                         f"{abstain['coverage']:.3f}, accuracy on the answered {answered} (all: "
+                         f"{abstain['full_coverage_accuracy']:.4f})")
+        return lines
+
+    @property
+    def keeps_anything(self) -> bool:
+        """Whether the record changes any answer or probability (then it is saved)."""
+        return self.accepted or self.changes_logits or self.abstain_threshold is not None or self.costs is not None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -23,11 +23,11 @@ try:
 except ImportError:  # not on Windows: no lock there
     fcntl = None
 
-from .config import RunConfig
-from .data import Dataset
-from .errors import RunError
-from .io import atomic_write_text
-from .run_folder import CHECKPOINTS, LOCK, RESULT_FILES, RUN_SETTINGS, RUN_SUMMARY, clear_run_files
+from ..config import RunConfig
+from ..data import Dataset
+from ..errors import RunError
+from ..io import atomic_write_text
+from ..run_folder import CHECKPOINTS, LOCK, RESULT_FILES, RUN_SETTINGS, RUN_SUMMARY, clear_run_files
 
 # Settings that change nothing the training computes: a rerun may differ in these and still resume.
 # Where the training and dev files are is one of them: their contents are compared by hash

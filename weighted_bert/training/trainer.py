@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
-from .config import PRECISIONS, RunConfig
-from .errors import RunError, check_choice
-from .log import get_logger
-from .losses import CosineClassifier
+from ..config import PRECISIONS, RunConfig
+from ..errors import RunError, check_choice
+from ..log import get_logger
+from ..losses import CosineClassifier
+from ..sampling.samplers import ClassAwareSampler, LengthGroupedSampler
+from ..speed import automatic_precision, model_flops_per_token, peak_flops, remeasure_peak
 from .resume import world_size
-from .sampling.samplers import ClassAwareSampler, LengthGroupedSampler
-from .speed import automatic_precision, model_flops_per_token, peak_flops, remeasure_peak
 
 log = get_logger(__name__)
 
@@ -45,7 +45,7 @@ class WeightedTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.length_grouping = length_grouping
         self._tokens = 0  # real (unpadded) training tokens since the last log line
-        self.seconds = {"evaluation": 0.0, "checkpoints": 0.0}  # spent inside train(): weighted_bert.stages
+        self.seconds = {"evaluation": 0.0, "checkpoints": 0.0}  # spent inside train(): weighted_bert.training.stages
         self.eval_logits: dict[int, np.ndarray] = {}  # step -> dev logits: the best evaluation's and the last
         self._since = None
         self.skip_nonfinite = skip_nonfinite
@@ -114,7 +114,7 @@ class WeightedTrainer(Trainer):
         Datasets other than ours take the Trainer's loop."""
         from transformers.trainer_utils import EvalLoopOutput, EvalPrediction
 
-        from .prediction import EncodedDataset, predict_logits
+        from ..prediction import EncodedDataset, predict_logits
 
         dataset = dataloader.dataset
         if not isinstance(dataset, EncodedDataset) or dataset.labels is None:

@@ -3,8 +3,8 @@ dev and test, write the result files and the report.
 
 ``run(RunConfig(...))`` is what ``weighted-bert train``, ``compare``, ``demo`` and the
 seed's ``run_classifier_weighted_loss.py`` call. The stages live in their own modules:
-settings in :mod:`~weighted_bert.config`, the ``Trainer`` in :mod:`~weighted_bert.trainer`,
-output-folder safety and resuming in :mod:`~weighted_bert.resume`, the saved model in
+settings in :mod:`~weighted_bert.config`, the ``Trainer`` in :mod:`~weighted_bert.training.trainer`,
+output-folder safety and resuming in :mod:`~weighted_bert.training.resume`, the saved model in
 :mod:`~weighted_bert.saved_model`, scoring in :mod:`~weighted_bert.inference`.
 """
 
@@ -19,28 +19,29 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RunConfig
-from .data import DEFAULT_SEPARATOR, Dataset, find_data_files, read_dataset
-from .errors import RunError
-from .io import atomic_write_bytes, atomic_write_text, write_json
-from .labels import LabelMap, build_label_map
-from .log import get_logger
-from .resume import check_disk, fingerprint, output_folder, resume_point, world_size
-from .run_folder import (
+from ..config import RunConfig
+from ..data import DEFAULT_SEPARATOR, Dataset, find_data_files, read_dataset
+from ..errors import RunError
+from ..io import atomic_write_bytes, atomic_write_text, write_json
+from ..labels import LabelMap, build_label_map
+from ..log import get_logger
+from ..run_folder import (
     CHECKPOINTS,
     CLASS_WEIGHTS,
-    MODEL,
     RUN_SUMMARY,
     TENSORBOARD,
     TRAINING_CURVES,
     TRAINING_LOG,
     TrainingInfo,
 )
-from .run_results import raw_dev_logits, scalars, score_splits
-from .saved_model import FineTuned, load_fine_tuned, save_fine_tuned
-from .settings import was_given
+from ..saved_model import FineTuned, load_fine_tuned, save_fine_tuned
+from ..settings import was_given
+from ..tasks import task_of
+from ..weights import SCHEMES
+from .decisions import fit_decision, target_prior
+from .final_scores import raw_dev_logits, scalars, score_splits
+from .resume import check_disk, fingerprint, output_folder, resume_point, world_size
 from .stages import Stages
-from .weights import SCHEMES
 
 log = get_logger(__name__)
 
@@ -55,7 +56,7 @@ class RunResult:
     eval_metrics: dict | None = None
     test_metrics: dict | None = None
     global_step: int = 0
-    stages: dict | None = None  # seconds per stage (see weighted_bert.stages)
+    stages: dict | None = None  # seconds per stage (see weighted_bert.training.stages)
     still_improving: str | None = None  # the warning when dev was still rising at the last evaluation
 
 
@@ -107,9 +108,10 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
                 log.warning(result.still_improving)
         with stages("saving"):
             _save(config, trainer, classifier, loss_fn, output)
-        raw_dev = trainer.best_eval_logits() if dev is not None else None
         with stages("decision"):
-            classifier = _fit_decision(config, classifier, dev, output, raw_dev)
+            # dev's raw logits, once: the decision fits on them and dev's results are scored from them
+            raw_dev = raw_dev_logits(config, classifier, dev, trainer.best_eval_logits()) if dev is not None else None
+            classifier = fit_decision(config, classifier, dev, output, raw_dev)
     else:
         raw_dev = None
     score_splits(config, classifier, loss_fn, dev, test, output, result, stages, raw_dev)
@@ -158,7 +160,7 @@ def read_splits(config: RunConfig, pair: bool | None = None, multi_label: bool |
 
 def _new_classifier(config: RunConfig, train: Dataset) -> FineTuned:
     """The pretrained model with a fresh head for the training labels, and what it will be saved with."""
-    from .model import load_for_training
+    from ..model import load_for_training
 
     label_map = build_label_map(train, explicit=config.labels, order=config.label_order)
     model, tokenizer = load_for_training(config.model, label_map, vocab_file=config.vocab_file,
@@ -169,10 +171,7 @@ def _new_classifier(config: RunConfig, train: Dataset) -> FineTuned:
                         class_counts=label_map.counts(train), max_seq_length=config.max_seq_length,
                         pair=train.is_pair, labels=list(label_map.labels), multi_label=bool(config.multi_label),
                         num_examples=len(train))
-    if config.multi_label:
-        from .multilabel.run import start_at_the_prior
-
-        start_at_the_prior(model, info.class_counts, info.num_examples)
+    task_of(config.multi_label).start_head(model, info.class_counts, info.num_examples)
     return FineTuned(config.output_dir, model, tokenizer, label_map, info)
 
 
@@ -196,7 +195,7 @@ def _fit_length(config: RunConfig, classifier: FineTuned) -> RunConfig:
 
 def _loss(config: RunConfig, classifier: FineTuned):
     """The training objective: trained with when training, reported as ``eval_loss`` always."""
-    from .losses import get_loss
+    from ..losses import get_loss
     from .trainer import use_cosine_head
 
     info = classifier.info
@@ -212,15 +211,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
            stages: Stages):
     from transformers import DataCollatorWithPadding
 
-    from .evaluation import metrics_from_logits
-    from .prediction import EncodedDataset, encode_examples
-    from .trainer import (
-        WeightedTrainer,
-        mixed_precision,
-        tensorboard_callback,
-        trackers,
-        training_args,
-    )
+    from ..prediction import EncodedDataset, encode_examples
+    from .trainer import WeightedTrainer, mixed_precision, tensorboard_callback, trackers, training_args
 
     model, tokenizer, label_map = classifier.model, classifier.tokenizer, classifier.label_map
     check_disk(model, output, dev is not None)
@@ -235,16 +227,12 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     steps_per_epoch = max(1, math.ceil(len(train_set) / global_batch))
     args = training_args(config, output / CHECKPOINTS, dev is not None, steps_per_epoch)
 
-    def compute_metrics(prediction):  # each evaluation: what --metric-for-best-model can name
-        if classifier.multi_label:
-            from .multilabel.results import evaluation_metrics
+    task = task_of(classifier.multi_label)
 
-            return evaluation_metrics(prediction.predictions, prediction.label_ids, None,
-                                      train_counts=classifier.info.class_counts, many_threshold=config.many_threshold,
-                                      few_threshold=config.few_threshold)
-        return metrics_from_logits(prediction.predictions, prediction.label_ids,
-                                   train_counts=classifier.info.class_counts, many_threshold=config.many_threshold,
-                                   few_threshold=config.few_threshold)
+    def compute_metrics(prediction):  # each evaluation: what --metric-for-best-model can name
+        return task.epoch_metrics(prediction.predictions, prediction.label_ids,
+                                  train_counts=classifier.info.class_counts, many_threshold=config.many_threshold,
+                                  few_threshold=config.few_threshold)
 
     trainer = WeightedTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
                               data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
@@ -263,9 +251,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
                  "improving, and the best epoch is kept)")
     if trackers(config)[1]:
         trainer.add_callback(tensorboard_callback(output / TENSORBOARD))
-    decision = (f"thresholds {config.thresholds}" if classifier.multi_label
-                else f"target prior {target_prior(config, dev)}")
-    log.info(f"training on {len(train_set)} examples, {len(label_map)} {'labels' if classifier.multi_label else 'classes'}"
+    decision = task.decision_text(config, target_prior(config, dev))
+    log.info(f"training on {len(train_set)} examples, {len(label_map)} {task.noun}"
              f", {config.recipe_text()}; {decision}; precision {mixed_precision(config.precision)}")
     if resume_from:
         log.info(f"resuming from {resume_from} (a run of the same settings and data was stopped there)")
@@ -288,7 +275,7 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     """The model folder, the class weights, the training log and its curves."""
     import torch
 
-    from .plots import training_curves_png
+    from ..plots import training_curves_png
 
     # Mixed precision wraps the model's forward in autocast; scoring after this runs as asked.
     classifier.model = trainer.model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
@@ -312,51 +299,9 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
         atomic_write_bytes(output / TRAINING_CURVES, curves)
 
 
-def target_prior(config: RunConfig, dev) -> str:
-    """The run's target prior: as set, else dev when there is a dev set, else none."""
-    return config.target_prior or ("dev" if dev is not None else "none")
-
-
-def _fit_decision(config: RunConfig, classifier: FineTuned, dev, output: Path, raw_dev=None) -> FineTuned:
-    """Fit the decision for the target prior on dev (``calibrate --objective accuracy
-    --target-prior ...``: temperature and logit shift, each kept only when it beats noise);
-    return the classifier as saved, with what was kept folded in. ``raw_dev``: dev's logits
-    when training kept them."""
-    if classifier.multi_label:
-        from .multilabel.run import fit_decision
-
-        return fit_decision(config, classifier, dev, output, raw_dev)
-    prior = target_prior(config, dev)
-    if prior == "none" or dev is None:
-        if config.target_prior not in (None, "none"):
-            log.warning(f"--target-prior {config.target_prior} needs a dev set to fit the decision on; nothing fitted")
-        return classifier
-    from .calibration import calibrate
-    from .calibration.inputs import build_objective
-    from .inference import keep_calibration
-
-    counts, labels = classifier.info.class_counts, classifier.label_map.labels
-    y = classifier.label_map.encode(dev)
-    objective = build_objective("accuracy", labels, train_counts=counts, dev_labels=y, target_prior=prior)
-    raw = raw_dev_logits(config, classifier, dev, raw_dev)
-    fitted = calibrate(raw, y, counts, objective=objective)
-    fitted.objective_settings = {"target_prior": prior, "fitted_by": "train"}
-    shift = (f"kept a logit shift (tau {fitted.tau}): dev accuracy under it {fitted.dev_before:.4f} -> "
-             f"{fitted.dev_after:.4f}, held-out gain {fitted.held_out_gain:+.4f}" if fitted.accepted else
-             f"no logit shift kept (held-out gain {fitted.held_out_gain:+.4f}, within noise)")
-    log.info(f"target prior {prior}: temperature {fitted.temperature:.3g}; {shift}")
-    if not (fitted.accepted or fitted.changes_logits):
-        return classifier
-    keep_calibration(dataclasses.replace(classifier, path=str(output / MODEL)), fitted)
-    return load_fine_tuned(output / MODEL)
-
-
 def label_task(config: RunConfig, train: Dataset) -> RunConfig:
     """The run's settings for the task its training file holds (said when it was detected)."""
-    if train.multi_label:
-        from .multilabel.run import check_label_sets
-
-        check_label_sets(config, train)
+    task_of(train.multi_label).check_training_data(train, config.label_separator)
     settled = config.with_task(train.multi_label)
     if train.multi_label and config.multi_label is None:
         log.info(f"{train.path}: the labels are lists: a multi-label task (loss {settled.loss}; --no-multi-label "
@@ -366,7 +311,7 @@ def label_task(config: RunConfig, train: Dataset) -> RunConfig:
 
 def _targets(classifier: FineTuned, dataset: Dataset):
     """Class ids, or (multi-label) the 0/1 matrix of label sets."""
-    return classifier.label_map.multi_hot(dataset) if classifier.multi_label else classifier.label_map.encode(dataset)
+    return task_of(classifier.multi_label).targets(classifier.label_map, dataset)
 
 
 def _seed(seed: int) -> None:

@@ -2,20 +2,19 @@
 the prediction files, the report and the model card.
 
 Dev is not scored again when training kept the logits of the evaluation whose model it
-ended with (:meth:`~weighted_bert.trainer.WeightedTrainer.best_eval_logits`): the same
+ended with (:meth:`~weighted_bert.training.trainer.WeightedTrainer.best_eval_logits`): the same
 model, batches and dtype (fp32) give the same numbers.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
-from .classifier import Classifier
-from .evaluation import write_evaluation, write_prediction_files
-from .log import get_logger
-from .run_folder import LABEL_MAP, MODEL, TEST_RESULTS
-from .saved_model import FineTuned
+from ..classifier import Classifier
+from ..log import get_logger
+from ..run_folder import LABEL_MAP, MODEL, TEST_RESULTS
+from ..saved_model import FineTuned
+from ..tasks import task_of
 from .stages import Stages
 
 log = get_logger(__name__)
@@ -37,12 +36,12 @@ def score_splits(config, classifier: FineTuned, loss_fn, dev, test, output: Path
                  raw_dev=None) -> None:
     """Dev and test scored by the final model (dev from ``raw_dev``, its uncalibrated logits,
     when given): result files, prediction files and the report; metrics into ``result``."""
-    from .run_report import build_report
+    from ..run_report import build_report
 
     shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold,
                  loss_fn=loss_fn, train_counts=classifier.info.class_counts)
     label_map = classifier.label_map
-    write_evaluation, write_prediction_files = _writers(classifier)
+    write_evaluation, write_prediction_files = task_of(classifier.multi_label).result_writers(classifier)
 
     def logits(dataset, split):
         with stages(f"scoring {split}"):
@@ -76,19 +75,9 @@ def score_splits(config, classifier: FineTuned, loss_fn, dev, test, output: Path
             if report is not None:
                 log.info(f"report: {report}")
         if config.do_train:
-            from .model_card import write_model_card
+            from ..model_card import write_model_card
 
             write_model_card(output / MODEL)
-
-
-def _writers(classifier: FineTuned):
-    """(write_evaluation, write_prediction_files) of the model's task."""
-    if not classifier.multi_label:
-        return write_evaluation, write_prediction_files
-    from .multilabel import results
-
-    return (partial(results.write_evaluation, thresholds=classifier.thresholds),
-            partial(results.write_prediction_files, thresholds=classifier.thresholds))
 
 
 def scalars(metrics: dict | None) -> dict | None:

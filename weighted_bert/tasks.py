@@ -1,0 +1,236 @@
+"""The task a model does, as an object: single-label (one class a text, softmax outputs) or
+multi-label (a set of labels a text, one sigmoid each).
+
+What differs between the two lives here, once, as two classes of the same shape: the
+targets training fits, how data files are read (a multi-label field is split at the label
+separator), the metrics of each dev evaluation, the result files, what ``evaluate``
+scores, how ``predict`` writes its answers, which answer options apply, and how the run
+and the model card describe the task. The task is chosen where it is known (the training
+file's labels, a model folder's record) by :func:`task_of`; the code that uses it does
+not ask again.
+
+The decision itself is the model's (:class:`~weighted_bert.saved_model.FineTuned`: the
+calibration's rule, or the per-label thresholds) and is fitted by the run
+(:mod:`weighted_bert.training.runner`).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from .data import DEFAULT_SEPARATOR
+from .data.readers import JSONL_EXTENSIONS
+from .errors import DataFormatError, UserError
+from .log import get_logger
+from .reports import write_predictions, write_test_results
+
+log = get_logger(__name__)
+
+
+class SingleLabel:
+    """One class a text: softmax outputs, the calibration's decision rule."""
+
+    multi_label = False
+    noun = "classes"
+    kind = "text classifier"
+
+    def targets(self, label_map, dataset) -> np.ndarray:
+        """Class ids in label-map order."""
+        return np.asarray(label_map.encode(dataset))
+
+    def read_options(self, given_separator: str | None = None, trained_separator: str | None = None) -> dict:
+        """What the readers need beyond the columns (nothing: one label a row)."""
+        return {}
+
+    def check_training_data(self, train, label_separator: str | None) -> None:
+        """What the training file must hold beyond what the reader checks (nothing more)."""
+
+    def start_head(self, model, class_counts, num_examples: int) -> None:
+        """How a fresh head starts before training (as the model made it)."""
+
+    def decision_text(self, config, target_prior: str) -> str:
+        """What the run will fit on dev after training, in words."""
+        return f"target prior {target_prior}"
+
+    def epoch_metrics(self, logits, targets, *, train_counts, many_threshold, few_threshold) -> dict:
+        """Each dev evaluation's metrics: what ``--metric-for-best-model`` can name."""
+        from .evaluation import metrics_from_logits  # scikit-learn and torch: not for predicting from ONNX
+
+        return metrics_from_logits(logits, targets, train_counts=train_counts, many_threshold=many_threshold,
+                                   few_threshold=few_threshold)
+
+    def result_writers(self, fine_tuned):
+        """``(write_evaluation, write_prediction_files)`` for a run's dev and test."""
+        from .evaluation import write_evaluation, write_prediction_files
+
+        return write_evaluation, write_prediction_files
+
+    def evaluate(self, classifier, dataset, *, loss_fn=None, output_dir=None, top_k=None,
+                 at_least_one: bool = False) -> dict:
+        """``evaluate``'s metrics (and with ``output_dir`` its files) under the calibration's
+        rule; when the calibration changes the logits, also ``nll_uncalibrated`` and
+        ``ece_uncalibrated``."""
+        from .calibration.temperature import ece, nll
+        from .evaluation import metrics_from_logits, write_evaluation
+
+        fine_tuned = classifier.fine_tuned
+        logits = classifier.with_options(target_prior=None).logits(dataset)  # shifted below, after the raw NLL
+        calibration = fine_tuned.calibration if classifier.calibration else None
+        counts, y = fine_tuned.info.class_counts, fine_tuned.label_map.encode(dataset)
+        extra = {}
+        if calibration is not None and calibration.changes_logits:
+            raw = calibration.remove(logits)
+            extra = {"nll_uncalibrated": nll(raw, y), "ece_uncalibrated": ece(raw, y)}
+        logits = classifier.shifted(logits)
+        if output_dir:
+            return write_evaluation(output_dir, logits, dataset, fine_tuned.label_map, loss_fn=loss_fn,
+                                    train_counts=counts, calibration=calibration, extra=extra)
+        return {**metrics_from_logits(logits, y, loss_fn=loss_fn, train_counts=counts, calibration=calibration),
+                **extra}
+
+    def write_answers(self, path, dataset, answers, labels) -> None:
+        """``predictions.tsv``: each text's label (the rule's answer) and its probabilities."""
+        write_predictions(path, dataset.examples, answers.probabilities, answers.labels, answers.decided)
+
+    def write_probabilities(self, path, labels, probabilities) -> None:
+        """The seed's ``test_results.tsv``: one row of class probabilities a text."""
+        write_test_results(path, probabilities)
+
+    def check_answer_options(self, where, top_k=None, at_least_one: bool = False) -> None:
+        if top_k is not None or at_least_one:
+            raise UserError(f"{where}: --top-k and --at-least-one are for multi-label models; this one gives one "
+                            "label a text")
+
+    def describe_data(self, counts, num_examples) -> str:
+        """The model card's sentence on the training data."""
+        nonzero = [c for c in counts if c > 0] or [0]
+        return (f"Training data: {sum(counts)} examples; the largest class has {max(counts)}, the smallest "
+                f"{min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
+
+    def usage_note(self) -> list[str]:
+        """What the model card adds under "How to use"."""
+        return []
+
+
+class MultiLabel:
+    """A set of labels a text: one sigmoid a label, per-label thresholds."""
+
+    multi_label = True
+    noun = "labels"
+    kind = "multi-label text classifier (each text gets a set of labels)"
+
+    def targets(self, label_map, dataset) -> np.ndarray:
+        """The 0/1 matrix of the rows' label sets."""
+        return label_map.multi_hot(dataset)
+
+    def read_options(self, given_separator: str | None = None, trained_separator: str | None = None) -> dict:
+        """Label sets split as in training, unless told otherwise."""
+        return {"label_separator": given_separator or trained_separator or DEFAULT_SEPARATOR}
+
+    def check_training_data(self, train, label_separator: str | None) -> None:
+        """The label sets (see :func:`check_label_sets`)."""
+        check_label_sets(train, label_separator)
+
+    def start_head(self, model, class_counts, num_examples: int) -> None:
+        """Each label's bias at its prior logit (see :func:`start_at_the_prior`)."""
+        start_at_the_prior(model, class_counts, num_examples)
+
+    def decision_text(self, config, target_prior: str) -> str:
+        return f"thresholds {config.thresholds}"
+
+    def epoch_metrics(self, logits, targets, *, train_counts, many_threshold, few_threshold) -> dict:
+        from .multilabel import results as multilabel_results
+
+        return multilabel_results.evaluation_metrics(logits, targets, None, train_counts=train_counts,
+                                                     many_threshold=many_threshold, few_threshold=few_threshold)
+
+    def result_writers(self, fine_tuned):
+        from .multilabel import results as multilabel_results
+
+        return (partial(multilabel_results.write_evaluation, thresholds=fine_tuned.thresholds),
+                partial(multilabel_results.write_prediction_files, thresholds=fine_tuned.thresholds))
+
+    def evaluate(self, classifier, dataset, *, loss_fn=None, output_dir=None, top_k=None,
+                 at_least_one: bool = False) -> dict:
+        """``evaluate``'s metrics at the model's thresholds (and with ``output_dir`` its files)."""
+        from .multilabel import results as multilabel_results
+
+        fine_tuned = classifier.fine_tuned
+        logits = classifier.with_options(target_prior=None).logits(dataset)
+        options = dict(loss_fn=loss_fn, train_counts=fine_tuned.info.class_counts, top_k=top_k,
+                       at_least_one=at_least_one)
+        if output_dir:
+            return multilabel_results.write_evaluation(output_dir, logits, dataset, fine_tuned.label_map,
+                                                       thresholds=fine_tuned.thresholds, **options)
+        return multilabel_results.evaluation_metrics(logits, fine_tuned.label_map.multi_hot(dataset),
+                                                     fine_tuned.thresholds, **options)
+
+    def write_answers(self, path, dataset, answers, labels) -> None:
+        """``predictions.tsv``: each text's label set and the labels' probabilities."""
+        from .multilabel import results as multilabel_results
+
+        multilabel_results.write_predictions(path, dataset.examples, answers.probabilities, answers.decided, labels)
+
+    def write_probabilities(self, path, labels, probabilities) -> None:
+        from .multilabel import results as multilabel_results
+
+        multilabel_results.write_test_results(path, labels, probabilities)
+
+    def check_answer_options(self, where, top_k=None, at_least_one: bool = False) -> None:
+        return None
+
+    def describe_data(self, counts, num_examples) -> str:
+        nonzero = [c for c in counts if c > 0] or [0]
+        return (f"Training data: {num_examples} rows; the most frequent label is on {max(counts)}, the rarest on "
+                f"{min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
+
+    def usage_note(self) -> list[str]:
+        return ["The probabilities are independent sigmoids (`problem_type: multi_label_classification`). A label "
+                "is predicted when its probability reaches its threshold in `thresholds.json` (0.5 where none "
+                "was kept); weighted-bert's `predict` and `serve` apply them.", ""]
+
+
+def check_label_sets(train, separator: str | None) -> None:
+    """A separator that splits no label field is a wrong separator; rows with no label are
+    fine (all-negative) and counted."""
+    if Path(train.path).suffix.lower() not in JSONL_EXTENSIONS and not any(len(e.label) > 1 for e in train.examples):
+        separator = separator or DEFAULT_SEPARATOR
+        raise DataFormatError(train.path, None, f"no label field holds the label separator {separator!r}: every row "
+                              "has one label; name the character between labels with --label-separator (or, for "
+                              "one label a row, train without --multi-label)")
+    empty = sum(1 for e in train.examples if not e.label)
+    if empty:
+        log.info(f"{train.path}: {empty} of {len(train)} rows have no label (negative for every label)")
+
+
+def start_at_the_prior(model, class_counts, num_examples: int) -> None:
+    """Set the fresh head's bias to each label's prior logit, ``logit(n_l / N)`` (Lin et al.'s
+    prior initialisation, ICCV 2017): a zero bias starts every label at probability 0.5,
+    and the first steps' gradient, nearly all "push every label down", then runs through the
+    pretrained encoder and wears its features away before any label is learnt."""
+    import torch
+
+    from .losses.multilabel.distribution_balanced import prior_logits
+    from .saved_model import head_linear_name
+
+    name = head_linear_name(model)
+    if name is None:
+        log.info("the model's head has no bias to start at the label priors; it starts at 0.5")
+        return
+    head = model.get_submodule(name)
+    with torch.no_grad():
+        head.bias.copy_(prior_logits(class_counts, num_examples).to(head.bias))
+
+
+SINGLE_LABEL, MULTI_LABEL = SingleLabel(), MultiLabel()
+
+
+Task = SingleLabel | MultiLabel  # the same methods and attributes, each task its own answers
+
+
+def task_of(multi_label) -> Task:
+    """The task object for a run or a model folder's ``multi_label`` record."""
+    return MULTI_LABEL if multi_label else SINGLE_LABEL
