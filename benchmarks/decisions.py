@@ -41,8 +41,8 @@ from weighted_bert.cli import main  # noqa: E402
 from weighted_bert.data import Dataset, read_dataset  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_data_dir, demo_model_dir  # noqa: E402
 from weighted_bert.metrics import classification_metrics  # noqa: E402
+from weighted_bert.model_folder import load_fine_tuned  # noqa: E402
 from weighted_bert.prediction import softmax  # noqa: E402
-from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 
 STUDIES = ()  # the budget settings varied on purpose: none (tests/test_benchmarks.py)
 

@@ -31,8 +31,8 @@ from weighted_bert.compare import aggregate, leaderboard, run_compare  # noqa: E
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_data_dir, demo_model_dir  # noqa: E402
 from weighted_bert.metrics import full_metrics  # noqa: E402
+from weighted_bert.model_folder import load_fine_tuned  # noqa: E402
 from weighted_bert.prediction import softmax  # noqa: E402
-from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 
 # The budget settings this benchmark varies on purpose (tests/test_benchmarks.py): --epochs: the
 # recipes at another budget

@@ -86,7 +86,7 @@ def train(run: Path, data: Path, recipe: str, seed: int, epochs: float, max_leng
 
 def refit(run: Path, data: Path) -> None:
     """Fit a finished run's thresholds on dev again, as `train` does after training."""
-    from weighted_bert.saved_model import load_fine_tuned
+    from weighted_bert.model_folder import load_fine_tuned
     from weighted_bert.settings import build
     from weighted_bert.training.decisions import fit_decision
 

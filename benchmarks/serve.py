@@ -60,7 +60,7 @@ def model_folder(args) -> Path:
 
 def ensure_exports(run: Path) -> None:
     from weighted_bert.export import export_onnx
-    from weighted_bert.saved_model import load_fine_tuned
+    from weighted_bert.model_folder import load_fine_tuned
 
     if not (run / "model" / "onnx" / "model.int8.onnx").is_file():
         export_onnx(load_fine_tuned(run), quantize="int8")

@@ -62,8 +62,8 @@ from weighted_bert.demo import demo_data_dir, demo_model_dir  # noqa: E402
 from weighted_bert.labels import build_label_map  # noqa: E402
 from weighted_bert.losses import get_loss  # noqa: E402
 from weighted_bert.metrics import full_metrics  # noqa: E402
+from weighted_bert.model_folder import load_fine_tuned  # noqa: E402
 from weighted_bert.prediction import encode_examples, predict_logits  # noqa: E402
-from weighted_bert.saved_model import load_fine_tuned  # noqa: E402
 from weighted_bert.speed import cpu_supports_bf16, matmul_peak_flops, model_flops_per_token  # noqa: E402
 from weighted_bert.training import runner as training  # noqa: E402
 from weighted_bert.training import trainer

@@ -125,8 +125,8 @@ def roofline(run: Path) -> list[dict]:
 
     from weighted_bert.data import read_dataset
     from weighted_bert.export import OnnxClassifier, onnx_path
+    from weighted_bert.model_folder import load_fine_tuned
     from weighted_bert.prediction import encode_examples, predict_logits, row_lengths
-    from weighted_bert.saved_model import load_fine_tuned
     from weighted_bert.speed import non_embedding_parameters, peak_flops
 
     fine_tuned = load_fine_tuned(run)

@@ -111,7 +111,7 @@ def test_predict_for_another_target_prior_is_the_bayes_shift(trained_run, toy_da
     from weighted_bert.calibration import Calibration, log_prior_from_counts
     from weighted_bert.cli import main
     from weighted_bert.inference import keep_calibration
-    from weighted_bert.saved_model import load_fine_tuned
+    from weighted_bert.model_folder import load_fine_tuned
 
     run = shutil.copytree(trained_run, tmp_path / "run")
     test = toy_data_dir / "test_data.txt"

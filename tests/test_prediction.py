@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from weighted_bert.data import read_dataset
+from weighted_bert.model_folder import load_fine_tuned
 from weighted_bert.prediction import predict_logits
-from weighted_bert.saved_model import load_fine_tuned
 
 
 def test_length_sorted_prediction_restores_input_order(trained_run, toy_data_dir):

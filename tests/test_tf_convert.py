@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from weighted_bert.cli import main
-from weighted_bert.saved_model import load_fine_tuned
+from weighted_bert.model_folder import load_fine_tuned
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PRETRAINED = FIXTURES / "tf_bert"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from weighted_bert.saved_model import load_fine_tuned
+from weighted_bert.model_folder import load_fine_tuned
 from weighted_bert.tf_checkpoint import CheckpointError, read_checkpoint
 from weighted_bert.tf_import import case_mismatch_warning, load_tf_bert, read_label2id_pickle
 

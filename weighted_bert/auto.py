@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .config import DataSettings, RunConfig
 from .errors import UserError
-from .io import atomic_write_text, write_json
+from .files import atomic_write_text, write_json
 from .log import get_logger
 from .loss_settings import MULTI_LABEL_LOSSES
 from .recipes import MULTI_LABEL_RECIPE, RECIPES

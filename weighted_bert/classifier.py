@@ -19,8 +19,8 @@ import numpy as np
 
 from .data import Dataset, Example
 from .errors import RunError, UserError
+from .model_folder import FineTuned, load_fine_tuned
 from .prediction import encode_examples, predict_logits, row_lengths
-from .saved_model import FineTuned, load_fine_tuned
 
 IN_MEMORY = "<texts>"  # the path of a Dataset made from texts in memory (its lines: position + 1)
 
@@ -199,7 +199,7 @@ def _encodable(text: str) -> bool:
 
 
 def load_model(model, *, backend: str = "torch", **load_options) -> FineTuned:
-    """A fine-tuned model folder as a :class:`~weighted_bert.saved_model.FineTuned`; with
+    """A fine-tuned model folder as a :class:`~weighted_bert.model_folder.FineTuned`; with
     ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export runs in place of the PyTorch model."""
     fine_tuned = load_fine_tuned(model, weights=backend == "torch", **load_options)
     if backend == "torch":

@@ -103,7 +103,7 @@ def _import_tf(args) -> int:
 
 def _export(args) -> int:
     from .export import export_onnx
-    from .saved_model import load_fine_tuned
+    from .model_folder import load_fine_tuned
 
     config = build(ExportConfig, given(args, ExportConfig))
     fine_tuned = load_fine_tuned(config.model)
@@ -140,7 +140,7 @@ def _demo(args) -> int:
 
 def _report(args) -> int:
     from .errors import RunError
-    from .run_report import build_report
+    from .report.run import build_report
 
     page = build_report(args.run_dir, split=args.split, many_threshold=args.many_threshold,
                         few_threshold=args.few_threshold)

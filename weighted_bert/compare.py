@@ -34,7 +34,7 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import SettingError, UserError
-from .io import atomic_write_bytes, atomic_write_text
+from .files import atomic_write_bytes, atomic_write_text
 from .log import get_logger
 from .loss_settings import unread_loss_settings
 from .paired import paired_differences, paired_markdown
@@ -234,9 +234,9 @@ def leaderboard_png(rows: list[dict]) -> bytes | None:
     rows = [r for r in rows if "macro_f1_mean" in r and "accuracy_mean" in r]
     if not rows:
         return None
-    from .plots import _png, _pyplot
+    from .plots import png_bytes, pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
     for r in rows:
         ax.errorbar(r["accuracy_mean"], r["macro_f1_mean"], xerr=r["accuracy_std"], yerr=r["macro_f1_std"],
@@ -253,7 +253,7 @@ def leaderboard_png(rows: list[dict]) -> bytes | None:
     bx.set(xlabel="few-shot accuracy", title="Few-shot classes", xlim=(0, 1))
     bx.grid(alpha=0.3, axis="x")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def print_leaderboard(output: Path) -> None:

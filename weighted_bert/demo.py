@@ -15,7 +15,7 @@ import numpy as np
 from .config import RunConfig
 from .data import Dataset, read_dataset
 from .errors import RunError
-from .io import atomic_write_text
+from .files import atomic_write_text
 from .training.runner import run
 
 RECIPES = {"seed": {"recipe": "seed"}, "default": {}}
@@ -57,7 +57,7 @@ def run_demo(output_dir="demo_output", *, epochs: float | None = None, max_steps
              overwrite: bool = False) -> list[dict]:
     from .classifier import Classifier
     from .metrics import classification_metrics
-    from .saved_model import load_fine_tuned
+    from .model_folder import load_fine_tuned
 
     output = Path(output_dir)
     model = demo_model_dir()

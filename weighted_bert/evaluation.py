@@ -11,11 +11,11 @@ from sklearn.metrics import balanced_accuracy_score
 
 from .calibration.temperature import nll
 from .data.readers import Dataset
-from .io import atomic_write_text
+from .files import atomic_write_text
 from .labels import LabelMap
 from .metrics import classification_metrics, full_metrics, per_class_report, shot_accuracy
 from .prediction import softmax
-from .reports import write_eval_results, write_predictions, write_test_results
+from .result_files import write_eval_results, write_predictions, write_test_results
 from .run_folder import CLASSIFICATION_REPORT, PREDICTIONS, TEST_RESULTS
 from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 

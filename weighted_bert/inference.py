@@ -15,8 +15,8 @@ from .classifier import Classifier, load_model
 from .data import Dataset, parse_dataset, parse_lines, read_dataset
 from .errors import RunError, UserError
 from .log import get_logger
+from .model_folder import FineTuned
 from .run_folder import CALIBRATION
-from .saved_model import FineTuned
 from .scoring_config import ScoreConfig
 from .tasks import task_of
 
@@ -186,7 +186,7 @@ def keep_calibration(fine_tuned: FineTuned, calibration) -> None:
     transformers, ONNX and serving engines answer as ``predict`` does), and recorded in
     ``calibration.json``; where it cannot be folded, the file says why and only
     weighted-bert's own commands apply it."""
-    from .saved_model import fold_calibration
+    from .model_folder import fold_calibration
 
     if fine_tuned.model.__class__.__name__ == "OnnxClassifier":
         fine_tuned = load_model(fine_tuned.path)  # the weights that are folded into are PyTorch's

@@ -118,7 +118,7 @@ class LabelMap:
         return [counter.get(label, 0) for label in self.labels]
 
     def save(self, path) -> None:
-        from .io import atomic_write_text
+        from .files import atomic_write_text
         atomic_write_text(path, json.dumps({"labels": list(self.labels), "label2id": self.label2id},
                                            ensure_ascii=False, indent=2) + "\n")
 

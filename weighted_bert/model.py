@@ -32,7 +32,7 @@ class ModelSourceError(UserError, ValueError):
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
-def _is_hub_name(value: str) -> bool:
+def is_hub_name(value: str) -> bool:
     """'bert-base-uncased' or 'org/name'; anything else that does not exist is a missing path."""
     return bool(_HUB_NAME.match(value)) and not value.endswith((".ckpt", ".json", ".bin", ".safetensors"))
 
@@ -76,7 +76,7 @@ def resolve_model_source(source) -> ModelSource:
                                    f"TensorFlow checkpoint ({err})") from None
     if path.parent.is_dir() and path.name.startswith(("bert_model.ckpt", "model.ckpt")):
         raise ModelSourceError(f"{text}: no such checkpoint (no {path.name}.index, no config.json beside it)")
-    if not _is_hub_name(text):
+    if not is_hub_name(text):
         raise ModelSourceError(f"{text}: no such model folder")
     return ModelSource(text, "hub")
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .io import atomic_write_text
+from .files import atomic_write_text
 from .labels import LabelMap
-from .model import _is_hub_name
+from .model import is_hub_name
 from .run_folder import (
     CALIBRATION,
     CLASSIFICATION_REPORT,
@@ -51,7 +51,7 @@ def refresh_model_folder(model_dir) -> Path | None:
     """After a command changed a model folder (``calibrate``): its card written again and, when
     it is the model of a training run, the run's ``report.html`` too; returns the page (None
     without one)."""
-    from .run_report import build_report
+    from .report.run import build_report
 
     card = write_model_card(model_dir)
     run_dir = card.parent.parent
@@ -85,7 +85,7 @@ def write_model_card(model_dir, *, metrics: dict | None = None, split: str | Non
     settings = info.settings
     data_name = data_name or _data_name(settings, split)
     base = settings.get("model")
-    hub_base = base if base and _is_hub_name(str(base)) and not Path(str(base)).exists() else None
+    hub_base = base if base and is_hub_name(str(base)) and not Path(str(base)).exists() else None
     results = [EvalResult(task_type="text-classification", dataset_type="custom", dataset_name=data_name,
                           dataset_split=split, metric_type=key, metric_value=round(float(metrics[key]), 4),
                           metric_name=name)

@@ -14,7 +14,8 @@ import numpy as np
 SHOT_COLOURS = {"many": "#1f77b4", "medium": "#ff7f0e", "few": "#d62728"}
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display), imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,8 +24,9 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> bytes:
-    plt = _pyplot()
+def png_bytes(fig) -> bytes:
+    """``fig`` as PNG bytes; the figure is closed."""
+    plt = pyplot()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
@@ -40,7 +42,7 @@ def training_curves_png(log_history: Sequence[dict]) -> bytes | None:
              for h in log_history if "eval_accuracy" in h]
     if not train:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2 if evals else 1, figsize=(11 if evals else 6, 4), squeeze=False)
     ax = axes[0][0]
     ax.plot(*zip(*train), marker="." if len(train) < 30 else None, label="training objective")
@@ -58,7 +60,7 @@ def training_curves_png(log_history: Sequence[dict]) -> bytes | None:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def per_class_f1_png(per_class: Sequence[dict], *, many_threshold: int, few_threshold: int,
@@ -68,7 +70,7 @@ def per_class_f1_png(per_class: Sequence[dict], *, many_threshold: int, few_thre
     rows = [r for r in per_class if "train_count" in r and r["support"] > 0]
     if not rows:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(12, 5))
     counts = np.array([max(r["train_count"], 0.8) for r in rows])  # a 0 count still shows on a log axis
     f1 = np.array([r["f1"] for r in rows])
@@ -89,7 +91,7 @@ def per_class_f1_png(per_class: Sequence[dict], *, many_threshold: int, few_thre
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.35), fontsize=8)
     fig.subplots_adjust(left=0.07, right=0.62, bottom=0.11, top=0.92)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def top_confusions(confusions: Sequence[dict], support: dict, limit: int = 20) -> list[dict]:
@@ -114,7 +116,7 @@ def confusion_matrix_png(confusions: Sequence[dict], support: dict, labels: Sequ
         for label, i in index.items():
             m[i, i] = support.get(label, 0) - m[i].sum()
         normalised = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-    plt = _pyplot()
+    plt = pyplot()
     confused = top_confusions(confusions, support, pairs)
     if k <= full_up_to:
         size = max(5, 0.35 * k + 3)
@@ -149,7 +151,7 @@ def confusion_matrix_png(confusions: Sequence[dict], support: dict, labels: Sequ
             bx.axis("off")
             bx.text(0.5, 0.5, "no confusions", ha="center")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def reliability_png(bins: Sequence[dict], ece: float, *, before: Sequence[dict] | None = None,
@@ -158,7 +160,7 @@ def reliability_png(bins: Sequence[dict], ece: float, *, before: Sequence[dict] 
     with ``before`` (the bins before calibration), those too, as a line."""
     if not any(b["count"] for b in bins):
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax, bx) = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     width = bins[0]["high"] - bins[0]["low"]
     centres = [(b["low"] + b["high"]) / 2 for b in bins]
@@ -180,7 +182,7 @@ def reliability_png(bins: Sequence[dict], ece: float, *, before: Sequence[dict] 
     bx.set(xlabel="confidence (probability of the predicted class)", ylabel="examples")
     bx.grid(alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def coverage_accuracy_png(confidence: Sequence[float], correct: Sequence[bool]) -> bytes | None:
@@ -192,7 +194,7 @@ def coverage_accuracy_png(confidence: Sequence[float], correct: Sequence[bool]) 
     order = np.argsort(-confidence, kind="stable")
     answered = np.arange(1, len(order) + 1)
     accuracy = np.cumsum(correct[order]) / answered
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(answered / len(order), accuracy, color="#1f77b4")
     for share in (0.5, 0.8, 0.9):
@@ -204,14 +206,14 @@ def coverage_accuracy_png(confidence: Sequence[float], correct: Sequence[bool]) 
            xlim=(0, 1), title="Coverage and accuracy when abstaining on the least sure")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def precision_recall_png(curves: Sequence[dict]) -> bytes | None:
     """Precision against recall for a few classes: ``{"label", "precision", "recall", "ap"}`` each."""
     if not curves:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for curve in curves:
         ax.step(curve["recall"], curve["precision"], where="post", label=f"{curve['label']} (AP {curve['ap']:.3f})")
@@ -220,7 +222,7 @@ def precision_recall_png(curves: Sequence[dict]) -> bytes | None:
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def class_distribution_png(labels: Sequence[str], counts: Sequence[int], *, many_threshold: int,
@@ -230,7 +232,7 @@ def class_distribution_png(labels: Sequence[str], counts: Sequence[int], *, many
         return None
     from .shot_groups import shot_group
 
-    plt = _pyplot()
+    plt = pyplot()
     order = np.argsort(-np.asarray(counts), kind="stable")
     k = len(labels)
     fig, ax = plt.subplots(figsize=(max(8, min(0.12 * k + 4, 20)), 5))
@@ -247,4 +249,4 @@ def class_distribution_png(labels: Sequence[str], counts: Sequence[int], *, many
     ax.legend(handles, [f"{g}-shot" for g in SHOT_COLOURS], fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.splits import find_data_files
-from .io import write_json
+from .files import write_json
 from .log import get_logger
 from .metrics import full_metrics
 from .run_folder import INT8_CHECK

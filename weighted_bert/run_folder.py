@@ -3,7 +3,7 @@
 A ``train`` output folder holds ``model/`` (a plain Hugging Face folder plus
 ``label_map.json``, ``weighted_bert.json`` and, after ``calibrate``, ``calibration.json``)
 (multi-label: ``thresholds.json``) and the result files named below. Modules that write or read one of them take its name
-from here; :mod:`weighted_bert.saved_model` saves and loads ``model/``.
+from here; :mod:`weighted_bert.model_folder` saves and loads ``model/``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .io import atomic_write_text, read_json_object
+from .files import atomic_write_text, read_json_object
 from .labels import LabelMap
 from .loss_settings import LOSS_SETTINGS
 

@@ -64,7 +64,7 @@ def _read_peaks() -> dict[str, float]:
 
 def _keep_peak(key: str, flops: float) -> float:
     """Store ``flops`` for ``key`` when it beats what is stored; return the stored best."""
-    from .io import atomic_write_text
+    from .files import atomic_write_text
     from .log import get_logger
 
     peaks = _read_peaks()

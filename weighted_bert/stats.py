@@ -18,7 +18,7 @@ import numpy as np
 
 from .data import DEFAULT_SEPARATOR, Columns, Dataset, find_data_files, read_dataset
 from .errors import DataFormatError
-from .io import atomic_write_bytes, write_json
+from .files import atomic_write_bytes, write_json
 from .labels import LabelMap, labels_of
 from .plots import class_distribution_png
 from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD, shot_group

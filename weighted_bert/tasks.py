@@ -9,7 +9,7 @@ and the model card describe the task. The task is chosen where it is known (the 
 file's labels, a model folder's record) by :func:`task_of`; the code that uses it does
 not ask again.
 
-The decision itself is the model's (:class:`~weighted_bert.saved_model.FineTuned`: the
+The decision itself is the model's (:class:`~weighted_bert.model_folder.FineTuned`: the
 calibration's rule, or the per-label thresholds) and is fitted by the run
 (:mod:`weighted_bert.training.runner`).
 """
@@ -25,7 +25,7 @@ from .data import DEFAULT_SEPARATOR
 from .data.readers import JSONL_EXTENSIONS
 from .errors import DataFormatError, UserError
 from .log import get_logger
-from .reports import write_predictions, write_test_results
+from .result_files import write_predictions, write_test_results
 
 log = get_logger(__name__)
 
@@ -214,7 +214,7 @@ def start_at_the_prior(model, class_counts, num_examples: int) -> None:
     import torch
 
     from .losses.multilabel.distribution_balanced import prior_logits
-    from .saved_model import head_linear_name
+    from .model_folder import head_linear_name
 
     name = head_linear_name(model)
     if name is None:

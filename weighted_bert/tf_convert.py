@@ -8,8 +8,8 @@ from pathlib import Path
 
 from .log import get_logger
 from .model import load_tokenizer, resolve_model_source
+from .model_folder import load_fine_tuned
 from .run_folder import LABEL_MAP
-from .saved_model import load_fine_tuned
 from .tf_checkpoint import CheckpointError, read_index
 from .tf_import import load_tf_bert
 

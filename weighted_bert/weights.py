@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import DataFormatError, SettingError, UserError, check_choice
-from .io import read_json_object
+from .files import read_json_object
 
 SCHEMES = ("none", "inverse", "balanced", "sqrt_inverse", "effective_number", "proportional")
 NORMALIZATIONS = ("sample_mean", "none")

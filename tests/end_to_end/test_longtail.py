@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from weighted_bert.cli import main
-from weighted_bert.saved_model import load_fine_tuned
+from weighted_bert.model_folder import load_fine_tuned
 
 FLAGS = ["--epochs", "12", "--learning-rate", "3e-3", "--batch-size", "8", "--no-progress", "--seed", "7"]
 

@@ -12,7 +12,7 @@ import torch
 from weighted_bert.calibration import Calibration, log_prior_from_counts
 from weighted_bert.cli import main
 from weighted_bert.inference import keep_calibration
-from weighted_bert.saved_model import load_fine_tuned
+from weighted_bert.model_folder import load_fine_tuned
 
 FLAGS = ["--epochs", "6", "--learning-rate", "3e-3", "--batch-size", "8", "--no-progress", "--seed", "7",
          "--precision", "fp32"]

@@ -14,7 +14,7 @@ import torch
 from inews_slice import write_inews_slice
 
 from weighted_bert.cli import main
-from weighted_bert.saved_model import load_fine_tuned
+from weighted_bert.model_folder import load_fine_tuned
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

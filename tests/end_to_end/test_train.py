@@ -116,8 +116,8 @@ def test_dev_is_scored_once_and_its_results_are_the_saved_models(tiny_bert, toy_
 
     from weighted_bert.classifier import Classifier
     from weighted_bert.data import read_dataset
+    from weighted_bert.model_folder import load_fine_tuned
     from weighted_bert.prediction import softmax
-    from weighted_bert.saved_model import load_fine_tuned
     from weighted_bert.training import final_scores as run_results
     from weighted_bert.training.trainer import still_improving
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, UserError
-from ..io import read_json_object
+from ..files import read_json_object
 from ..loss_settings import loss_defaults
 from ..weights import class_weights, numbers_by_label
 from . import PRIOR_OBJECTIVES

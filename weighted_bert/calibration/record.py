@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from ..io import read_json_object, write_json
+from ..files import read_json_object, write_json
 
 ABSTAINED = -1  # the class index of an abstention
 LARGEST = 1e6  # no fitted value comes near this; beyond it a file is damaged

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation import objective
-from ..io import atomic_write_text
+from ..files import atomic_write_text
 from ..labels import LabelMap, join_set
 from ..prediction import sigmoid
-from ..reports import write_eval_results
+from ..result_files import write_eval_results
 from ..run_folder import CLASSIFICATION_REPORT, PREDICTIONS, TEST_RESULTS
 from ..shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 from .metrics import multilabel_metrics, per_label_table

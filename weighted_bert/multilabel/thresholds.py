@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from ..io import read_json_object, write_json
+from ..files import read_json_object, write_json
 
 DEFAULT = 0.5
 

@@ -9,8 +9,8 @@ import dataclasses
 from pathlib import Path
 
 from ..log import get_logger
+from ..model_folder import FineTuned, load_fine_tuned
 from ..run_folder import MODEL, THRESHOLDS
-from ..saved_model import FineTuned, load_fine_tuned
 
 log = get_logger(__name__)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from ..classifier import Classifier
 from ..log import get_logger
+from ..model_folder import FineTuned
 from ..run_folder import LABEL_MAP, MODEL, TEST_RESULTS
-from ..saved_model import FineTuned
 from ..tasks import task_of
 from .stages import Stages
 
@@ -36,7 +36,7 @@ def score_splits(config, classifier: FineTuned, loss_fn, dev, test, output: Path
                  raw_dev=None) -> None:
     """Dev and test scored by the final model (dev from ``raw_dev``, its uncalibrated logits,
     when given): result files, prediction files and the report; metrics into ``result``."""
-    from ..run_report import build_report
+    from ..report.run import build_report
 
     shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold,
                  loss_fn=loss_fn, train_counts=classifier.info.class_counts)

@@ -26,7 +26,7 @@ except ImportError:  # not on Windows: no lock there
 from ..config import RunConfig
 from ..data import Dataset
 from ..errors import RunError
-from ..io import atomic_write_text
+from ..files import atomic_write_text
 from ..run_folder import CHECKPOINTS, LOCK, RESULT_FILES, RUN_SETTINGS, RUN_SUMMARY, clear_run_files
 
 # Settings that change nothing the training computes: a rerun may differ in these and still resume.

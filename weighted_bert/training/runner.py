@@ -5,7 +5,7 @@ dev and test, write the result files and the report.
 seed's ``run_classifier_weighted_loss.py`` call. The stages live in their own modules:
 settings in :mod:`~weighted_bert.config`, the ``Trainer`` in :mod:`~weighted_bert.training.trainer`,
 output-folder safety and resuming in :mod:`~weighted_bert.training.resume`, the saved model in
-:mod:`~weighted_bert.saved_model`, scoring in :mod:`~weighted_bert.inference`.
+:mod:`~weighted_bert.model_folder`, scoring in :mod:`~weighted_bert.inference`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pathlib import Path
 from ..config import RunConfig
 from ..data import DEFAULT_SEPARATOR, Dataset, find_data_files, read_dataset
 from ..errors import RunError
-from ..io import atomic_write_bytes, atomic_write_text, write_json
+from ..files import atomic_write_bytes, atomic_write_text, write_json
 from ..labels import LabelMap, build_label_map
 from ..log import get_logger
+from ..model_folder import FineTuned, load_fine_tuned, save_fine_tuned
 from ..run_folder import (
     CHECKPOINTS,
     CLASS_WEIGHTS,
@@ -34,7 +35,6 @@ from ..run_folder import (
     TRAINING_LOG,
     TrainingInfo,
 )
-from ..saved_model import FineTuned, load_fine_tuned, save_fine_tuned
 from ..settings import was_given
 from ..tasks import task_of
 from ..weights import SCHEMES

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.delimited import any_field_size
-from .errors import DataFormatError, check_choice
-from .io import atomic_write_bytes, atomic_write_text, read_json_object
-from .labels import LabelMap
-from .metrics import full_metrics, reliability_bins
-from .page import SCRIPT, STYLE
-from .page import embed as _embed
-from .page import fmt as _fmt
-from .plots import (
+from ..data.delimited import any_field_size
+from ..errors import DataFormatError, check_choice
+from ..files import atomic_write_bytes, atomic_write_text, read_json_object
+from ..labels import LabelMap
+from ..metrics import full_metrics, reliability_bins
+from ..page import SCRIPT, STYLE
+from ..page import embed as _embed
+from ..page import fmt as _fmt
+from ..plots import (
     confusion_matrix_png,
     coverage_accuracy_png,
     per_class_f1_png,
@@ -33,7 +33,7 @@ from .plots import (
     reliability_png,
     top_confusions,
 )
-from .run_folder import (
+from ..run_folder import (
     CALIBRATION,
     CALIBRATION_RELIABILITY,
     CLASS_WEIGHTS,
@@ -53,7 +53,7 @@ from .run_folder import (
     TrainingInfo,
     results_files,
 )
-from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
+from ..shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 
 SPLIT_FILES = PREDICTIONS
 HEADLINE = ("accuracy", "macro_f1", "balanced_accuracy", "weighted_f1", "macro_precision", "macro_recall",
@@ -94,7 +94,7 @@ def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = N
     if not (run_dir / LABEL_MAP).is_file():
         raise DataFormatError(run_dir, None, "has no label_map.json; expected the output folder of a training run")
     if TrainingInfo.read(run_dir / MODEL).multi_label:
-        from .multilabel.report import build_ml_report
+        from .multilabel import build_ml_report
 
         return build_ml_report(run_dir, split)
     split = _pick_split(run_dir, split)
@@ -180,7 +180,7 @@ def _calibration_png(path: Path, k: int) -> bytes | None:
     """Dev reliability before and after the temperature ``calibrate`` fitted (held out), when it fitted one."""
     if not path.is_file():
         return None
-    from .calibration import Calibration
+    from ..calibration import Calibration
 
     report = Calibration.read(path, k).temperature_report
     if not report or "bins_after" not in report:  # none fitted, or too few dev errors to fit one

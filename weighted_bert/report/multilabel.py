@@ -7,13 +7,13 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ..io import atomic_write_bytes, atomic_write_text, read_json_object
+from ..files import atomic_write_bytes, atomic_write_text, read_json_object
+from ..multilabel.results import read_per_label
 from ..page import SCRIPT, STYLE
 from ..page import embed as _embed
 from ..page import fmt as _fmt
 from ..plots import per_class_f1_png
 from ..run_folder import CLASSIFICATION_REPORT, MODEL, PER_CLASS_F1, REPORT, THRESHOLDS, TrainingInfo, results_files
-from .results import read_per_label
 
 HEADLINE = ("micro_f1", "macro_f1", "samples_f1", "map", "lrap", "hamming_loss", "subset_accuracy",
             "macro_f1_at_0.5", "micro_f1_at_0.5", "many_shot_macro_f1", "medium_shot_macro_f1", "few_shot_macro_f1",

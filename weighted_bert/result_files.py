@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.readers import Example
-from .io import atomic_write_text, write_json
+from .files import atomic_write_text, write_json
 from .run_folder import RESULTS_PREFIX, results_files
 
 

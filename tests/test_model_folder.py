@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import torch
 
-from weighted_bert.saved_model import load_fine_tuned
+from weighted_bert.model_folder import load_fine_tuned
 
 
 def test_saved_model_loads_with_plain_transformers(trained_run, toy_data_dir):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from .io import give_usual_mode
+from .files import give_usual_mode
 from .labels import LabelMap
 from .log import get_logger
 from .model import ModelSourceError, from_pretrained, load_tf, load_tokenizer, resolve_model_source
@@ -311,7 +311,7 @@ def _with_decision(source, model, tokenizer, label_map: LabelMap) -> FineTuned:
 
 def _read_config(folder: Path) -> SimpleNamespace:
     """What prediction needs of ``config.json`` (labels, problem type, position limit), read as JSON."""
-    from .io import read_json_object
+    from .files import read_json_object
 
     config = read_json_object(folder / "config.json", "a model configuration")
     id2label = config.get("id2label") or {}
