@@ -152,6 +152,14 @@ def test_a_stated_rule_that_never_costs_more_on_dev_gets_no_warning():
     assert report["change_p95"] <= 0 and "warning" not in "\n".join(record.summary())
 
 
+def test_a_missed_precision_floor_is_said_in_words_not_as_a_negative_recall():
+    record = Calibration(log_prior=[0.0, 0.0], objective="recall_at_precision", dev_before=-0.86, dev_after=0.4,
+                         held_out_gain=0.1, held_out_gain_p05=0.01, fitted_text="a bias of +1 on fraud",
+                         objective_settings={"class": "fraud", "min_precision": 1.0})
+    line = record.summary()[-1]
+    assert "dev precision floor not met (precision 0.14 < 1) -> 0.4000" in line and "-0.86" not in line
+
+
 def test_keep_always_keeps_a_fitted_shift_the_guard_refuses_and_auto_does_not():
     # nine head-class rows the model gets right at any tau in [0.05, 1.05], one tail row right
     # from tau 0.0217 on (1 + 0.104 tau < 0.9 + 4.71 tau): the fit on all of dev finds tau 0.05,

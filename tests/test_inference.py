@@ -32,6 +32,27 @@ def test_predict_and_evaluate_commands(trained_run, toy_data_dir, tmp_path, caps
         assert ours[key] == pytest.approx(original[key], abs=1e-6)
 
 
+def test_evaluate_never_replaces_a_runs_results_or_a_users_files_unasked(trained_run, toy_data_dir, tmp_path,
+                                                                          capsys):
+    import shutil
+
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    before = (run / "eval_results.json").read_bytes(), (run / "classification_report.txt").read_bytes()
+    test = ["--model", str(run), "--data", str(toy_data_dir / "test_data.txt")]
+    assert main(["evaluate", *test, "--output-dir", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {run}: already holds eval_results.txt, eval_results.json, classification_report.txt" in err
+    assert "--overwrite" in err
+    assert ((run / "eval_results.json").read_bytes(), (run / "classification_report.txt").read_bytes()) == before
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "eval_results.txt").write_text("my own notes\n")
+    assert main(["evaluate", *test, "--output-dir", str(mine)]) == 2
+    assert (mine / "eval_results.txt").read_text() == "my own notes\n"
+    assert main(["evaluate", *test, "--output-dir", str(mine), "--overwrite"]) == 0
+    assert "eval_accuracy = " in (mine / "eval_results.txt").read_text()
+
+
 def test_predict_reads_standard_input(trained_run):
     result = subprocess.run([sys.executable, "-m", "weighted_bert", "predict", "--model-dir", str(trained_run),
                              "--input", "-", "--output", "-"], input="the storm and rain today\n",

@@ -66,7 +66,7 @@ def _evaluate(args) -> int:
     from .inference import evaluate
 
     config = _score_config(args)
-    metrics = evaluate(config, output_dir=args.output_dir)
+    metrics = evaluate(config, output_dir=args.output_dir, overwrite=args.overwrite)
     for key, value in metrics.items():
         if isinstance(value, (int, float)):  # per-class rows and confusions are in the result files
             print(f"eval_{key} = {value}")
@@ -243,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
             add_arguments(p, ScoreConfig)
         if name == "evaluate":
             p.add_argument("--output-dir", help="write eval_results.txt/.json and classification_report.txt here")
+            p.add_argument("--overwrite", action="store_true", help="with --output-dir: replace those files when "
+                           "the folder has them (a training run's dev results, say)")
             p.add_argument("--update-card", action="store_true", help="rewrite the model card (README.md in the "
                            "model folder) with these results")
         elif name == "predict":

@@ -16,7 +16,7 @@ from .data import Dataset, parse_dataset, parse_lines, read_dataset
 from .errors import RunError, UserError
 from .log import get_logger
 from .model_folder import FineTuned
-from .run_folder import CALIBRATION
+from .run_folder import CALIBRATION, EVALUATION_FILES
 from .scoring_config import ScoreConfig
 from .tasks import task_of
 
@@ -49,10 +49,16 @@ def scoring_loss(fine_tuned: FineTuned):
     return get_loss(name, counts, **options)
 
 
-def evaluate(config: ScoreConfig, output_dir=None) -> dict:
+def evaluate(config: ScoreConfig, output_dir=None, *, overwrite: bool = False) -> dict:
     """Metrics of the model on a labelled file (with its calibration's decision rule; when the
     calibration changes the logits, also ``nll_uncalibrated`` and ``ece_uncalibrated``); with
-    ``output_dir``, the result files too."""
+    ``output_dir``, the result files too, where none is in the way unless ``overwrite``."""
+    if output_dir and not overwrite:
+        there = [name for name in EVALUATION_FILES if (Path(output_dir) / name).exists()]
+        if there:
+            raise UserError(f"{output_dir}: already holds {', '.join(there)}, which evaluate would replace (in a "
+                            "training run's folder they are its dev results); choose another --output-dir, or "
+                            "pass --overwrite")
     classifier = Classifier.from_config(config)
     fine_tuned = classifier.fine_tuned
     task_of(fine_tuned.multi_label).check_answer_options(fine_tuned.path, config.top_k, config.at_least_one)

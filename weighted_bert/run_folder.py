@@ -53,6 +53,9 @@ def results_files(split: str) -> tuple[str, str]:
     return f"{prefix}_results.txt", f"{prefix}_results.json"
 
 
+# What `evaluate --output-dir` writes: the names of a run's dev results
+EVALUATION_FILES = (*results_files("dev"), CLASSIFICATION_REPORT["dev"])
+
 # Every file and folder a run writes in its output folder: what --overwrite-output-dir clears,
 # and all that may be in a folder that compare removes as an incomplete run.
 RUN_FILES = (MODEL, LABEL_MAP, CLASS_WEIGHTS, TRAINING_LOG, TEST_RESULTS, *PREDICTIONS.values(),

@@ -122,10 +122,17 @@ class Calibration:
                          f"{stated['answers_moved']} of {stated['rows']} answers moved"
                          + ("; warning: the interval includes a higher cost than the argmax" if loss else ""))
         beyond = " beyond the rule as stated" if stated else ""
+        floor = self.objective_settings.get("min_precision")
+
+        def value(score: float) -> str:  # recall_at_precision scores precision - 1 below its floor
+            if self.objective == "recall_at_precision" and score < 0 and floor is not None:
+                return f"precision floor not met (precision {score + 1:.2f} < {floor:g})"
+            return f"{score:.4f}"
+
         verdict = ("kept" if self.beats_noise else "kept although within noise (--keep always)") if self.accepted \
             else "not kept: within noise"
         lines.append(f"{self.objective}: fitted {self.fitted_text or f'tau {self.fitted_tau}'}{beyond}: dev "
-                     f"{self.dev_before:.4f} -> {self.dev_after:.4f}; held-out gain {self.held_out_gain:+.4f} "
+                     f"{value(self.dev_before)} -> {value(self.dev_after)}; held-out gain {self.held_out_gain:+.4f} "
                      f"(bootstrap 5th percentile {self.held_out_gain_p05:+.4f}); {verdict}")
         abstain = self.abstain_report
         if abstain and "not_fitted" in abstain:
