@@ -37,6 +37,25 @@ def test_compare_resumes_and_reruns_only_the_missing_run(tmp_path, tiny_bert, to
     assert (tmp_path / "sweep" / "leaderboard.png").read_bytes()[:8] == PNG
 
 
+def test_compare_rerun_with_other_data_or_settings_stops_naming_what_differs(tmp_path, tiny_bert, toy_data_dir,
+                                                                            capsys):
+    data = shutil.copytree(toy_data_dir, tmp_path / "data")
+    args = ["compare", "--model", str(tiny_bert), "--data-dir", str(data), "--output-dir", str(tmp_path / "sweep"),
+            "--recipes", "ce", "--seeds", "1", "--max-steps", "2", "--batch-size", "8"]
+    assert main(args) == 0
+    summary = tmp_path / "sweep" / "ce" / "seed1" / "run_summary.json"
+    finished = summary.read_bytes()
+    capsys.readouterr()
+    assert main([*args, "--learning-rate", "1e-3"]) == 2
+    err = capsys.readouterr().err
+    assert "ce seed 1 finished earlier with other settings or data (learning_rate)" in err
+    with open(data / "train_data.txt", "a", encoding="utf-8") as handle:
+        handle.write("one more line\tsport\n")
+    assert main(args) == 2
+    assert "(train file)" in capsys.readouterr().err
+    assert summary.read_bytes() == finished  # the finished run is left as it was
+
+
 def test_the_leaderboard_says_which_recipes_ended_still_learning(tmp_path):
     from weighted_bert.compare import aggregate, write_leaderboard
 

@@ -92,6 +92,19 @@ def test_a_rerun_with_other_settings_does_not_resume(tmp_path, tiny_bert, toy_da
     assert "--overwrite-output-dir" in error
 
 
+def test_a_rerun_after_editing_the_class_weights_file_does_not_resume(tmp_path, tiny_bert, toy_data_dir, capsys):
+    weights = tmp_path / "w.json"
+    weights.write_text('{"finance": 1, "sport": 2, "weather": 3}')
+    output = tmp_path / "run"
+    flags = [*command(tiny_bert, toy_data_dir, output), "--loss", "weighted_ce", "--class-weights", str(weights)]
+    kill_after_a_checkpoint(flags, output, at_least_step=6)
+    weights.write_text('{"finance": 3, "sport": 2, "weather": 1}')  # the same path, other weights
+    capsys.readouterr()
+    assert main(flags) == 2
+    error = capsys.readouterr().err
+    assert "unfinished run with other settings or data (class_weights file)" in error
+
+
 def test_resume_without_a_checkpoint_and_incomplete_checkpoints(tmp_path, tiny_bert, toy_data_dir, capsys):
     assert main([*command(tiny_bert, toy_data_dir, tmp_path / "new"), "--resume"]) == 2
     assert "no complete checkpoint to resume from" in capsys.readouterr().err

@@ -38,8 +38,9 @@ from .files import atomic_write_bytes, atomic_write_text
 from .log import get_logger
 from .loss_settings import unread_loss_settings
 from .paired import paired_differences, paired_markdown
-from .run_folder import RUN_FILES, RUN_SUMMARY
+from .run_folder import COMPARE_PLAN, RUN_FILES, RUN_SUMMARY
 from .settings import check_values, read_settings_file
+from .training.resume import differences, planned_fingerprint
 from .training.runner import run
 
 log = get_logger(__name__)
@@ -134,19 +135,40 @@ def _remove_incomplete(folder: Path) -> None:
     shutil.rmtree(folder)
 
 
+def _check_finished(folder: Path, planned: dict, what: str) -> None:
+    """A finished run is kept only when it ran the plan: the same settings and data (runs of
+    an earlier version, without the plan on record, are kept as they are)."""
+    path = folder / COMPARE_PLAN
+    if not path.is_file():
+        return
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = {}
+    differ = differences(planned, previous)
+    if differ:
+        raise UserError(f"{folder}: {what} finished earlier with other settings or data ({', '.join(differ)}); "
+                        "its results would stand beside runs of this plan. Choose another --output-dir, or remove "
+                        "that folder to run it again")
+
+
 def run_compare(*, model: str, output_dir, recipes: dict[str, dict], seeds: list[int], settings: dict) -> list[dict]:
     """Run every (recipe, seed) not finished yet, then write the leaderboard files."""
     output = Path(output_dir)
     plan = _plan(model, output, recipes, seeds, settings)
     output.mkdir(parents=True, exist_ok=True)
     for name, seed, folder, config in plan:
+        planned = planned_fingerprint(config)
         if (folder / RUN_SUMMARY).is_file():
+            _check_finished(folder, planned, f"{name} seed {seed}")
             log.info(f"[compare] {name} seed {seed}: finished earlier, kept")
             continue
         if folder.exists():
             log.info(f"[compare] {name} seed {seed}: incomplete earlier run, starting it again")
             _remove_incomplete(folder)
         log.info(f"[compare] {name} seed {seed}: running")
+        folder.mkdir(parents=True)
+        atomic_write_text(folder / COMPARE_PLAN, json.dumps(planned, indent=1) + "\n")
         run(config)
     rows = leaderboard(output, recipes, seeds)
     write_leaderboard(output, rows, paired_differences(output, {n: _folder_name(n) for n in recipes}, seeds))

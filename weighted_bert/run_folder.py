@@ -43,6 +43,7 @@ RUN_SUMMARY = "run_summary.json"  # written last: a finished run
 CHECKPOINTS = "checkpoints"
 RUN_SETTINGS = "run_settings.json"  # in checkpoints/: what a resumed run must match
 LOCK = ".weighted-bert.lock"  # held by the run using the folder
+COMPARE_PLAN = ".weighted-bert-plan.json"  # compare: the settings and data a run was started for
 # What marks a folder as holding another run's results.
 RESULT_FILES = (MODEL, "eval_results.txt", TEST_RESULTS, PREDICTIONS["test"], RUN_SUMMARY)
 

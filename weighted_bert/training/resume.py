@@ -17,6 +17,7 @@ import platform
 import shutil
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 try:
     import fcntl
@@ -24,7 +25,7 @@ except ImportError:  # not on Windows: no lock there
     fcntl = None
 
 from ..config import RunConfig
-from ..data import Dataset
+from ..data import Dataset, find_data_files
 from ..errors import RunError
 from ..files import atomic_write_text
 from ..run_folder import CHECKPOINTS, LOCK, RESULT_FILES, RUN_SETTINGS, RUN_SUMMARY, clear_run_files
@@ -145,12 +146,41 @@ def complete_checkpoints(folder: Path) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
+# Settings that may name a file the run reads: its bytes are part of what the run computes from
+FILE_SETTINGS = ("class_weights", "target_prior", "vocab_file", "bert_config_file")
+
+
 def fingerprint(config: RunConfig, train: Dataset, dev: Dataset | None) -> dict:
-    """What a run computes from: its settings and the bytes of its training and dev files."""
+    """What a run computes from: its settings, the bytes of its training and dev files and of
+    every file a setting names (class weights, target prior, vocabulary, BERT config)."""
     settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_TRAINING}
-    files = {split: hashlib.sha256(Path(data.path).read_bytes()).hexdigest()
-             for split, data in (("train", train), ("dev", dev)) if data is not None and Path(data.path).is_file()}
+    files = {split: _sha256(data.path) for split, data in (("train", train), ("dev", dev))
+             if data is not None and Path(data.path).is_file()}
+    files |= {name: _sha256(getattr(config, name)) for name in FILE_SETTINGS
+              if isinstance(getattr(config, name), str) and Path(getattr(config, name)).is_file()}
     return {"settings": settings, "files_sha256": files}
+
+
+def differences(fingerprint: dict, other: dict) -> list[str]:
+    """The settings and files (``train file``, ``class_weights file``, ...) in which two
+    fingerprints differ, sorted; an unreadable ``other`` differs in everything it lacks."""
+    mine, theirs = fingerprint.get("settings", {}), other.get("settings", {})
+    files, their_files = fingerprint.get("files_sha256", {}), other.get("files_sha256", {})
+    return sorted({k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k)}
+                  | {f"{k} file" for k in {*files, *their_files} if files.get(k) != their_files.get(k)})
+
+
+def planned_fingerprint(config: RunConfig) -> dict:
+    """The fingerprint of a run of ``config`` as given, from its files alone (before anything is
+    read or settled), as JSON would hold it: what ``compare`` checks a finished run against."""
+    files = find_data_files(config.data_dir, train=config.train_file, dev=config.dev_file, test=config.test_file)
+    dev = files.dev if config.do_eval is not False else None
+    found = [SimpleNamespace(path=str(p)) if p else None for p in (files.train, dev)]
+    return json.loads(json.dumps(fingerprint(config, *found), default=str))
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def resume_point(config: RunConfig, output: Path, fingerprint: dict) -> str | None:
@@ -175,10 +205,7 @@ def resume_point(config: RunConfig, output: Path, fingerprint: dict) -> str | No
         previous = {}
     saved = json.loads(json.dumps(fingerprint, default=str))
     if previous != saved:
-        differ = sorted({k for k in {**saved.get("settings", {}), **previous.get("settings", {})}
-                         if saved["settings"].get(k) != previous.get("settings", {}).get(k)}
-                        | {f"{k} file" for k in ("train", "dev")
-                           if saved["files_sha256"].get(k) != previous.get("files_sha256", {}).get(k)})
+        differ = differences(saved, previous)
         raise RunError(f"{folder}: holds checkpoints of an unfinished run with other settings or data "
                        f"({', '.join(differ) or 'unreadable run_settings.json'}); rerun with the same ones to "
                        "resume, or pass --overwrite-output-dir to start afresh")
