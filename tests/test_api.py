@@ -101,6 +101,18 @@ def test_pandas_missing_values_are_missing_labels(tmp_path, tiny_bert):
         weighted_bert.train(frame, model=str(tiny_bert), output_dir=tmp_path / "o", **FAST)
 
 
+def test_an_empty_label_in_memory_is_named_by_its_item_not_a_temporary_file(tmp_path, tiny_bert):
+    """"" and "  " as labels named the temporary JSONL file the data was written to."""
+    for empty in ("", "  "):
+        with pytest.raises(UserError, match=re.escape(f"the training data, item 1: the label is empty ({empty!r})")):
+            weighted_bert.train([("a goal", "sport"), ("a loan", empty)], model=str(tiny_bert),
+                                output_dir=tmp_path / "o", **FAST)
+    with pytest.raises(UserError, match=r"item 1: the label list \['finance', ''\] holds an empty label"):
+        weighted_bert.train([("a goal", ["sport"]), ("a loan", ["finance", ""])], model=str(tiny_bert),
+                            output_dir=tmp_path / "o", **FAST)
+    assert not (tmp_path / "o").exists()
+
+
 def test_predict_takes_a_non_empty_list_of_strings(trained_run):
     classifier = weighted_bert.load(trained_run)
     assert classifier.predict(["goal match team", "stock market bank"]) == ["sport", "finance"]

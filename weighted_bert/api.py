@@ -121,11 +121,16 @@ def _check_labels(rows, split: str, labelled: bool) -> None:
             if any(_missing(x) for x in label):
                 raise UserError(f"the {split} data, item {i}: the label list {label!r} holds a missing value (NaN "
                                 "or None); expected label names")
+            if any(isinstance(x, str) and not x.strip() for x in label):
+                raise UserError(f"the {split} data, item {i}: the label list {label!r} holds an empty label; "
+                                "expected label names")
             if not all(isinstance(x, str) or value_text(x) not in (None, "") for x in label):
                 raise UserError(f"the {split} data, item {i}: the label list {label!r} holds something other than "
                                 "strings or numbers")
             kinds.add("list")
             continue
+        if isinstance(label, str) and not label.strip():
+            raise UserError(f"the {split} data, item {i}: the label is empty ({label!r}); expected a label name")
         if value_text(label) is None:
             raise UserError(f"the {split} data, item {i}: the label is of type {type(label).__name__} "
                             f"({label!r}); expected a string or a number")
