@@ -116,8 +116,8 @@ def summarise(scores: dict, sets: list[str], configs: list[str], seeds: list[int
         cells = [(f"{mean[s, c]['test_macro_f1']:.3f} ({mean[s, c]['epochs_run']:.0f} ep)" if (s, c) in mean else "")
                  for s in sets]
         minutes = sum(mean[s, c]["minutes"] for s in sets if (s, c) in mean)
-        ran = max((mean[s, c]["seeds"] for s in sets if (s, c) in mean), default=0)
-        name = f"`{c}` ({ran})"
+        ran = sorted({mean[s, c]["seeds"] for s in sets if (s, c) in mean})
+        name = f"`{c}` ({ran[0]}{f'-{ran[-1]}' if len(ran) > 1 else ''})"  # seeds per set: fewest-most
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {behind[c]:+.3f} | {minutes:.0f} |" if c in behind
                      else f"| {name} | " + " | ".join(cells) + f" | | {minutes:.0f} |")
     winner = max(behind, key=behind.get) if behind else None
