@@ -11,7 +11,7 @@ not ask again.
 
 The decision itself is the model's (:class:`~weighted_bert.model_folder.FineTuned`: the
 calibration's rule, or the per-label thresholds) and is fitted by the run
-(:mod:`weighted_bert.training.runner`).
+(:mod:`weighted_bert.training.decisions`).
 """
 
 from __future__ import annotations
