@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import check_choice
 from . import KEEPS
-from .objectives import Objective, make_objective
+from .objectives import Objective, log_prior_from_counts, make_objective
 from .record import ABSTAINED, Calibration, decide
 from .temperature import cross_fitted, fit_temperature, log_softmax
 
@@ -57,8 +57,6 @@ def calibrate(logits: np.ndarray, y: np.ndarray, class_counts, *, objective: Obj
               keep: str = "auto") -> Calibration:
     """Fit what the module docstring says on dev ``logits``/``y``; return the record to save.
     ``keep``: ``auto``, the fitted adjustment only when it beats noise; ``always``, as fitted."""
-    from .objectives import log_prior_from_counts
-
     check_choice("keep", keep, KEEPS)
     z, y = np.asarray(logits, dtype=np.float64), np.asarray(y, dtype=np.int64)
     objective = objective or make_objective("macro_f1", z.shape[1])
