@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -100,7 +101,7 @@ def make_objective(name: str, k: int, **settings) -> Objective:
 
 
 @dataclass
-class Objective:
+class Objective(ABC):
     """What a decision is fitted for: a score on dev (higher is better), the decision it
     scores, and the adjustment fitted for it (a logit shift ``-tau log(train prior)``,
     optionally per-class biases). ``stated`` objectives carry the user's own statement of
@@ -115,8 +116,9 @@ class Objective:
     def decide(self, logits: np.ndarray) -> np.ndarray:
         return np.asarray(logits).argmax(axis=1)
 
+    @abstractmethod
     def score(self, y: np.ndarray, pred: np.ndarray) -> float:
-        raise NotImplementedError
+        """The objective on dev for predictions ``pred`` of gold ``y``; higher is better."""
 
     @property
     def neutral_tau(self) -> float:
