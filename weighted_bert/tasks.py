@@ -106,9 +106,9 @@ class SingleLabel:
 
     def describe_data(self, counts, num_examples) -> str:
         """The model card's sentence on the training data."""
-        nonzero = [c for c in counts if c > 0] or [0]
+        rarest, ratio = _rarest_and_ratio(counts)
         return (f"Training data: {sum(counts)} examples; the largest class has {max(counts)}, the smallest "
-                f"{min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
+                f"{rarest} (imbalance ratio {ratio:.0f}).")
 
     def usage_note(self) -> list[str]:
         """What the model card adds under "How to use"."""
@@ -183,14 +183,20 @@ class MultiLabel:
         return None
 
     def describe_data(self, counts, num_examples) -> str:
-        nonzero = [c for c in counts if c > 0] or [0]
+        rarest, ratio = _rarest_and_ratio(counts)
         return (f"Training data: {num_examples} rows; the most frequent label is on {max(counts)}, the rarest on "
-                f"{min(nonzero)} (imbalance ratio {max(counts) / max(min(nonzero), 1):.0f}).")
+                f"{rarest} (imbalance ratio {ratio:.0f}).")
 
     def usage_note(self) -> list[str]:
         return ["The probabilities are independent sigmoids (`problem_type: multi_label_classification`). A label "
                 "is predicted when its probability reaches its threshold in `thresholds.json` (0.5 where none "
                 "was kept); weighted-bert's `predict` and `serve` apply them.", ""]
+
+
+def _rarest_and_ratio(counts) -> tuple[int, float]:
+    """The smallest non-zero count and the largest count over it (the imbalance ratio)."""
+    rarest = min([c for c in counts if c > 0] or [0])
+    return rarest, max(counts) / max(rarest, 1)
 
 
 def check_label_sets(train, separator: str | None) -> None:

@@ -124,11 +124,9 @@ def _stated_effect(objective: Objective, y, raw, stated, rng) -> dict:
     """What the rule as stated changes on dev: the expected cost (in the matrix's units, under
     the target prior) with the argmax and with the rule, the bootstrap 5th to 95th percentile
     of the change, and how many answers it moved."""
-    weights = objective.class_weights[y] if objective.class_weights is not None else np.ones(len(y))
 
     def cost(rows, pred):
-        w = weights[rows]
-        return float((w * objective.costs[y[rows], pred[rows]]).sum() / w.sum()) if w.sum() > 0 else 0.0
+        return objective.weighted_mean(y[rows], objective.costs[y[rows], pred[rows]])
 
     every = np.arange(len(y))
     changes = []

@@ -176,13 +176,14 @@ class PriorAccuracy(Objective):
     name: ClassVar[str] = "accuracy"
     class_weights: np.ndarray | None = None  # importance weights per gold class
 
-    def _weights(self, y) -> np.ndarray:
-        return self.class_weights[y] if self.class_weights is not None else np.ones(len(y))
+    def weighted_mean(self, y, values) -> float:
+        """The mean of per-row ``values`` under the importance weights of the rows' gold classes."""
+        w = self.class_weights[y] if self.class_weights is not None else np.ones(len(y))
+        total = w.sum()
+        return float((w * values).sum() / total) if total > 0 else 0.0
 
     def score(self, y, pred) -> float:
-        w = self._weights(y)
-        total = w.sum()
-        return float((w * (y == pred)).sum() / total) if total > 0 else 0.0
+        return self.weighted_mean(y, y == pred)
 
 
 @register_objective
@@ -201,9 +202,7 @@ class ExpectedCost(PriorAccuracy):
         return decide(p / p.sum(axis=1, keepdims=True), costs=self.costs)
 
     def score(self, y, pred) -> float:
-        w = self._weights(y)
-        total = w.sum()
-        return float(-(w * self.costs[y, pred]).sum() / total / max(self.costs.max(), 1e-12)) if total > 0 else 0.0
+        return -self.weighted_mean(y, self.costs[y, pred]) / max(self.costs.max(), 1e-12)
 
 
 @register_objective
