@@ -90,9 +90,11 @@ def test_a_bad_request_is_a_4xx_and_the_server_keeps_serving(server, body, statu
     assert httpx.post(f"{server}/predict", json={"inputs": "goal match"}).status_code == 200
 
 
-def test_a_text_over_the_training_length_is_cut_and_said(server):
-    answer = httpx.post(f"{server}/predict", json={"inputs": ["goal " * 200, "goal match"]})
-    assert answer.status_code == 200 and answer.headers["x-truncated-inputs"] == "0"
+def test_a_text_over_the_training_length_is_read_in_windows_and_one_past_them_is_cut_and_said(server):
+    # the model's window is 64 tokens and it reads 16 at most, each 62 - 16 text tokens further on
+    answer = httpx.post(f"{server}/predict", json={"inputs": ["goal " * 200, "goal match", "goal " * 1000]})
+    assert answer.status_code == 200 and answer.headers["x-truncated-inputs"] == "2"
+    assert answer.headers["x-windows"] == "4,1,16"
 
 
 def test_info_metrics_and_the_openapi_page(server):

@@ -170,12 +170,15 @@ def _write_jsonl(rows, path: Path, columns: dict) -> Path:
 
 
 def load(path, *, backend: str = "torch", precision: str = "fp32", batch_size: int = 64,
-         target_prior: str | None = None) -> Classifier:
+         target_prior: str | None = None, stride: int | None = None, max_windows: int | None = None,
+         window_aggregation: str | None = None) -> Classifier:
     """A trained model folder (``train``'s output folder or its ``model/``) as a
     :class:`~weighted_bert.classifier.Classifier`;
     ``backend`` ``onnx``/``onnx-int8`` runs its ONNX export; ``target_prior`` (train, uniform or
     a JSON file of label -> frequency) answers for those class frequencies, as ``predict
-    --target-prior`` does."""
+    --target-prior`` does; ``stride``, ``max_windows`` and ``window_aggregation`` read long texts
+    otherwise than the model folder says, as ``predict``'s flags of those names do."""
     config = build(ScoreConfig, {"model": str(path), "data": "-", "backend": backend, "precision": precision,
-                                 "batch_size": batch_size, "target_prior": target_prior})
+                                 "batch_size": batch_size, "target_prior": target_prior, "stride": stride,
+                                 "max_windows": max_windows, "window_aggregation": window_aggregation})
     return Classifier.from_config(config)

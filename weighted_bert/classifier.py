@@ -20,7 +20,9 @@ import numpy as np
 from .data import Dataset, Example
 from .errors import RunError, UserError
 from .model_folder import FineTuned, load_fine_tuned
-from .prediction import encode_examples, predict_logits, row_lengths
+from .prediction import predict_logits, row_lengths
+from .windows import check_windows
+from .windows.reading import Windows, aggregate, encode_windows
 
 IN_MEMORY = "<texts>"  # the path of a Dataset made from texts in memory (its lines: position + 1)
 
@@ -30,13 +32,15 @@ class Answers:
     """What a model says of some texts: ``probabilities`` (rows x labels: softmax, or one
     sigmoid per label), ``decided`` (single-label: the class index of each row, negative for an
     abstention; multi-label: the 0/1 label matrix), ``labels`` (each row's label, or its list of
-    labels most probable first) and ``truncated`` (whether each text was cut at the training
-    length; None where not measured)."""
+    labels most probable first), ``truncated`` (whether each text was cut: not read to its end
+within ``max_windows`` windows; None where not measured) and ``windows`` (the windows each
+text was read in)."""
 
     probabilities: np.ndarray
     decided: np.ndarray
     labels: list
     truncated: list[bool] | None = None
+    windows: list[int] | None = None
 
 
 class Classifier:
@@ -46,14 +50,19 @@ class Classifier:
 
     ``calibration``: apply the folder's calibration (its temperature, shift and decision rule);
     ``target_prior`` (train, uniform or a JSON file of label -> frequency): answer for those
-    class frequencies (:meth:`FineTuned.prior_shift`), checked when the classifier is made."""
+    class frequencies (:meth:`FineTuned.prior_shift`), checked when the classifier is made.
+    ``stride``, ``max_windows``, ``aggregation``: read long texts otherwise than the model folder
+    says (see :mod:`weighted_bert.windows`; None: as it says)."""
 
     def __init__(self, fine_tuned: FineTuned, *, batch_size: int = 64, precision: str = "fp32",
-                 calibration: bool = True, target_prior: str | None = None):
+                 calibration: bool = True, target_prior: str | None = None, stride: int | None = None,
+                 max_windows: int | None = None, aggregation: str | None = None):
         self.fine_tuned, self.batch_size, self.precision = fine_tuned, batch_size, precision
         self.calibration = calibration
         self.target_prior = target_prior
         self.shift = fine_tuned.prior_shift(target_prior) if target_prior else None
+        self.plan = fine_tuned.window_plan.replace(stride=stride, max_windows=max_windows, aggregation=aggregation)
+        check_windows(fine_tuned.max_seq_length, self.plan.stride, self.plan.max_windows)
 
     @classmethod
     def load(cls, model, *, backend: str = "torch", load_options: dict | None = None, **options) -> Classifier:
@@ -67,12 +76,13 @@ class Classifier:
         with its scoring fields)."""
         return cls.load(config.model, backend=config.backend, batch_size=config.batch_size,
                         precision=config.precision, calibration=getattr(config, "calibration", True),
-                        target_prior=getattr(config, "target_prior", None))
+                        target_prior=getattr(config, "target_prior", None), **config.window_overrides())
 
     def with_options(self, **changes) -> Classifier:
         """The same model with other options (``batch_size``, ``calibration``, ...)."""
         options = dict(batch_size=self.batch_size, precision=self.precision, calibration=self.calibration,
-                       target_prior=self.target_prior)
+                       target_prior=self.target_prior, stride=self.plan.stride, max_windows=self.plan.max_windows,
+                       aggregation=self.plan.aggregation)
         return Classifier(self.fine_tuned, **{**options, **changes})
 
     @property
@@ -103,12 +113,16 @@ class Classifier:
             if len(parts) != (2 if pair else 1) or not all(isinstance(p, str) for p in parts):
                 wanted = "(text_a, text_b) pairs of strings" if pair else "strings"
                 raise UserError(f"text {i} is {text!r}; this model takes {wanted}")
+            if not all(p.strip() for p in parts):
+                raise UserError(f"text {i} is {'empty' if not all(parts) else 'only whitespace'}; expected a text "
+                                "to classify")
             examples.append(Example(parts[0], parts[1] if pair else None, None, i + 1))
         return Dataset(IN_MEMORY, examples)
 
-    def _encode(self, dataset: Dataset) -> dict:
+    def _encode(self, dataset: Dataset) -> Windows:
         try:
-            return encode_examples(self.fine_tuned.tokenizer, dataset.examples, self.fine_tuned.max_seq_length)
+            return encode_windows(self.fine_tuned.tokenizer, dataset.examples, self.fine_tuned.max_seq_length,
+                                  self.plan)
         except TypeError:  # a text the tokenizer cannot take (a lone surrogate, ...): name it
             for example in dataset.examples:
                 for text in (example.text, example.text_pair):
@@ -119,9 +133,20 @@ class Classifier:
                                         "surrogate); expected valid Unicode text") from None
             raise  # not the user's text: a bug, shown with its traceback
 
-    def _forward(self, encodings: dict) -> np.ndarray:
-        return predict_logits(self.fine_tuned.model, self.fine_tuned.tokenizer, encodings,
+    def _window_forward(self, windows: Windows) -> np.ndarray:
+        return predict_logits(self.fine_tuned.model, self.fine_tuned.tokenizer, windows.encodings,
                               batch_size=self.batch_size, precision=self.precision)
+
+    def _forward(self, windows: Windows) -> np.ndarray:
+        """Raw logits a document: its windows' aggregated by the plan's rule."""
+        return aggregate(self._window_forward(windows), windows.starts, self.plan.aggregation,
+                         multi_label=self.multi_label)
+
+    def window_logits(self, data) -> tuple[np.ndarray, Windows]:
+        """Raw logits of every window (uncalibrated, unshifted) and the windows: what
+        :func:`~weighted_bert.windows.aggregate` makes a document's logits of."""
+        windows = self._encode(self.dataset(data))
+        return self._window_forward(windows), windows
 
     def _answerable(self, raw: np.ndarray) -> np.ndarray:
         """Raw logits -> the logits the model answers with: calibrated (or not) and shifted."""
@@ -132,9 +157,16 @@ class Classifier:
         return logits if self.shift is None else (logits + self.shift[None, :]).astype(logits.dtype)
 
     def logits(self, data) -> np.ndarray:
-        """Logits (rows x labels, float32) at the model's training length, calibrated unless the
-        classifier was made with ``calibration=False``, moved to ``target_prior`` when given."""
+        """Logits (rows x labels, float32) at the model's training length (a long text: its
+        windows' joined), calibrated unless the classifier was made with ``calibration=False``,
+        moved to ``target_prior`` when given."""
         return self._answerable(self._forward(self._encode(self.dataset(data))))
+
+    def document_logits(self, window_logits: np.ndarray, windows: Windows) -> np.ndarray:
+        """What :meth:`logits` gives, from :meth:`window_logits`' output: to read the same
+        windows by several rules (``with_options(aggregation=...)``) without scoring them again."""
+        return self._answerable(aggregate(window_logits, windows.starts, self.plan.aggregation,
+                                          multi_label=self.multi_label))
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return self.fine_tuned.probabilities(logits)
@@ -170,19 +202,22 @@ class Classifier:
 
     def answer(self, data, *, top_k: int | None = None, at_least_one: bool = False,
                measure_truncation: bool = False) -> Answers:
-        """Probabilities, decisions and labels in one pass; with ``measure_truncation``, which
-        texts were cut at the training length."""
+        """Probabilities, decisions and labels in one pass, with the windows each text was read
+        in; with ``measure_truncation``, which texts were not read to their end."""
         dataset = self.dataset(data)
-        encodings = self._encode(dataset)
-        probabilities = self.probabilities(self._answerable(self._forward(encodings)))
+        windows = self._encode(dataset)
+        probabilities = self.probabilities(self._answerable(self._forward(windows)))
         decided, labels = self.decide(probabilities, top_k=top_k, at_least_one=at_least_one)
-        truncated = self._truncated(dataset, encodings) if measure_truncation else None
-        return Answers(probabilities, decided, labels, truncated)
+        truncated = self._truncated(dataset, windows) if measure_truncation else None
+        return Answers(probabilities, decided, labels, truncated, windows.counts.tolist())
 
-    def _truncated(self, dataset: Dataset, encodings: dict) -> list[bool]:
+    def _truncated(self, dataset: Dataset, windows: Windows) -> list[bool]:
+        cut = windows.cut()
+        if cut is not None:
+            return cut.tolist()
         length, tokenizer = self.fine_tuned.max_seq_length, self.fine_tuned.tokenizer
         truncated = [False] * len(dataset)
-        for i in np.flatnonzero(row_lengths(encodings["input_ids"]) >= length):  # at the limit or cut: measure
+        for i in np.flatnonzero(row_lengths(windows.encodings["input_ids"]) >= length):  # at the limit: measure
             e = dataset.examples[i]
             whole = tokenizer(e.text, e.text_pair, truncation=False) if e.text_pair is not None else \
                 tokenizer(e.text, truncation=False)

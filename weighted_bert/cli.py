@@ -156,7 +156,15 @@ def _report(args) -> int:
 
 
 _STATS_SETTINGS = ("text_column", "text_pair_column", "label_column", "label_separator", "multi_label",
-                   "many_threshold", "few_threshold")
+                   "many_threshold", "few_threshold", "max_seq_length", "stride", "max_windows")
+
+
+def _stats_windows(values: dict):
+    from .windows import WindowPlan, check_windows, default_stride
+
+    stride = default_stride(values["max_seq_length"]) if values["stride"] is None else values["stride"]
+    check_windows(values["max_seq_length"], stride, values["max_windows"])
+    return WindowPlan(stride, values["max_windows"])
 
 
 def _stats(args) -> int:
@@ -171,7 +179,8 @@ def _stats(args) -> int:
                           columns=Columns(values["text_column"], values["text_pair_column"], values["label_column"]),
                           many_threshold=values["many_threshold"], few_threshold=values["few_threshold"],
                           multi_label=values["multi_label"] or (True if values["label_separator"] else None),
-                          label_separator=values["label_separator"])
+                          label_separator=values["label_separator"], max_seq_length=values["max_seq_length"],
+                          windows=_stats_windows(values))
     print(format_stats(stats))
     write_stats(stats, args.output_dir)
     print(f"wrote {Path(args.output_dir) / 'stats.json'}")

@@ -23,6 +23,7 @@ from .recipes import MULTI_LABEL_RECIPE, RECIPES
 from .sampling import SAMPLINGS
 from .settings import at_least, between, remember_given, resolved_copy, setting, validate, was_given
 from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
+from .windows import AGGREGATIONS, MAX_WINDOWS, WINDOW_CHOICE, WindowPlan, check_windows, default_stride
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCORING_PRECISIONS = ("fp32", "bf16")
@@ -68,7 +69,7 @@ class RunConfig(DataSettings, LossSettings):
     """Everything one ``train`` run needs."""
 
     GROUP_ORDER: ClassVar = ("model and output", "data", "labels", "what to run", "loss", "sampling",
-                             "optimisation", "run", "evaluation")
+                             "optimisation", "long documents", "run", "evaluation")
 
     model: str = setting(help="Hugging Face model folder, a train output folder, a Google TensorFlow "
                          "checkpoint, or a hub name", aliases=("model-name-or-path",), seed=("init_checkpoint",),
@@ -129,6 +130,16 @@ class RunConfig(DataSettings, LossSettings):
     weight_decay: float = setting(0.01, "AdamW weight decay", check=at_least(0), group="optimisation")  # BERT's
     max_seq_length: int = setting(128, "truncate inputs to this many tokens", check=at_least(2),
                                   group="optimisation")  # the seed's train.sh
+    stride: int | None = setting(None, "a text longer than --max-seq-length is read in windows that share this many "
+                                 "tokens with their neighbour", check=at_least(0), group="long documents",
+                                 default_text="a quarter of --max-seq-length")
+    max_windows: int = setting(MAX_WINDOWS, "windows a text is read in at most (what lies beyond is cut, and "
+                               "reported); 1: truncate at --max-seq-length", check=at_least(1),
+                               group="long documents")  # why: weighted_bert/windows.py
+    window_aggregation: str = setting(WINDOW_CHOICE, "how a long text's windows answer together: mean (of the "
+                                      "logits), max (per class, of the probabilities), first (the first window's), "
+                                      "or auto (the one that scores best on dev's long texts; mean when it has "
+                                      "none)", choices=(WINDOW_CHOICE, *AGGREGATIONS), group="long documents")
     warmup_ratio: float = setting(0.1, "fraction of steps with linear warmup", check=between(0, 1),
                                   seed=("warmup_proportion",), group="optimisation")  # the seed's warmup_proportion
     max_grad_norm: float = setting(1.0, "gradient clipping norm", check=at_least(0, strict=True),
@@ -185,6 +196,7 @@ class RunConfig(DataSettings, LossSettings):
         self._apply_recipe()
         validate(self)
         self._settle_task()
+        check_windows(self.max_seq_length, self.window_plan().stride, self.max_windows)
         if self.few_threshold > self.many_threshold:
             raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
         if self.eval_steps and self.save_steps and self.save_steps % self.eval_steps:
@@ -194,6 +206,12 @@ class RunConfig(DataSettings, LossSettings):
             takers = ", ".join(name for name, reads in LOSS_SETTINGS.items() if "class_weights" in reads)
             raise SettingError("class_weights", self.class_weights, f"is not read by loss {self.loss}; the losses "
                                f"that take class weights: {takers}")
+
+    def window_plan(self) -> WindowPlan:
+        """How training reads long texts (``auto``: mean until dev has chosen)."""
+        stride = default_stride(self.max_seq_length) if self.stride is None else self.stride
+        rule = AGGREGATIONS[0] if self.window_aggregation == WINDOW_CHOICE else self.window_aggregation
+        return WindowPlan(stride, self.max_windows, rule)
 
     def _settle_task(self) -> None:
         """Single- or multi-label from what was given: a multi-label loss or ``label_separator``

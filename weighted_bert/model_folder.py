@@ -19,6 +19,7 @@ from .labels import LabelMap
 from .log import get_logger
 from .model import ModelSourceError, from_pretrained, load_tf, load_tokenizer, resolve_model_source
 from .run_folder import CALIBRATION, LABEL_MAP, MODEL, THRESHOLDS, TRAINING_INFO, TrainingInfo
+from .windows import WindowPlan
 
 log = get_logger(__name__)
 
@@ -147,6 +148,12 @@ class FineTuned:
         limits = [getattr(self.model.config, "max_position_embeddings", None),
                   getattr(self.tokenizer, "model_max_length", None)]
         return min((x for x in limits if isinstance(x, int) and 0 < x < 1_000_000), default=512)
+
+    @property
+    def window_plan(self):
+        """How the model reads a text longer than :attr:`max_seq_length` (a folder that does
+        not say: truncation, one window)."""
+        return WindowPlan.from_record(self.info.windows, self.max_seq_length)
 
     def logits(self, raw, *, use_calibration: bool = True):
         """The model's logits with its saved calibration (folded into its weights, or applied

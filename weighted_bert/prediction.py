@@ -86,31 +86,54 @@ def _progress(total: int, show: bool):
 
 class EncodedDataset:
     """Tokenised examples (and label ids) as the Trainer's collator expects them (a map-style
-    dataset: ``len`` and indexing; no torch base class, so prediction can run without torch)."""
+    dataset: ``len`` and indexing; no torch base class, so prediction can run without torch).
+
+    With ``starts`` (long documents, see :mod:`weighted_bert.windows`) the rows of
+    ``encodings`` are windows, those of document i ``starts[i]:starts[i + 1]``, and an item is a
+    document: in epoch e (:meth:`set_epoch`) its window ``(offset + e) mod k`` from a seeded
+    offset, so that each epoch a document gives one window and over k epochs each of its k."""
 
     def __init__(self, encodings: dict[str, Sequence], labels: Sequence[int] | None = None,
-                 lines: Sequence[int] | None = None):
+                 lines: Sequence[int] | None = None, *, starts: Sequence[int] | None = None, seed: int = 0):
         self.encodings = encodings
         labels = None if labels is None else np.asarray(labels)
         # class ids, or (multi-label) rows of 0/1 targets
         self.labels = None if labels is None else labels.astype(np.float32 if labels.ndim == 2 else np.int64)
         self.lines = None if lines is None else np.asarray(lines, dtype=np.int64)  # to name bad batches
-        self._length = len(encodings["input_ids"])
+        rows = len(encodings["input_ids"])
+        self.starts = None if starts is None or len(starts) - 1 == rows else np.asarray(starts, dtype=np.int64)
+        self._length = rows if self.starts is None else len(self.starts) - 1
+        if self.starts is not None:
+            self.offsets = np.random.default_rng(seed).integers(0, np.diff(self.starts))
+        self.epoch = 0
         self._lengths = None
 
     def __len__(self) -> int:
         return self._length
 
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def row(self, index: int) -> int:
+        """The row of ``encodings`` item ``index`` is this epoch."""
+        if self.starts is None:
+            return index
+        start = self.starts[index]
+        return int(start + (self.offsets[index] + self.epoch) % (self.starts[index + 1] - start))
+
     def lengths(self) -> np.ndarray:
+        """Tokens in each item (a document: its first window's, the longest but its last)."""
         if self._lengths is None:
-            self._lengths = row_lengths(self.encodings["input_ids"])
+            lengths = row_lengths(self.encodings["input_ids"])
+            self._lengths = lengths if self.starts is None else lengths[self.starts[:-1]]
         return self._lengths
 
     def mean_length(self) -> float:
         return float(self.lengths().mean()) if self._length else 0.0
 
     def __getitem__(self, index: int) -> dict:
-        item = {key: values[index] for key, values in self.encodings.items()}
+        row = self.row(index)
+        item = {key: values[row] for key, values in self.encodings.items()}
         if self.labels is not None:
             label = self.labels[index]
             item["labels"] = label.tolist() if self.labels.ndim == 2 else int(label)

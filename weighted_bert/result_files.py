@@ -37,22 +37,30 @@ def write_test_results(path, probabilities: np.ndarray) -> None:
     atomic_write_text(path, text)
 
 
+def windows_column(windows: Sequence[int] | None, rows: int) -> list[int] | None:
+    """The ``windows`` column of a predictions file: each text's windows, where any text was
+    read in more than one (else no column: the file is as before windows)."""
+    return list(windows) if windows is not None and len(windows) == rows and max(windows, default=1) > 1 else None
+
+
 def write_predictions(path, examples: Sequence[Example], probabilities: np.ndarray, labels: Sequence[str],
-                      chosen: Sequence[int] | None = None) -> None:
+                      chosen: Sequence[int] | None = None, windows: Sequence[int] | None = None) -> None:
     """``predictions.tsv``: text (and text_b), predicted label, its probability, gold label if
-    known. ``labels``: the label names in label order, or with ``chosen`` (the decided class
-    per row, negative for an abstention) the label written for each row."""
+    known, and where a text was read in several windows, each text's windows. ``labels``: the
+    label names in label order, or with ``chosen`` (the decided class per row, negative for an
+    abstention) the label written for each row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
     pair = bool(examples) and examples[0].text_pair is not None
     gold = bool(examples) and examples[0].label is not None
+    windows = windows_column(windows, len(examples))
     writer.writerow(["text"] + (["text_b"] if pair else []) + ["predicted_label", "probability"]
-                    + (["gold_label"] if gold else []))
+                    + (["gold_label"] if gold else []) + (["windows"] if windows else []))
     if chosen is None:
         chosen = probabilities.argmax(axis=1)
         labels = [labels[k] for k in chosen]
-    for example, k, label, row in zip(examples, chosen, labels, probabilities):
+    for i, (example, k, label, row) in enumerate(zip(examples, chosen, labels, probabilities)):
         confidence = row[k] if k >= 0 else row.max()  # an abstention: how sure the model was, below the threshold
         writer.writerow([example.text] + ([example.text_pair] if pair else []) + [label, f"{confidence:.6f}"]
-                        + ([example.label] if gold else []))
+                        + ([example.label] if gold else []) + ([windows[i]] if windows else []))
     atomic_write_text(path, buffer.getvalue())

@@ -92,6 +92,7 @@ class TrainingInfo:
     head: dict | None = None  # {"type": "cosine", "scale": s}: an ldam head saved as a linear layer
     multi_label: bool = False  # label sets, sigmoid outputs (class_counts: rows carrying each label)
     num_examples: int | None = None  # training rows (multi-label: a label's negatives are the rest)
+    windows: dict | None = None  # long texts: stride, max_windows, aggregation (+ dev's score of each rule)
 
     @classmethod
     def read(cls, folder) -> TrainingInfo:

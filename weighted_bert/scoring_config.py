@@ -14,6 +14,7 @@ from .calibration import KEEPS, OBJECTIVES, PRIOR_OBJECTIVES
 from .config import BACKENDS, SCORING_PRECISIONS, DataSettings
 from .errors import SettingError
 from .settings import at_least, between, setting, validate
+from .windows import AGGREGATIONS
 
 
 def _retarget_needs_calibration(config) -> None:
@@ -29,10 +30,27 @@ def _prior_to_predict_for(value: str) -> str | None:
 
 
 @dataclass(kw_only=True)
-class ScoreConfig(DataSettings):
+class WindowOverrides:
+    """Reading long texts otherwise than the model was trained to (see weighted_bert/windows.py)."""
+
+    stride: int | None = setting(None, "tokens two neighbouring windows of a long text share", check=at_least(0),
+                                 group="long documents", default_text="the model's")
+    max_windows: int | None = setting(None, "windows a long text is read in at most (1: truncate)",
+                                      check=at_least(1), group="long documents", default_text="the model's")
+    window_aggregation: str | None = setting(None, "how a long text's windows answer together: mean, max or first",
+                                             choices=AGGREGATIONS, group="long documents",
+                                             default_text="the model's (chosen on dev)")
+
+    def window_overrides(self) -> dict:
+        """The :class:`~weighted_bert.classifier.Classifier` options these settings give."""
+        return dict(stride=self.stride, max_windows=self.max_windows, aggregation=self.window_aggregation)
+
+
+@dataclass(kw_only=True)
+class ScoreConfig(WindowOverrides, DataSettings):
     """Scoring a fine-tuned model: ``evaluate``, ``predict`` and ``calibrate``."""
 
-    GROUP_ORDER: ClassVar = ("model", "data", "decision", "speed")
+    GROUP_ORDER: ClassVar = ("model", "data", "decision", "long documents", "speed")
 
     model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
                          group="model")
@@ -66,7 +84,7 @@ class ScoreConfig(DataSettings):
 class CalibrateConfig(ScoreConfig):
     """``weighted-bert calibrate``: what is fitted on the dev file (see weighted_bert/calibration)."""
 
-    GROUP_ORDER: ClassVar = ("model", "data", "decision", "abstaining", "speed")
+    GROUP_ORDER: ClassVar = ("model", "data", "decision", "abstaining", "long documents", "speed")
 
     objective: str = setting("macro_f1", "what the decision is fitted for: macro_f1, balanced_accuracy, accuracy "
                              "(under --target-prior), cost (least expected cost under --costs), "
@@ -137,10 +155,10 @@ class ExportConfig:
 
 
 @dataclass(kw_only=True)
-class ServeConfig:
+class ServeConfig(WindowOverrides):
     """``weighted-bert serve``: a trained model behind HTTP, with dynamic batching."""
 
-    GROUP_ORDER: ClassVar = ("model", "server", "batching", "limits")
+    GROUP_ORDER: ClassVar = ("model", "long documents", "server", "batching", "limits")
 
     model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
                          group="model")

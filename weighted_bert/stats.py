@@ -22,6 +22,8 @@ from .files import atomic_write_bytes, write_json
 from .labels import LabelMap, labels_of
 from .plots import class_distribution_png
 from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
+from .windows import WindowPlan
+from .windows.reading import length_advice
 
 PERCENTILES = (50, 90, 95, 99, 100)
 TOP = 10  # label sets and pairs listed
@@ -76,10 +78,13 @@ def label_set_stats(dataset: Dataset, label_map: LabelMap, top: int = TOP) -> di
 
 def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_threshold: int = MANY_THRESHOLD,
                   few_threshold: int = FEW_THRESHOLD, multi_label: bool | None = None,
-                  label_separator: str | None = None) -> dict:
+                  label_separator: str | None = None, windows: WindowPlan | None = None,
+                  max_seq_length: int | None = None) -> dict:
     """Statistics of a file, or of a folder's train/dev/test files (``multi_label`` and
     ``label_separator`` as for :func:`~weighted_bert.data.read_dataset`; JSONL label lists are
-    label sets by themselves)."""
+    label sets by themselves). With a tokenizer, ``max_seq_length`` and ``windows`` (the
+    training settings), each split also says how many texts run past one window
+    (:func:`~weighted_bert.windows.length_advice`)."""
     path = Path(path)
     if path.is_dir():
         files = find_data_files(path)
@@ -117,6 +122,8 @@ def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_
         lengths = token_lengths(dataset, tokenizer)
         entry["length_percentiles"] = {f"p{q}": float(np.percentile(lengths, q)) for q in PERCENTILES}
         entry["mean_length"] = float(lengths.mean())
+        if tokenizer is not None and windows is not None and max_seq_length:
+            entry["long_texts"] = length_advice(lengths, max_seq_length, windows.stride, windows.max_windows)
         duplicates, conflicts = duplicates_and_conflicts(dataset)
         entry["duplicates"] = duplicates
         entry["conflicting_labels"] = conflicts
@@ -148,11 +155,25 @@ def format_stats(stats: dict, top: int = 10) -> str:
             lines.append(f"  labels not in train: {', '.join(s['labels_unseen_in_train'])}")
         p = s["length_percentiles"]
         lines.append(f"  length ({stats['unit']}): " + ", ".join(f"{k} {v:g}" for k, v in p.items()))
+        if s.get("long_texts", {}).get("texts_over_window"):
+            lines.append("  " + _long_text_line(s["long_texts"]))
         lines.append(f"  duplicate texts: {len(s['duplicates'])}; texts with conflicting labels: "
                      f"{len(s['conflicting_labels'])}")
         for c in s["conflicting_labels"][:top]:
             lines.append(f"    lines {', '.join(map(str, c['lines']))}: {c['text'][:60]!r} -> {c['labels']}")
     return "\n".join(lines)
+
+
+def _long_text_line(long: dict) -> str:
+    line = (f"longer than the {long['window']}-token window: {long['texts_over_window']} texts "
+            f"({100 * long['share_over_window']:.1f}%), by {long['tokens_over_window_p50']:g} tokens at the median "
+            f"and {long['tokens_over_window_max']} at most; at stride {long['stride']} they need up to "
+            f"{long['windows_needed_max']} windows (95% of texts: {long['windows_needed_p95']})")
+    if long["cut_at_max_windows"]:
+        return line + (f"; {long['cut_at_max_windows']} are cut at --max-windows {long['max_windows']}: "
+                       f"--max-windows {long['windows_needed_max']} reads them whole (a window costs what a "
+                       "short text costs)")
+    return line + f"; --max-windows {long['max_windows']} reads every one whole"
 
 
 def write_stats(stats: dict, output_dir) -> None:

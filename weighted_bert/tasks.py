@@ -93,7 +93,8 @@ class SingleLabel:
 
     def write_answers(self, path, dataset, answers, labels) -> None:
         """``predictions.tsv``: each text's label (the rule's answer) and its probabilities."""
-        write_predictions(path, dataset.examples, answers.probabilities, answers.labels, answers.decided)
+        write_predictions(path, dataset.examples, answers.probabilities, answers.labels, answers.decided,
+                          answers.windows)
 
     def write_probabilities(self, path, labels, probabilities) -> None:
         """The seed's ``test_results.tsv``: one row of class probabilities a text."""
@@ -172,7 +173,8 @@ class MultiLabel:
         """``predictions.tsv``: each text's label set and the labels' probabilities."""
         from .multilabel import results as multilabel_results
 
-        multilabel_results.write_predictions(path, dataset.examples, answers.probabilities, answers.decided, labels)
+        multilabel_results.write_predictions(path, dataset.examples, answers.probabilities, answers.decided, labels,
+                                             answers.windows)
 
     def write_probabilities(self, path, labels, probabilities) -> None:
         from .multilabel import results as multilabel_results

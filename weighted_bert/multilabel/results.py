@@ -26,7 +26,7 @@ from ..evaluation import objective
 from ..files import atomic_write_text
 from ..labels import LabelMap, join_set
 from ..prediction import sigmoid
-from ..result_files import write_eval_results
+from ..result_files import windows_column, write_eval_results
 from ..run_folder import CLASSIFICATION_REPORT, PREDICTIONS, TEST_RESULTS
 from ..shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 from .metrics import multilabel_metrics, per_label_table
@@ -104,19 +104,21 @@ def write_test_results(path, labels: Sequence[str], scores: np.ndarray) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def write_predictions(path, examples, scores: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> None:
+def write_predictions(path, examples, scores: np.ndarray, pred: np.ndarray, labels: Sequence[str],
+                      windows: Sequence[int] | None = None) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
     pair = bool(examples) and examples[0].text_pair is not None
     gold = bool(examples) and examples[0].label is not None
+    windows = windows_column(windows, len(examples))
     writer.writerow(["text"] + (["text_b"] if pair else []) + ["predicted_labels", "probabilities"]
-                    + (["gold_labels"] if gold else []))
-    for example, row_scores, row_pred in zip(examples, scores, pred):
+                    + (["gold_labels"] if gold else []) + (["windows"] if windows else []))
+    for i, (example, row_scores, row_pred) in enumerate(zip(examples, scores, pred)):
         chosen = np.flatnonzero(row_pred)
         chosen = chosen[np.argsort(-row_scores[chosen], kind="stable")]  # most probable first
         writer.writerow([example.text] + ([example.text_pair] if pair else [])
                         + [join_set(labels[j] for j in chosen), join_set(f"{row_scores[j]:.4f}" for j in chosen)]
-                        + ([join_set(example.label)] if gold else []))
+                        + ([join_set(example.label)] if gold else []) + ([windows[i]] if windows else []))
     atomic_write_text(path, buffer.getvalue())
 
 

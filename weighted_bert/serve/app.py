@@ -99,6 +99,9 @@ def _parse(body: bytes, config: ServeConfig) -> tuple[list[str], int | None]:
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise BadRequest(422, f'"inputs"[{i}] is {type(text).__name__}; expected a string')
+        if not text.strip():
+            raise BadRequest(422, f'"inputs"[{i}] is {"empty" if not text else "only whitespace"}; expected a text '
+                             "to classify")
     parameters = data.get("parameters")
     parameters = {} if parameters is None else parameters
     if not isinstance(parameters, dict):
@@ -167,6 +170,8 @@ def create_app(state: ServerState) -> FastAPI:
         cut = [str(i) for i, t in enumerate(truncated) if t]
         state.metrics.truncated.inc(len(cut))
         headers = {"X-Truncated-Inputs": ",".join(cut)} if cut else {}
+        if any(n > 1 for n in said.windows):  # each input's windows, where one was read in several
+            headers["X-Windows"] = ",".join(str(n) for n in said.windows)
         if multi_label or rule:  # each input's label set (by the thresholds), or its label by the decision rule
             headers["X-Decisions"] = json.dumps(said.labels)
         return JSONResponse(answers, headers=headers)

@@ -83,7 +83,8 @@ class Batcher:
             for waiting in batch:
                 end = start + len(waiting.texts)
                 _settle(waiting, answers=Answers(answers.probabilities[start:end], answers.decided[start:end],
-                                                 answers.labels[start:end], answers.truncated[start:end]))
+                                                 answers.labels[start:end], answers.truncated[start:end],
+                                                 answers.windows[start:end]))
                 start = end
 
 

@@ -39,9 +39,10 @@ def _need_serving_packages() -> None:
 def serve(config: ServeConfig) -> int:
     """Serve until SIGTERM or Ctrl-C; returns the exit status."""
     _need_serving_packages()
-    from ..classifier import load_model
+    from ..classifier import Classifier, load_model
 
     fine_tuned = load_model(config.model, backend=config.backend)  # a bad folder stops before binding
+    Classifier(fine_tuned, **config.window_overrides())  # so do window settings that do not fit the model
     sock = _bind(config)
     host, port = sock.getsockname()[:2]
     announce = (f"weighted-bert serving {fine_tuned.path} on http://{host}:{port} ({config.workers} worker"
@@ -117,7 +118,7 @@ def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) 
 
     precision = _precision(config)
     classifier = Classifier(fine_tuned, precision=precision, batch_size=SUB_BATCH, calibration=config.calibration,
-                            target_prior=config.target_prior)
+                            target_prior=config.target_prior, **config.window_overrides())
 
     def answer(texts):
         return classifier.answer(texts, measure_truncation=True)
@@ -130,6 +131,7 @@ def _serve_here(config: ServeConfig, sock: socket.socket, fine_tuned, *, ready) 
     calibration = fine_tuned.calibration
     state.info = {"model": str(fine_tuned.path), "labels": list(fine_tuned.label_map.labels),
                   "backend": config.backend, "precision": precision, "max_length": fine_tuned.max_seq_length,
+                  "windows": classifier.plan.record(),
                   "calibration": None if calibration is None or not config.calibration else
                   {"objective": calibration.objective, "temperature": calibration.temperature,
                    "tau": calibration.tau, "per_class_biases": calibration.biases is not None,

@@ -20,13 +20,6 @@ from .stages import Stages
 log = get_logger(__name__)
 
 
-def raw_dev_logits(config, classifier: FineTuned, dev, known=None):
-    """Dev logits of ``classifier`` without its calibration: ``known`` when training kept them."""
-    if known is not None:
-        return known
-    return split_logits(config, classifier, dev, calibration=False)
-
-
 def split_logits(config, classifier: FineTuned, dataset, *, calibration: bool):
     """``dataset``'s logits by the final model, at the run's evaluation batch size."""
     return Classifier(classifier, batch_size=config.eval_batch_size, calibration=calibration).logits(dataset)

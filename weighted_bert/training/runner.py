@@ -39,9 +39,10 @@ from ..settings import was_given
 from ..tasks import task_of
 from ..weights import SCHEMES
 from .decisions import fit_decision, target_prior
-from .final_scores import raw_dev_logits, scalars, score_splits
+from .final_scores import scalars, score_splits
 from .resume import check_disk, fingerprint, output_folder, resume_point, world_size
 from .stages import Stages
+from .window_choice import settle_windows
 
 log = get_logger(__name__)
 
@@ -109,8 +110,8 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
         with stages("saving"):
             _save(config, trainer, classifier, loss_fn, output)
         with stages("decision"):
-            # dev's raw logits, once: the decision fits on them and dev's results are scored from them
-            raw_dev = raw_dev_logits(config, classifier, dev, trainer.best_eval_logits()) if dev is not None else None
+            # dev's raw logits, once: the window rule and the decision fit on them, dev's results are scored from them
+            raw_dev = settle_windows(config, classifier, trainer, dev, output)
             classifier = fit_decision(config, classifier, dev, output, raw_dev)
     else:
         raw_dev = None
@@ -211,18 +212,25 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
            stages: Stages):
     from transformers import DataCollatorWithPadding
 
-    from ..prediction import EncodedDataset, encode_examples
+    from ..prediction import EncodedDataset
+    from ..windows.reading import encode_windows
     from .trainer import WeightedTrainer, mixed_precision, tensorboard_callback, trackers, training_args
 
     model, tokenizer, label_map = classifier.model, classifier.tokenizer, classifier.label_map
     check_disk(model, output, dev is not None)
     resume_from = resume_point(config, output, fingerprint(config, train, dev))
+    plan = config.window_plan()
     with stages("tokenising"):
-        train_set = EncodedDataset(encode_examples(tokenizer, train.examples, config.max_seq_length,
-                                                   progress=config.progress), _targets(classifier, train),
-                                   lines=[e.line for e in train.examples])
-        dev_set = (EncodedDataset(encode_examples(tokenizer, dev.examples, config.max_seq_length),
-                                  _targets(classifier, dev)) if dev is not None else None)
+        windows = encode_windows(tokenizer, train.examples, config.max_seq_length, plan, progress=config.progress)
+        train_set = EncodedDataset(windows.encodings, _targets(classifier, train), lines=[e.line for e in train.examples],
+                                   starts=windows.starts, seed=config.seed)
+        _say_windows(train.path, windows, plan)
+        if dev is not None:
+            windows = encode_windows(tokenizer, dev.examples, config.max_seq_length, plan)
+            dev_set = EncodedDataset(windows.encodings, _targets(classifier, dev), starts=windows.starts)
+            _say_windows(dev.path, windows, plan)
+        else:
+            dev_set = None
     global_batch = config.batch_size * world_size() * config.gradient_accumulation_steps
     steps_per_epoch = max(1, math.ceil(len(train_set) / global_batch))
     args = training_args(config, output / CHECKPOINTS, dev is not None, steps_per_epoch)
@@ -239,7 +247,7 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
                               compute_metrics=compute_metrics if dev is not None else None, loss_fn=loss_fn,
                               head_learning_rate=config.head_learning_rate, sampling=config.sampling,
                               skip_nonfinite=config.skip_nonfinite, train_source=train.path,
-                              length_grouping=config.length_grouping)
+                              length_grouping=config.length_grouping, window_aggregation=plan.aggregation)
     if config.early_stopping_patience and dev is not None:
         from transformers import EarlyStoppingCallback
 
@@ -285,6 +293,7 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     if isinstance(scheme, str) and scheme not in SCHEMES:  # a JSON file: keep its numbers, not its path
         options["class_weights"] = json.loads(Path(scheme).read_text(encoding="utf-8"))
     info.loss_options, info.max_seq_length = options, config.max_seq_length
+    info.windows = config.window_plan().record()
     info.settings = dataclasses.asdict(config)
     save_fine_tuned(trainer.save_model, trainer.model, classifier.tokenizer, label_map, info, output)
     weights = next((w for w in (getattr(loss_fn, name, None) for name in ("weight", "alpha", "pos_weight"))
@@ -312,6 +321,14 @@ def label_task(config: RunConfig, train: Dataset) -> RunConfig:
 def _targets(classifier: FineTuned, dataset: Dataset):
     """Class ids, or (multi-label) the 0/1 matrix of label sets."""
     return task_of(classifier.multi_label).targets(classifier.label_map, dataset)
+
+
+def _say_windows(path, windows, plan) -> None:
+    from ..windows.reading import summary
+
+    said = summary(windows, plan)
+    if said:
+        log.info(f"{path}: {said}")
 
 
 def _seed(seed: int) -> None:

@@ -41,9 +41,10 @@ class WeightedTrainer(Trainer):
 
     def __init__(self, *args, loss_fn: torch.nn.Module, head_learning_rate: float | None = None,
                  sampling: str = "random", skip_nonfinite: bool = False, train_source: str = "training",
-                 length_grouping: bool = False, **kwargs):
+                 length_grouping: bool = False, window_aggregation: str = "mean", **kwargs):
         super().__init__(*args, **kwargs)
         self.length_grouping = length_grouping
+        self.window_aggregation = window_aggregation  # dev's long documents: their windows' logits so joined
         self._tokens = 0  # real (unpadded) training tokens since the last log line
         self.seconds = {"evaluation": 0.0, "checkpoints": 0.0}  # spent inside train(): weighted_bert.training.stages
         self.eval_logits: dict[int, np.ndarray] = {}  # step -> dev logits: the best evaluation's and the last
@@ -58,6 +59,8 @@ class WeightedTrainer(Trainer):
         self.loss_is_scaled_for_ga = False
         if hasattr(loss_fn, "on_progress"):
             self.add_callback(_LossProgress(loss_fn))
+        if getattr(self.train_dataset, "starts", None) is not None:
+            self.add_callback(_WindowTurns(self.train_dataset))
 
     def _get_train_sampler(self, *args, **kwargs):
         if self.sampling == "random" and self.length_grouping:
@@ -115,15 +118,18 @@ class WeightedTrainer(Trainer):
         from transformers.trainer_utils import EvalLoopOutput, EvalPrediction
 
         from ..prediction import EncodedDataset, predict_logits
+        from ..windows.reading import aggregate
 
         dataset = dataloader.dataset
         if not isinstance(dataset, EncodedDataset) or dataset.labels is None:
             return super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys,
                                            metric_key_prefix)
         with _class_forward(self.accelerator.unwrap_model(self.model)) as model:
-            logits = predict_logits(model, self.processing_class, dataset.encodings,
-                                    batch_size=self.args.eval_batch_size)
+            window_logits = predict_logits(model, self.processing_class, dataset.encodings,
+                                           batch_size=self.args.eval_batch_size)
         labels = dataset.labels
+        logits = window_logits if dataset.starts is None else aggregate(
+            window_logits, dataset.starts, self.window_aggregation, multi_label=labels.ndim == 2)
         metrics = self.compute_metrics(EvalPrediction(predictions=logits, label_ids=labels)) \
             if self.compute_metrics is not None else {}
         with torch.no_grad():
@@ -131,13 +137,14 @@ class WeightedTrainer(Trainer):
             metrics["loss"] = float(self.loss_fn(torch.from_numpy(logits).to(self.args.device), target))
         best = self.state.best_global_step
         self.eval_logits = {step: kept for step, kept in self.eval_logits.items() if step == best}
-        self.eval_logits[self.state.global_step] = logits
+        self.eval_logits[self.state.global_step] = window_logits
         return EvalLoopOutput(predictions=logits, label_ids=labels, num_samples=len(labels),
                               metrics={f"{metric_key_prefix}_{k}": v for k, v in metrics.items()})
 
     def best_eval_logits(self) -> np.ndarray | None:
         """Dev logits of the model training ended with (the best evaluation's, when the best
-        checkpoint was loaded), or None when that evaluation is not in memory (a resumed run)."""
+        checkpoint was loaded), a row a window, or None when that evaluation is not in memory
+        (a resumed run)."""
         loaded_best = self.args.load_best_model_at_end and self.state.best_model_checkpoint is not None
         return self.eval_logits.get(self.state.best_global_step if loaded_best else self.state.global_step)
 
@@ -194,6 +201,16 @@ def _class_forward(model):
     finally:
         if wrapped is not None:
             model.forward = wrapped
+
+
+class _WindowTurns(TrainerCallback):
+    """Each epoch a long training document gives its next window (see EncodedDataset)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.dataset.set_epoch(math.floor(state.epoch + 1e-6))
 
 
 def head_groups(optimizer, model, head_learning_rate: float):
