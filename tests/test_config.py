@@ -171,3 +171,17 @@ def test_the_recipe_line_names_the_settings_that_act():
     assert "class weight beta 0.999" in line(loss="weighted_ce", class_weights="effective_number",
                                               class_weight_beta=0.999)
     assert "class weight beta 0.9999" in line(loss="cb_ntr")
+
+
+def test_a_multi_label_task_trains_its_head_faster_unless_told():
+    from weighted_bert.config import MULTI_LABEL_HEAD_LEARNING_RATE, RunConfig
+    from weighted_bert.settings import build
+
+    single = build(RunConfig, {"model": "m", "output_dir": "o"})
+    assert single.head_learning_rate == 1e-2
+    assert single.with_task(True).head_learning_rate == MULTI_LABEL_HEAD_LEARNING_RATE == 3e-2
+    assert build(RunConfig, {"model": "m", "output_dir": "o", "loss": "bce"}).head_learning_rate == 3e-2
+    given = build(RunConfig, {"model": "m", "output_dir": "o", "head_learning_rate": 5e-3})
+    assert given.with_task(True).head_learning_rate == 5e-3
+    assert build(RunConfig, {"model": "m", "output_dir": "o", "head_learning_rate": "none"}).with_task(
+        True).head_learning_rate is None
