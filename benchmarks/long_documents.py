@@ -1,0 +1,325 @@
+"""Long documents: what reading every window buys, by where the evidence sits, and what it costs.
+
+    python benchmarks/long_documents.py            # both parts, seed 0; finished runs are kept
+
+Two sets built from data on disk, the packaged MiniLM-L6, `train`'s defaults throughout
+(length 128, --max-windows 16, a quarter of the window as stride, the window rule chosen on dev):
+
+* **needle**: a model trained on CLINC150-LT's bare requests (its train and dev files) reads
+  test documents that each hide one CLINC150-LT test request (10 a class) at a uniformly random
+  place among 20 to 100 out-of-scope requests (CLINC150's oos splits, none labelled); macro-F1
+  by where the request sits (in the first window, in the last window, or between), for
+  truncation (the first window only) and each window rule, against the same model on the bare
+  requests.
+* **natural**: manual pages classified by section (1 commands, 2 system calls, 3 library
+  calls, 4 devices, 5 file formats, 7 overviews, 8 administration) as this machine's man
+  renders them (header and footer lines, which name the section, removed; pages that are the
+  same text once), long-tailed counts; a model trained with truncation (--max-windows 1),
+  read with truncation and with windows (rule chosen on dev), against a model trained on
+  windows (`train`'s default).
+
+Cost: documents per second with windows against truncation, and against windows x the cost of
+one window. Writes benchmarks/results/long_documents.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from weighted_bert.classifier import Classifier  # noqa: E402
+from weighted_bert.config import RunConfig  # noqa: E402
+from weighted_bert.data import Dataset, Example, read_dataset  # noqa: E402
+from weighted_bert.demo import demo_model_dir  # noqa: E402
+from weighted_bert.files import atomic_write_text  # noqa: E402
+from weighted_bert.training.runner import run  # noqa: E402
+from weighted_bert.windows import AGGREGATIONS, MAX_WINDOWS  # noqa: E402
+from weighted_bert.windows.reading import choose_aggregation  # noqa: E402
+
+STUDIES = ()  # the budget is train's; what varies is how long texts are read
+DATA = HERE.parent.parent / "shared" / "data"
+SECTIONS = {"1": 500, "3": 300, "2": 150, "7": 150, "8": 150, "5": 100, "4": 20}  # training pages a section
+DEV_SHARE, TEST_SHARE = 0.2, 0.4  # of each section's training count: natural frequencies in every split
+MAX_WORDS = 3000  # a page's first words (the longest pages run to tens of thousands)
+NEEDLES_A_CLASS = 10
+FILLER_RANGE = (20, 100)
+
+
+def macro_f1(gold, predicted) -> float:
+    """Macro-F1 over the classes in ``gold`` (a subset of documents: its own classes)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(gold, predicted, labels=sorted(set(np.asarray(gold).tolist())), average="macro",
+                          zero_division=0))
+
+
+# ---------------------------------------------------------------- needle set
+
+
+def needle_documents(seed: int) -> tuple[list[Example], list[str], list[int]]:
+    """Test documents (each a CLINC150-LT test request among out-of-scope ones), the bare
+    requests, and each request's place: its sentence index among the document's sentences."""
+    full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+    filler = [text for split in ("oos_train", "oos_val", "oos_test") for text, _ in full[split]]
+    test = read_dataset(DATA / "clinc150_lt" / "test_data.txt")
+    rng = random.Random(seed)
+    by_label: dict[str, list] = {}
+    for example in test.examples:
+        by_label.setdefault(example.label, []).append(example)
+    documents, bare, places = [], [], []
+    for label in sorted(by_label):
+        for example in rng.sample(by_label[label], NEEDLES_A_CLASS):
+            sentences = rng.sample(filler, rng.randint(*FILLER_RANGE))
+            at = rng.randint(0, len(sentences))
+            sentences.insert(at, example.text)
+            documents.append(Example(". ".join(sentences), None, label, len(documents) + 1))
+            bare.append(example)
+            places.append(at)
+    return documents, bare, places
+
+
+def needle_bins(classifier: Classifier, documents, places) -> list[str]:
+    """Where each request sits: in the first window (truncation reads it), the last, or between."""
+    tokenizer, plan = classifier.fine_tuned.tokenizer, classifier.plan
+    room = classifier.fine_tuned.max_seq_length - 2
+    step = room - plan.stride
+    bins = []
+    for document, at in zip(documents, places):
+        sentences = document.text.split(". ")
+        before = len(tokenizer(". ".join(sentences[:at]) + (". " if at else ""), add_special_tokens=False)["input_ids"])
+        own = len(tokenizer(sentences[at], add_special_tokens=False)["input_ids"])
+        total = len(tokenizer(document.text, add_special_tokens=False)["input_ids"])
+        last_start = max(0, int(np.ceil((total - room) / step)) * step) if total > room else 0
+        bins.append("first window" if before + own <= room else "last window" if before >= last_start else "between")
+    return bins
+
+
+def needle_part(runs: Path, seed: int) -> dict:
+    output = runs / f"needle_model_seed{seed}"
+    if not (output / "run_summary.json").is_file():
+        run(RunConfig(model=demo_model_dir(), data_dir=str(DATA / "clinc150_lt"), output_dir=str(output), seed=seed,
+                      overwrite_output_dir=True, progress=False))
+    classifier = Classifier.load(output, batch_size=128)
+    documents, bare, places = needle_documents(seed)
+    labels = classifier.labels
+    gold = [labels.index(d.label) for d in documents]
+    started = time.perf_counter()
+    window_logits, windows = classifier.window_logits(documents)
+    window_seconds = time.perf_counter() - started
+    bins = needle_bins(classifier, documents, places)
+    rows = {}
+    started = time.perf_counter()
+    truncated = classifier.with_options(max_windows=1).predict(Dataset("<needles>", documents))
+    truncation_seconds = time.perf_counter() - started
+    answers = {"truncation (first window)": [labels.index(x) for x in truncated]}
+    for rule in AGGREGATIONS:
+        reader = classifier.with_options(aggregation=rule)
+        decided, _ = reader.decide(reader.probabilities(reader.document_logits(window_logits, windows)))
+        answers[f"windows, {rule}"] = decided.tolist()
+    bare_answers = classifier.predict(Dataset("<bare>", bare))
+    bare_f1 = macro_f1(gold, [labels.index(x) for x in bare_answers])
+    for name, decided in answers.items():
+        rows[name] = {"all": macro_f1(gold, decided)}
+        for place in ("first window", "between", "last window"):
+            index = [i for i, b in enumerate(bins) if b == place]
+            rows[name][place] = macro_f1([gold[i] for i in index], [decided[i] for i in index])
+    counts = windows.counts
+    return {"documents": len(documents), "bare_macro_f1": bare_f1, "rows": rows,
+            "bins": {b: bins.count(b) for b in ("first window", "between", "last window")},
+            "windows_mean": float(counts.mean()), "windows_max": int(counts.max()),
+            "cut": int(windows.cut().sum()), "model_rule": classifier.plan.aggregation,
+            "cost": {"truncation_docs_per_second": len(documents) / truncation_seconds,
+                     "windows_docs_per_second": len(documents) / window_seconds,
+                     "windows_per_second": int(counts.sum()) / window_seconds,
+                     "ratio_to_windows_times_one": window_seconds / (counts.mean() * truncation_seconds)}}
+
+
+# ---------------------------------------------------------------- natural set
+
+
+def render(page: Path) -> str:
+    """A manual page as man renders it at 80 columns, without its header and footer lines
+    (they name the section)."""
+    done = subprocess.run(["man", "-l", str(page)], capture_output=True, env={"MANWIDTH": "80", "PATH": "/usr/bin:/bin",
+                                                                               "LANG": "C.UTF-8"}, timeout=60)
+    text = subprocess.run(["col", "-b"], input=done.stdout, capture_output=True).stdout.decode("utf-8", "replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    words = " ".join(lines[1:-1]).split()
+    return " ".join(words[:MAX_WORDS])
+
+
+def build_man_pages(folder: Path, seed: int) -> Path:
+    if (folder / "test_data.txt").is_file():
+        return folder
+    rng = random.Random(seed)
+    splits = {"train": [], "dev": [], "test": []}
+    seen = set()
+    for section, train_count in SECTIONS.items():
+        pages = sorted(p for p in Path(f"/usr/share/man/man{section}").glob(f"*.{section}.gz"))
+        rng.shuffle(pages)
+        wanted = {"train": train_count, "dev": max(2, round(train_count * DEV_SHARE)),
+                  "test": max(4, round(train_count * TEST_SHARE))}
+        taken = []
+        for page in pages:
+            if len(taken) == sum(wanted.values()):
+                break
+            if gzip.open(page).read(200).startswith(b".so "):
+                continue  # another page's alias
+            text = render(page)
+            digest = hashlib.sha1(text.encode()).hexdigest()
+            if len(text.split()) < 30 or digest in seen:
+                continue
+            seen.add(digest)
+            taken.append(text.replace("\t", " "))
+        start = 0
+        for split in ("test", "dev", "train"):  # a short section still has test and dev pages
+            splits[split] += [(t, section) for t in taken[start:start + wanted[split]]]
+            start += wanted[split]
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, rows in splits.items():
+        rng.shuffle(rows)
+        atomic_write_text(folder / f"{split}_data.txt", "".join(f"{t}\t{y}\n" for t, y in rows))
+    return folder
+
+
+def rule_on_dev(classifier: Classifier, dev) -> tuple[str, dict]:
+    window_logits, windows = classifier.window_logits(dev)
+    gold = classifier.fine_tuned.label_map.encode(dev)
+
+    def score(rule):
+        reader = classifier.with_options(aggregation=rule)
+        decided, _ = reader.decide(reader.probabilities(reader.document_logits(window_logits, windows)))
+        return macro_f1(gold, decided)
+
+    return choose_aggregation(score)
+
+
+def natural_part(runs: Path, seed: int) -> dict:
+    data = build_man_pages(runs / "man_pages", 0)
+    dev, test = read_dataset(data / "dev_data.txt"), read_dataset(data / "test_data.txt")
+    models = {"trained on truncation": runs / f"man_truncation_seed{seed}", "trained on windows": runs / f"man_windows_seed{seed}"}
+    for name, output in models.items():
+        if not (output / "run_summary.json").is_file():
+            extra = {"max_windows": 1} if "truncation" in name else {}
+            run(RunConfig(model=demo_model_dir(), data_dir=str(data), output_dir=str(output), seed=seed,
+                          overwrite_output_dir=True, progress=False, **extra))
+    rows = {}
+    gold = None
+    for name, output in models.items():
+        classifier = Classifier.load(output, batch_size=128)
+        gold = classifier.fine_tuned.label_map.encode(test)
+        if "truncation" in name:
+            started = time.perf_counter()
+            decided, _ = classifier.decide(classifier.predict_proba(test))
+            seconds = time.perf_counter() - started
+            rows[f"{name}, read with truncation"] = {"macro_f1": macro_f1(gold, decided),
+                                                      "accuracy": float(np.mean(decided == gold)),
+                                                      "docs_per_second": len(test) / seconds}
+            classifier = classifier.with_options(max_windows=MAX_WINDOWS)  # train's default
+            rule, dev_scores = rule_on_dev(classifier, dev)
+            classifier = classifier.with_options(aggregation=rule)
+        else:
+            rule, dev_scores = classifier.plan.aggregation, classifier.fine_tuned.info.windows.get("dev_scores")
+        started = time.perf_counter()
+        window_logits, windows = classifier.window_logits(test)
+        seconds = time.perf_counter() - started
+        by_rule = {}
+        for each in AGGREGATIONS:
+            reader = classifier.with_options(aggregation=each)
+            decided, _ = reader.decide(reader.probabilities(reader.document_logits(window_logits, windows)))
+            by_rule[each] = macro_f1(gold, decided)
+            if each == rule:
+                accuracy = float(np.mean(decided == gold))
+        rows[f"{name}, read with windows ({rule}, chosen on dev)"] = {
+            "macro_f1": by_rule[rule], "accuracy": accuracy, "test_macro_f1_by_rule": by_rule, "dev_scores": dev_scores,
+            "docs_per_second": len(test) / seconds, "windows_mean": float(windows.counts.mean()),
+            "cut": int(windows.cut().sum())}
+    counts = {split: read_dataset(data / f"{split}_data.txt") for split in ("train", "dev", "test")}
+    return {"rows": rows, "sizes": {s: len(d) for s, d in counts.items()},
+            "classes": {y: sum(1 for e in counts["train"].examples if e.label == y) for y in SECTIONS}}
+
+
+# ---------------------------------------------------------------- report
+
+
+def table(results: dict, command: str) -> str:
+    lines = ["# Long documents: every window read", "",
+             f"Measured by `{command}` on this 2-core CPU machine, MiniLM-L6 (packaged), `train`'s defaults "
+             "(length 128, `--max-windows 16`, stride 32, the window rule chosen on dev). See the module's "
+             "docstring for how the sets are built.", ""]
+    needle = results.get("needle")
+    if needle:
+        lines += ["## Needle set", "",
+                  f"{needle['documents']} test documents (10 CLINC150-LT test requests a class, each among 20-100 "
+                  f"out-of-scope requests), {needle['windows_mean']:.1f} windows a document on average (at most "
+                  f"{needle['windows_max']}, {needle['cut']} cut). Where the request sits: "
+                  + ", ".join(f"{k} {v}" for k, v in needle["bins"].items())
+                  + f". The same model on the bare requests: macro-F1 **{needle['bare_macro_f1']:.3f}**.", "",
+                  "| reading | macro-F1, all | request in the first window | between | in the last window | "
+                  "share of the bare-request macro-F1 (worst place) |", "|---|---:|---:|---:|---:|---:|"]
+        for name, row in needle["rows"].items():
+            worst = min(row[p] for p in ("first window", "between", "last window"))
+            lines.append(f"| {name} | {row['all']:.3f} | {row['first window']:.3f} | {row['between']:.3f} | "
+                         f"{row['last window']:.3f} | {worst / needle['bare_macro_f1']:.1%} |")
+        cost = needle["cost"]
+        lines += ["", f"The model's own rule (dev has no long documents): {needle['model_rule']}.", "",
+                  f"Cost: truncation {cost['truncation_docs_per_second']:.1f} documents/s; every window "
+                  f"{cost['windows_docs_per_second']:.1f} documents/s ({cost['windows_per_second']:.1f} windows/s); "
+                  f"time with windows / (windows a document x truncation's time) = "
+                  f"**{cost['ratio_to_windows_times_one']:.2f}**.", ""]
+    natural = results.get("natural")
+    if natural:
+        lines += ["## Natural set: manual pages by section", "",
+                  f"Train / dev / test {natural['sizes']['train']} / {natural['sizes']['dev']} / "
+                  f"{natural['sizes']['test']} pages; training pages a section: "
+                  + ", ".join(f"{k}: {v}" for k, v in natural["classes"].items()) + " (the same shares in dev and test).",
+                  "", "| model, reading | test macro-F1 | test accuracy | documents/s | windows a document |",
+                  "|---|---:|---:|---:|---:|"]
+        for name, row in natural["rows"].items():
+            lines.append(f"| {name} | {row['macro_f1']:.3f} | {row['accuracy']:.3f} | {row['docs_per_second']:.1f} | "
+                         f"{row.get('windows_mean', 1):.1f} |")
+        lines += ["", "Test macro-F1 by window rule (the chosen one is in the row's name): "]
+        for name, row in natural["rows"].items():
+            if "test_macro_f1_by_rule" in row:
+                lines.append(f"- {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row["test_macro_f1_by_rule"].items()))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--parts", default="needle,natural")
+    parser.add_argument("--runs", default=str(HERE / "runs" / "long_documents"))
+    parser.add_argument("--output", default=str(HERE / "results" / "long_documents.md"))
+    args = parser.parse_args()
+    runs = Path(args.runs)
+    runs.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results = {}
+    if "needle" in args.parts:
+        results["needle"] = needle_part(runs, args.seed)
+    if "natural" in args.parts:
+        results["natural"] = natural_part(runs, args.seed)
+    results["minutes"] = (time.perf_counter() - started) / 60
+    command = "python benchmarks/long_documents.py" + ("" if args.parts == "needle,natural" else f" --parts {args.parts}")
+    output = Path(args.output)
+    atomic_write_text(output.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
+    atomic_write_text(output, table(results, command) + f"\n{results['minutes']:.0f} minutes in all.\n")
+    print(output.read_text())
+
+
+if __name__ == "__main__":
+    main()
