@@ -167,15 +167,16 @@ def test_predict_for_another_target_prior_is_the_bayes_shift(trained_run, toy_da
     after = probabilities("--target-prior", str(prior))
     expected = before * np.array([0.1, 0.1, 0.8]) / np.exp(old)
     np.testing.assert_allclose(after, expected / expected.sum(1, keepdims=True), atol=1e-5)
-    from test_serve import httpx, start, stop  # the server answers for the same prior
+    import httpx  # the server answers for the same prior
+    from helpers import start_server, stop_server
 
-    process, address = start(run, "--target-prior", str(prior))
+    process, address = start_server(run, "--target-prior", str(prior))
     try:
         text = test.read_text().splitlines()[0].split("\t")[0]
         answer = httpx.post(f"http://{address}/predict", json={"inputs": text}).json()[0]
         scores = {d["label"]: d["score"] for d in answer}
         np.testing.assert_allclose([scores[k] for k in ("finance", "sport", "weather")], after[0], atol=1e-5)
     finally:
-        stop(process)
+        stop_server(process)
     assert main(["predict", "--model", str(run), "--data", str(test), "--output", "-", "--target-prior", "dev"]) == 2
     assert "is neither train, uniform nor an existing JSON file" in capsys.readouterr().err

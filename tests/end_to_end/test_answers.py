@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def multi_label_run(tmp_path_factory, tiny_bert, toy_multilabel_dir):
-    from conftest import TRAIN_FLAGS
+    from helpers import TRAIN_FLAGS
 
     output = tmp_path_factory.mktemp("answers_ml") / "out"
     assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_multilabel_dir), "--output-dir",
@@ -42,7 +42,7 @@ def test_predict_evaluate_api_and_serve_give_the_same_answers(kind, request, tmp
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("uvicorn")
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_serve import start, stop
+    from helpers import start_server, stop_server
 
     multi = kind == "multi-label"
     run = request.getfixturevalue("multi_label_run" if multi else "trained_run")
@@ -67,7 +67,7 @@ def test_predict_evaluate_api_and_serve_give_the_same_answers(kind, request, tmp
     assert api.predict(texts) == predict_labels
 
     # serve: a real process, over HTTP
-    process, address = start(run)
+    process, address = start_server(run)
     try:
         answer = httpx.post(f"http://{address}/predict", json={"inputs": texts}, timeout=120)
         assert answer.status_code == 200, answer.text
@@ -78,7 +78,7 @@ def test_predict_evaluate_api_and_serve_give_the_same_answers(kind, request, tmp
                          [row[0]["label"] for row in answer.json()])  # no decision rule: the top label
         assert served_labels == predict_labels
     finally:
-        stop(process)
+        stop_server(process)
 
     # evaluate: its scores are those of predict's answers
     assert main(["evaluate", "--model", str(run), "--data", str(test), "--output-dir", str(tmp_path / "eval"),

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def flags():
-    from conftest import TRAIN_FLAGS
+    from helpers import TRAIN_FLAGS
 
     return TRAIN_FLAGS
 
@@ -138,11 +138,11 @@ def test_serve_answers_label_sets(ml_run, toy_multilabel_dir):
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("uvicorn")
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_serve import start, stop
+    from helpers import start_server, stop_server
 
     import weighted_bert
 
-    process, address = start(ml_run)
+    process, address = start_server(ml_run)
     try:
         texts = [e.text for e in read_dataset(toy_multilabel_dir / "test.jsonl").examples[:5]]
         answer = httpx.post(f"http://{address}/predict", json={"inputs": texts}, timeout=60)
@@ -151,4 +151,4 @@ def test_serve_answers_label_sets(ml_run, toy_multilabel_dir):
         info = httpx.get(f"http://{address}/info", timeout=30).json()
         assert info["multi_label"] and set(info["thresholds"]) == {"finance", "sport", "weather"}
     finally:
-        stop(process)
+        stop_server(process)

@@ -80,7 +80,7 @@ def test_the_decision_is_fitted_to_the_target_prior_after_training(tiny_bert, to
     import json
 
     import numpy as np
-    from conftest import TRAIN_FLAGS
+    from helpers import TRAIN_FLAGS
 
     out = tmp_path / "out"
     flags = [f for f in TRAIN_FLAGS if f not in ("--epochs", "12")]
@@ -112,7 +112,7 @@ def test_dev_is_scored_once_and_its_results_are_the_saved_models(tiny_bert, toy_
     """Training keeps its best evaluation's dev logits (scored in fp32 even under bf16
     autocast), so dev is not scored again after training, and the result files hold what the
     saved model gives on dev."""
-    from conftest import TRAIN_FLAGS
+    from helpers import TRAIN_FLAGS
 
     from weighted_bert.classifier import Classifier
     from weighted_bert.data import read_dataset

@@ -338,15 +338,16 @@ def test_abstaining_in_calibrate_predict_evaluate_the_api_and_serve(trained_run,
     assert f"eval_abstained = {abstained.sum()}" in printed
     texts = [row[0] for row in rows]
     assert weighted_bert.load(run).predict(texts) == [row[1] for row in rows]
-    from test_serve import httpx, start, stop
+    import httpx
+    from helpers import start_server, stop_server
 
-    process, address = start(run)
+    process, address = start_server(run)
     try:
         answer = httpx.post(f"http://{address}/predict", json={"inputs": texts[:6]})
         assert json.loads(answer.headers["x-decisions"]) == [row[1] for row in rows[:6]]
         assert "abstaining below" in httpx.get(f"http://{address}/info").json()["calibration"]["decision_rule"]
     finally:
-        stop(process)
+        stop_server(process)
 
 
 def test_a_cost_rule_decides_in_predict_and_evaluate_reports_the_cost(trained_run, toy_data_dir, tmp_path, capsys):
@@ -393,14 +394,15 @@ def test_a_stated_cost_matrix_is_applied_by_predict_evaluate_the_api_and_serve(
     assert "eval_mean_cost = " in capsys.readouterr().out
     texts = [row[0] for row in rows]
     assert weighted_bert.load(run).predict(texts) == by_rule
-    from test_serve import httpx, start, stop
+    import httpx
+    from helpers import start_server, stop_server
 
-    process, address = start(run)
+    process, address = start_server(run)
     try:
         answer = httpx.post(f"http://{address}/predict", json={"inputs": texts})
         assert json.loads(answer.headers["x-decisions"]) == by_rule
     finally:
-        stop(process)
+        stop_server(process)
 
 
 def test_the_target_prior_and_recall_objectives_run_through_the_command(trained_run, toy_data_dir, tmp_path, capsys):

@@ -5,8 +5,6 @@ request with the server staying healthy, Prometheus metrics, and SIGTERM drainin
 import csv
 import json
 import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,34 +16,16 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
+from helpers import start_server, stop_server  # noqa: E402
+
 from weighted_bert.cli import main  # noqa: E402
-
-
-def start(model, *flags):
-    process = subprocess.Popen([sys.executable, "-m", "weighted_bert", "serve", "--model", str(model), "--port", "0",
-                                "--precision", "fp32", *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    line = process.stdout.readline()  # "weighted-bert serving ... on http://127.0.0.1:PORT (...)"
-    if "http://" not in line:
-        process.kill()
-        raise AssertionError(line + process.stderr.read())
-    return process, line.split("http://", 1)[1].split(" ", 1)[0]
-
-
-def stop(process):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
 def server(trained_run):
-    process, address = start(trained_run, "--max-wait-ms", "20", "--max-inputs", "8", "--max-body-mb", "0.01")
+    process, address = start_server(trained_run, "--max-wait-ms", "20", "--max-inputs", "8", "--max-body-mb", "0.01")
     yield f"http://{address}"
-    stop(process)
+    stop_server(process)
 
 
 def test_answers_equal_predict_under_concurrent_requests(server, trained_run, toy_data_dir, tmp_path):
@@ -114,7 +94,7 @@ def test_info_metrics_and_the_openapi_page(server):
 
 
 def test_sigterm_drains(trained_run):
-    process, address = start(trained_run, "--max-wait-ms", "1500")  # a request waits 1.5 s for company
+    process, address = start_server(trained_run, "--max-wait-ms", "1500")  # a request waits 1.5 s for company
     url = f"http://{address}"
     first = {}
 
@@ -134,7 +114,7 @@ def test_sigterm_drains(trained_run):
 
 
 def test_workers_share_the_port_and_the_threads(trained_run):
-    process, address = start(trained_run, "--workers", "2")
+    process, address = start_server(trained_run, "--workers", "2")
     try:
         pids = set()
         for _ in range(20):

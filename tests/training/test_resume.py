@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import pytest
 import torch
+from helpers import FIXTURES
 
 from weighted_bert.cli import main
 from weighted_bert.training import resume
@@ -218,9 +219,8 @@ def test_a_poisoned_checkpoint_is_refused_on_resume(tmp_path, tiny_bert, toy_dat
 
 def test_output_in_a_tensorflow_checkpoints_folder_is_refused(tmp_path, toy_data_dir, capsys):
     import shutil as sh
-    from pathlib import Path
 
-    folder = sh.copytree(Path(__file__).parent / "fixtures" / "tf_bert", tmp_path / "google")
+    folder = sh.copytree(FIXTURES / "tf_bert", tmp_path / "google")
     assert main(["train", "--model", str(folder / "bert_model.ckpt"), "--data-dir", str(toy_data_dir),
                  "--output-dir", str(folder / "out"), "--max-steps", "1"]) == 2
     assert "is the model's folder or inside it" in capsys.readouterr().err

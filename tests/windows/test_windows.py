@@ -8,7 +8,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from conftest import FILLER, KEYWORDS, TRAIN_FLAGS
+from helpers import FILLER, KEYWORDS, TRAIN_FLAGS
 
 from weighted_bert.cli import main
 from weighted_bert.data import Example
@@ -203,13 +203,13 @@ def test_onnx_answers_long_documents_as_pytorch_does(long_run, tmp_path):
 
 
 def test_serve_answers_as_predict_and_says_the_windows(long_run):
-    from test_serve import start, stop
+    from helpers import start_server, stop_server
 
     import weighted_bert
 
     output, data = long_run
     texts = [line.split("\t")[0] for line in (data / "test_data.txt").read_text().splitlines()][:4]
-    process, address = start(output)
+    process, address = start_server(output)
     try:
         request = urllib.request.Request(f"http://{address}/predict", data=json.dumps({"inputs": texts}).encode(),
                                          headers={"Content-Type": "application/json"})
@@ -220,7 +220,7 @@ def test_serve_answers_as_predict_and_says_the_windows(long_run):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(bad, timeout=60)
     finally:
-        stop(process)
+        stop_server(process)
     classifier = weighted_bert.load(output)
     expected = classifier.predict_proba(texts)
     labels = classifier.labels
