@@ -101,7 +101,7 @@ LAYERS = (
                     "export")),
     ("data", ("data", "labels")),
     ("formulas", ("weights", "recipes", "loss_settings", "losses", "metrics", "multilabel", "multilabel.metrics",
-                  "multilabel.thresholds", "multilabel.threshold_fit", "sampling", "calibration", "windows")),
+                  "multilabel.thresholds", "multilabel.threshold_fit", "sampling", "calibration", "windows", "stage2")),
     ("schema", ("config", "scoring_config", "run_folder")),
     ("model", ("tf_checkpoint", "tf_import", "model", "model_folder", "prediction", "windows.reading", "classifier",
                "tf_convert")),
@@ -114,7 +114,7 @@ LAYERS = (
 # none of the run's schema or data: they take numbers and their own settings
 # (``loss_settings``, the one declaration they import), so a new flag never touches them.
 FORMULAS = ("weights", "losses", "metrics", "multilabel.metrics", "multilabel.thresholds", "multilabel.threshold_fit",
-            "sampling", "calibration", "shot_groups")
+            "sampling", "calibration", "shot_groups", "stage2")
 SCHEMA = ("config", "scoring_config", "settings", "data")
 
 

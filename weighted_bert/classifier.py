@@ -142,6 +142,10 @@ class Classifier:
         return aggregate(self._window_forward(windows), windows.starts, self.plan.aggregation,
                          multi_label=self.multi_label)
 
+    def windows(self, data) -> Windows:
+        """``data``'s token ids as the model reads them: a window a short text, several a long one."""
+        return self._encode(self.dataset(data))
+
     def window_logits(self, data) -> tuple[np.ndarray, Windows]:
         """Raw logits of every window (uncalibrated, unshifted) and the windows: what
         :func:`~weighted_bert.windows.aggregate` makes a document's logits of."""

@@ -23,6 +23,7 @@ from .recipes import MULTI_LABEL_RECIPE, RECIPES
 from .sampling import SAMPLINGS
 from .settings import at_least, between, remember_given, resolved_copy, setting, validate, was_given
 from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
+from .stage2 import STAGES
 from .windows import AGGREGATIONS, MAX_WINDOWS, WINDOW_CHOICE, WindowPlan, check_windows, default_stride
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -108,6 +109,9 @@ class RunConfig(DataSettings, LossSettings):
                                        "class alike), a JSON file label -> frequency, or none (fit nothing)",
                                        check=_prior_name_or_file, group="evaluation",
                                        default_text="dev when there is a dev set, else none")
+    stage2: str = setting("none", "after training, fit the classifier again on the encoder's features: tau_norm "
+                          "(class rows over their norm^tau, tau on dev), crt (retrained class-balanced), lws (a "
+                          "learned scale a class); folded into the model", choices=STAGES, group="sampling")
     sampling: str = setting("random", "random, class_balanced (each class equally likely) or sqrt (class "
                             "probability proportional to sqrt(n_c))", choices=SAMPLINGS, group="sampling")
     length_grouping: bool = setting(True, "with random sampling, batch examples of similar length so that little "
@@ -247,6 +251,9 @@ class RunConfig(DataSettings, LossSettings):
                 self.metric_for_best_model not in ("macro_f1", "nll"):
             task = "multi-label" if self.multi_label else "single-label"
             raise SettingError("metric_for_best_model", self.metric_for_best_model, f"is not scored in a {task} task")
+        if self.multi_label and self.stage2 != "none":
+            raise SettingError("stage2", self.stage2, "is for single-label tasks (one softmax); a multi-label model's "
+                               "labels are fitted by --thresholds")
         if self.multi_label and self.target_prior not in (None, "none"):
             raise SettingError("target_prior", self.target_prior, "is for single-label tasks; a multi-label model's "
                                "decision is its per-label thresholds (--thresholds)")

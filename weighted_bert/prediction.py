@@ -143,12 +143,14 @@ class EncodedDataset:
 
 
 def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: int = 64,
-                   precision: str = "fp32") -> np.ndarray:
+                   precision: str = "fp32", inputs_of=None):
     """Logits (n_examples, n_classes) as float32, in the order of ``encodings``.
 
     Examples are sorted by length so each batch pads little, then put back in order.
     ``model`` is a PyTorch classifier (run under ``torch.inference_mode``, in bf16 autocast
-    with ``precision="bf16"``) or an :class:`weighted_bert.export.OnnxClassifier`.
+    with ``precision="bf16"``) or an :class:`weighted_bert.export.OnnxClassifier`. With
+    ``inputs_of`` (a module of a PyTorch model), returns ``(logits, inputs)``: what that module
+    took in for each example, in the same order.
     """
     check_choice("precision", precision, SCORING_PRECISIONS)
     lengths = row_lengths(encodings["input_ids"])
@@ -164,16 +166,27 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
         model.eval()
         autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
         inference = torch.inference_mode()
-    with inference, autocast:
-        for start in range(0, len(order), batch_size):
-            index = order[start:start + batch_size]
-            rows = {k: [v[i] for i in index] for k, v in encodings.items()}
-            if onnx:
-                out[index] = model.logits(tokenizer.pad(rows, return_tensors="np"))
-            else:
-                batch = {k: t.to(device) for k, t in tokenizer.pad(rows, return_tensors="pt").items()}
-                out[index] = model(**batch).logits.float().cpu().numpy()
-    return out
+    taken, inputs = [], None
+    hook = None if inputs_of is None else inputs_of.register_forward_hook(
+        lambda module, args, output: taken.append(args[0].float().cpu().numpy()))
+    try:
+        with inference, autocast:
+            for start in range(0, len(order), batch_size):
+                index = order[start:start + batch_size]
+                rows = {k: [v[i] for i in index] for k, v in encodings.items()}
+                if onnx:
+                    out[index] = model.logits(tokenizer.pad(rows, return_tensors="np"))
+                else:
+                    batch = {k: t.to(device) for k, t in tokenizer.pad(rows, return_tensors="pt").items()}
+                    out[index] = model(**batch).logits.float().cpu().numpy()
+                if taken:
+                    if inputs is None:
+                        inputs = np.zeros((len(lengths), taken[0].shape[-1]), dtype=np.float32)
+                    inputs[index] = taken.pop()
+    finally:
+        if hook is not None:
+            hook.remove()
+    return out if inputs_of is None else (out, inputs)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

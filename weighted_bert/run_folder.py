@@ -93,6 +93,7 @@ class TrainingInfo:
     multi_label: bool = False  # label sets, sigmoid outputs (class_counts: rows carrying each label)
     num_examples: int | None = None  # training rows (multi-label: a label's negatives are the rest)
     windows: dict | None = None  # long texts: stride, max_windows, aggregation (+ dev's score of each rule)
+    stage2: dict | None = None  # --stage2: the method folded into the last linear layer, and what it chose
 
     @classmethod
     def read(cls, folder) -> TrainingInfo:

@@ -108,7 +108,7 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
             if result.still_improving:
                 log.warning(result.still_improving)
         with stages("saving"):
-            _save(config, trainer, classifier, loss_fn, output)
+            _save(config, trainer, classifier, loss_fn, output, train, dev)
         with stages("decision"):
             # dev's raw logits, once: the window rule and the decision fit on them, dev's results are scored from them
             raw_dev = settle_windows(config, classifier, trainer, dev, output)
@@ -279,8 +279,9 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     return trainer
 
 
-def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Path) -> None:
-    """The model folder, the class weights, the training log and its curves."""
+def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Path, train, dev) -> None:
+    """The model folder (after the second stage, when asked), the class weights, the training
+    log and its curves."""
     import torch
 
     from ..plots import training_curves_png
@@ -288,6 +289,11 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     # Mixed precision wraps the model's forward in autocast; scoring after this runs as asked.
     classifier.model = trainer.model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     info, label_map = classifier.info, classifier.label_map
+    if config.stage2 != "none":
+        from .stage2 import fit_stage2
+
+        info.stage2 = fit_stage2(config, classifier, train, dev)
+        trainer.eval_logits = {}  # dev's logits from training are not the model's any more
     options = {k: v for k, v in info.loss_options.items() if k != "labels"}
     scheme = options.get("class_weights")
     if isinstance(scheme, str) and scheme not in SCHEMES:  # a JSON file: keep its numbers, not its path
