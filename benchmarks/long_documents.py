@@ -116,12 +116,12 @@ def needle_part(runs: Path, seed: int) -> dict:
     labels = classifier.labels
     gold = [labels.index(d.label) for d in documents]
     started = time.perf_counter()
-    window_logits, windows = classifier.window_logits(documents)
+    window_logits, windows = classifier.window_logits(Dataset("<needles>", documents))
     window_seconds = time.perf_counter() - started
     bins = needle_bins(classifier, documents, places)
     rows = {}
     started = time.perf_counter()
-    truncated = classifier.with_options(max_windows=1).predict(Dataset("<needles>", documents))
+    truncated = classifier.with_options(max_windows=1).predict(Dataset("<needles>", documents))  # one window each
     truncation_seconds = time.perf_counter() - started
     answers = {"truncation (first window)": [labels.index(x) for x in truncated]}
     for rule in AGGREGATIONS:

@@ -45,11 +45,25 @@ SETS = ("if100", "if10", "debian_role")
 FEW, MANY = default_of(RunConfig, "few_threshold"), default_of(RunConfig, "many_threshold")
 
 
+def trained_head(model) -> tuple[np.ndarray, np.ndarray]:
+    """The last linear layer as training left it: the decision `train` fitted and folded into it
+    taken out again (`--stage2` runs before the decision is fitted)."""
+    linear = head(model)
+    w = linear.weight.detach().float().numpy().astype(np.float64)
+    b = linear.bias.detach().float().numpy().astype(np.float64)
+    if model.calibration is None:
+        return w, b
+
+    def unfold(z):  # per class affine: the folded logits back to the trained ones
+        return model.logits(z.astype(np.float32), use_calibration=False).astype(np.float64)
+
+    b_raw = unfold(b[None, :])[0]
+    return (unfold(w.T + b) - b_raw).T, b_raw
+
+
 def heads(model, files: dict, cache: dict) -> dict:
     """Each method's (W, b), fitted as `train --stage2` fits it."""
-    linear = head(model)
-    w0 = linear.weight.detach().float().numpy().astype(np.float64)
-    b0 = linear.bias.detach().float().numpy().astype(np.float64)
+    w0, b0 = trained_head(model)
     y_train = np.asarray(model.label_map.encode(read_dataset(files["train"])))
     y_dev = np.asarray(model.label_map.encode(read_dataset(files["dev"])))
     task = task_of(False)

@@ -175,6 +175,15 @@ def _recipe(model_dir: Path, info: TrainingInfo) -> list[tuple[str, str]]:
             "kept" if data.get("accepted") else "not kept (within noise): 0.5")))
     if info.head:
         rows.append(("head", f"LDAM cosine head (scale {info.head.get('scale')}) saved as its linear form"))
+    if info.stage2:
+        chose = f", tau {info.stage2['tau']:g} chosen on dev" if "tau" in info.stage2 else ""
+        rows.append(("second stage", f"{info.stage2['method']}{chose}, folded into the last linear layer"))
+    if info.windows and info.windows.get("max_windows", 1) > 1:
+        w = info.windows
+        rows.append(("long texts", f"read in windows of max seq length tokens, stride {w['stride']}, at most "
+                     f"{w['max_windows']}, joined by {w['aggregation']}"
+                     + (f" (chosen by {w['chosen_by']})" if w.get("chosen_by") else "")
+                     + "; other runtimes read the first window only"))
     return [(str(k), str(v)) for k, v in rows]
 
 

@@ -91,6 +91,7 @@ def test_a_run_folds_the_second_stage_into_a_plain_model(method, tiny_bert, toy_
                  "--stage2", method, *flags]) == 0
     record = json.loads((output / "model" / "weighted_bert.json").read_text())["stage2"]
     assert record["method"] == method
+    assert f"| second stage | {method}" in (output / "model" / "README.md").read_text()
     if method == "tau_norm":
         assert record["tau"] in TAU_GRID and set(map(float, record["dev_scores"])) == set(TAU_GRID)
     # the folder is a plain classifier: transformers alone gives what predict gives

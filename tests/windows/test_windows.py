@@ -153,6 +153,8 @@ def test_training_records_the_windows_and_the_rule_dev_chose(long_run):
     assert record["chosen_by"] == "dev macro_f1" and set(record["dev_scores"]) == set(AGGREGATIONS)
     best = max(record["dev_scores"].values())
     assert record["dev_scores"][record["aggregation"]] == best
+    card = (output / "model" / "README.md").read_text()
+    assert f"stride 4, at most 16, joined by {record['aggregation']} (chosen by dev macro_f1)" in card
     eval_results = (output / "eval_results.txt").read_text()
     assert f"eval_macro_f1 = {best}" in eval_results or abs(
         float(eval_results.split("eval_macro_f1 = ")[1].split()[0]) - best) < 1e-9
