@@ -71,6 +71,7 @@ def test_lws_scales_satisfy_their_first_order_condition():
     x = rng.normal(size=(36, 3)) + np.array([[1.0, 0, 0], [0, 1.0, 0]])[y]
     w, b = np.eye(2, 3), np.zeros(2)
     scales = learned_scales(x, y, w, b)
+    assert (scales > 0).all()
     f = torch.tensor(scales, requires_grad=True)
     z = torch.tensor(x @ w.T + b)
     loss = (torch.tensor(balanced_weights(y, 2)) * torch.nn.functional.cross_entropy(z * f, torch.tensor(y),

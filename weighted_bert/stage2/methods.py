@@ -80,17 +80,18 @@ def retrained_classifier(features: np.ndarray, labels: np.ndarray, num_classes: 
 
 
 def learned_scales(features: np.ndarray, labels: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """LWS: one scale ``f_c`` a class on the logits ``f_c (w_c x + b_c)``, minimising the
-    class-balanced cross-entropy, starting at 1."""
+    """LWS: one scale ``f_c > 0`` a class on the logits ``f_c (w_c x + b_c)``, minimising the
+    class-balanced cross-entropy, starting at 1 (fitted as ``log f_c``: a scale never turns a
+    class's logits around)."""
     import torch
 
     z = torch.as_tensor(features @ weight.T + bias, dtype=torch.float64)
     y = torch.as_tensor(labels, dtype=torch.long)
     w_example = torch.as_tensor(balanced_weights(labels, weight.shape[0]), dtype=torch.float64)
-    scales = torch.ones(weight.shape[0], dtype=torch.float64, requires_grad=True)
+    log_scales = torch.zeros(weight.shape[0], dtype=torch.float64, requires_grad=True)
 
     def loss_of():
-        return (w_example * torch.nn.functional.cross_entropy(z * scales, y, reduction="none")).mean()
+        return (w_example * torch.nn.functional.cross_entropy(z * log_scales.exp(), y, reduction="none")).mean()
 
-    _fit([scales], loss_of)
-    return scales.detach().numpy()
+    _fit([log_scales], loss_of)
+    return log_scales.detach().exp().numpy()
