@@ -209,7 +209,8 @@ def rule_on_dev(classifier: Classifier, dev) -> tuple[str, dict]:
 def natural_part(runs: Path, seed: int) -> dict:
     data = build_man_pages(runs / "man_pages", 0)
     dev, test = read_dataset(data / "dev_data.txt"), read_dataset(data / "test_data.txt")
-    models = {"trained on truncation": runs / f"man_truncation_seed{seed}", "trained on windows": runs / f"man_windows_seed{seed}"}
+    models = {"trained on truncation": runs / f"man_truncation_seed{seed}",
+              "trained on windows": runs / f"man_windows_seed{seed}"}
     for name, output in models.items():
         if not (output / "run_summary.json").is_file():
             extra = {"max_windows": 1} if "truncation" in name else {}
@@ -284,7 +285,8 @@ def table(results: dict, command: str) -> str:
         lines += ["## Natural set: manual pages by section", "",
                   f"Train / dev / test {natural['sizes']['train']} / {natural['sizes']['dev']} / "
                   f"{natural['sizes']['test']} pages; training pages a section: "
-                  + ", ".join(f"{k}: {v}" for k, v in natural["classes"].items()) + " (the same shares in dev and test).",
+                  + ", ".join(f"{k}: {v}" for k, v in natural["classes"].items())
+                  + " (the same shares in dev and test).",
                   "", "| model, reading | test macro-F1 | test accuracy | documents/s | windows a document |",
                   "|---|---:|---:|---:|---:|"]
         for name, row in natural["rows"].items():
@@ -314,7 +316,8 @@ def main() -> None:
     if "natural" in args.parts:
         results["natural"] = natural_part(runs, args.seed)
     results["minutes"] = (time.perf_counter() - started) / 60
-    command = "python benchmarks/long_documents.py" + ("" if args.parts == "needle,natural" else f" --parts {args.parts}")
+    command = "python benchmarks/long_documents.py" + ("" if args.parts == "needle,natural"
+                                                       else f" --parts {args.parts}")
     output = Path(args.output)
     atomic_write_text(output.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     atomic_write_text(output, table(results, command) + f"\n{results['minutes']:.0f} minutes in all.\n")

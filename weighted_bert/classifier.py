@@ -33,8 +33,8 @@ class Answers:
     sigmoid per label), ``decided`` (single-label: the class index of each row, negative for an
     abstention; multi-label: the 0/1 label matrix), ``labels`` (each row's label, or its list of
     labels most probable first), ``truncated`` (whether each text was cut: not read to its end
-within ``max_windows`` windows; None where not measured) and ``windows`` (the windows each
-text was read in)."""
+    within ``max_windows`` windows; None where not measured) and ``windows`` (the windows each
+    text was read in)."""
 
     probabilities: np.ndarray
     decided: np.ndarray
@@ -149,7 +149,7 @@ class Classifier:
     def window_logits(self, data) -> tuple[np.ndarray, Windows]:
         """Raw logits of every window (uncalibrated, unshifted) and the windows: what
         :func:`~weighted_bert.windows.aggregate` makes a document's logits of."""
-        windows = self._encode(self.dataset(data))
+        windows = self.windows(data)
         return self._window_forward(windows), windows
 
     def _answerable(self, raw: np.ndarray) -> np.ndarray:
@@ -164,7 +164,7 @@ class Classifier:
         """Logits (rows x labels, float32) at the model's training length (a long text: its
         windows' joined), calibrated unless the classifier was made with ``calibration=False``,
         moved to ``target_prior`` when given."""
-        return self._answerable(self._forward(self._encode(self.dataset(data))))
+        return self._answerable(self._forward(self.windows(data)))
 
     def document_logits(self, window_logits: np.ndarray, windows: Windows) -> np.ndarray:
         """What :meth:`logits` gives, from :meth:`window_logits`' output: to read the same

@@ -222,8 +222,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     plan = config.window_plan()
     with stages("tokenising"):
         windows = encode_windows(tokenizer, train.examples, config.max_seq_length, plan, progress=config.progress)
-        train_set = EncodedDataset(windows.encodings, _targets(classifier, train), lines=[e.line for e in train.examples],
-                                   starts=windows.starts, seed=config.seed)
+        train_set = EncodedDataset(windows.encodings, _targets(classifier, train),
+                                   lines=[e.line for e in train.examples], starts=windows.starts, seed=config.seed)
         _say_windows(train.path, windows, plan)
         if dev is not None:
             windows = encode_windows(tokenizer, dev.examples, config.max_seq_length, plan)
@@ -289,6 +289,7 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     # Mixed precision wraps the model's forward in autocast; scoring after this runs as asked.
     classifier.model = trainer.model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     info, label_map = classifier.info, classifier.label_map
+    info.windows = config.window_plan().record()  # how the model reads long texts (the rule: dev's, later)
     if config.stage2 != "none":
         from .stage2 import fit_stage2
 
@@ -299,7 +300,6 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     if isinstance(scheme, str) and scheme not in SCHEMES:  # a JSON file: keep its numbers, not its path
         options["class_weights"] = json.loads(Path(scheme).read_text(encoding="utf-8"))
     info.loss_options, info.max_seq_length = options, config.max_seq_length
-    info.windows = config.window_plan().record()
     info.settings = dataclasses.asdict(config)
     save_fine_tuned(trainer.save_model, trainer.model, classifier.tokenizer, label_map, info, output)
     weights = next((w for w in (getattr(loss_fn, name, None) for name in ("weight", "alpha", "pos_weight"))
