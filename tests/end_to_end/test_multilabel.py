@@ -152,3 +152,24 @@ def test_serve_answers_label_sets(ml_run, toy_multilabel_dir):
         assert info["multi_label"] and set(info["thresholds"]) == {"finance", "sport", "weather"}
     finally:
         stop_server(process)
+
+
+def test_a_long_text_is_read_in_windows_label_by_label(ml_run):
+    """Multi-label aggregation is per label: mean of each label's logits over the windows, or
+    its highest (max); the answer's probabilities are their sigmoids."""
+    import numpy as np
+
+    import weighted_bert
+    from weighted_bert.prediction import sigmoid
+    from weighted_bert.windows.reading import aggregate
+
+    text = " ".join(["the big news today was about it"] * 20 + ["a goal for the team"] + ["and we saw it"] * 20)
+    for rule in ("mean", "max"):
+        classifier = weighted_bert.load(ml_run, window_aggregation=rule)
+        logits, windows = classifier.with_options(calibration=False).window_logits([text])
+        assert windows.counts[0] > 2  # the tiny model reads 64 tokens a window
+        expected = aggregate(logits, windows.starts, rule, multi_label=True)[0]
+        if rule == "max":
+            np.testing.assert_allclose(expected, logits.max(axis=0), rtol=1e-6)
+        assert classifier.fine_tuned.calibration is None  # a multi-label model decides by its thresholds
+        np.testing.assert_allclose(classifier.predict_proba([text])[0], sigmoid(expected[None])[0], atol=1e-6)
