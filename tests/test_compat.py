@@ -59,7 +59,8 @@ def _seed_text(name, kind, tmp_path):
                "loss_reduction": "weighted_mean", "sampling": "sqrt", "label_order": "first_seen",
                "precision": "fp32", "on_bad_line": "skip", "max_steps": "7", "report_to": "tensorboard",
                "metric_for_best_model": "nll", "recipe": "ce", "target_prior": "uniform", "multi_label": "false",
-               "pos_weight": "sqrt_inverse", "thresholds": "global", "window_aggregation": "max", "max_seq_length": "64"}
+               "pos_weight": "sqrt_inverse", "thresholds": "global", "window_aggregation": "max", "max_seq_length": "64",
+               "stage2": "lws"}
     return special.get(name) or texts.get(kind) or f"{name}-value"
 
 

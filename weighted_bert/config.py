@@ -131,8 +131,8 @@ class RunConfig(DataSettings, LossSettings):
                                    group="optimisation")
     head_learning_rate: float | None = setting(1e-2, "peak learning rate of the new classification head (none: "
                                                "--learning-rate)", check=at_least(0, strict=True),
-                                               group="optimisation",
-                                               default_text=f"1e-2; a multi-label task {MULTI_LABEL_HEAD_LEARNING_RATE:g}")
+                                               group="optimisation", default_text="1e-2; a multi-label task "
+                                               f"{MULTI_LABEL_HEAD_LEARNING_RATE:g}")
     epochs: float = setting(10.0, "training epochs; with a dev set, at most (see --early-stopping-patience)",
                             check=at_least(0, strict=True), aliases=("num-train-epochs",),
                             seed=("num_train_epochs",), group="optimisation")
@@ -147,8 +147,8 @@ class RunConfig(DataSettings, LossSettings):
                                  "tokens with their neighbour", check=at_least(0), group="long documents",
                                  default_text="a quarter of --max-seq-length")
     max_windows: int = setting(MAX_WINDOWS, "windows a text is read in at most (what lies beyond is cut, and "
-                               "reported); 1: truncate at --max-seq-length", check=at_least(1),
-                               group="long documents")  # why: weighted_bert/windows.py
+                               "reported); 1: truncate at --max-seq-length; more: see `stats`", check=at_least(1),
+                               group="long documents")  # why 1: weighted_bert/windows/__init__.py
     window_aggregation: str = setting(WINDOW_CHOICE, "how a long text's windows answer together: mean (of the "
                                       "logits), max (per class, of the probabilities), first (the first window's), "
                                       "or auto (the one that scores best on dev's long texts; mean when it has "
@@ -210,6 +210,9 @@ class RunConfig(DataSettings, LossSettings):
         validate(self)
         self._settle_task()
         check_windows(self.max_seq_length, self.window_plan().stride, self.max_windows)
+        if self.stride is not None and self.max_windows == 1:
+            raise SettingError("stride", self.stride, "is the overlap of windows; it needs --max-windows above 1 "
+                               "(1, the default, truncates)")
         if self.few_threshold > self.many_threshold:
             raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
         if self.eval_steps and self.save_steps and self.save_steps % self.eval_steps:

@@ -70,11 +70,23 @@ def test_a_bad_request_is_a_4xx_and_the_server_keeps_serving(server, body, statu
     assert httpx.post(f"{server}/predict", json={"inputs": "goal match"}).status_code == 200
 
 
-def test_a_text_over_the_training_length_is_read_in_windows_and_one_past_them_is_cut_and_said(server):
-    # the model's window is 64 tokens and it reads 16 at most, each 62 - 16 text tokens further on
-    answer = httpx.post(f"{server}/predict", json={"inputs": ["goal " * 200, "goal match", "goal " * 1000]})
+def test_a_text_over_the_training_length_is_cut_and_said(server):
+    answer = httpx.post(f"{server}/predict", json={"inputs": ["goal " * 200, "goal match"]})
+    assert answer.status_code == 200 and answer.headers["x-truncated-inputs"] == "0"
+    assert "x-windows" not in answer.headers  # the model reads one window (train's default)
+
+
+def test_a_long_text_is_read_in_windows_when_asked_and_one_past_them_is_cut(trained_run):
+    # the model's window is 64 tokens; with --max-windows 16 each window reads 62 - 16 text tokens further on
+    process, address = start_server(trained_run, "--max-windows", "16")
+    try:
+        answer = httpx.post(f"http://{address}/predict", json={"inputs": ["goal " * 200, "goal match", "goal " * 1000]})
+        info = httpx.get(f"http://{address}/info").json()
+    finally:
+        stop_server(process)
     assert answer.status_code == 200 and answer.headers["x-truncated-inputs"] == "2"
     assert answer.headers["x-windows"] == "4,1,16"
+    assert info["windows"] == {"stride": 16, "max_windows": 16, "aggregation": "mean"}
 
 
 def test_info_metrics_and_the_openapi_page(server):

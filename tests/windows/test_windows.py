@@ -142,7 +142,7 @@ def long_run(tmp_path_factory, tiny_bert):
     flags = [f for f in TRAIN_FLAGS]
     flags[flags.index("--epochs") + 1] = "6"
     assert main(["train", "--model", str(tiny_bert), "--data-dir", str(folder), "--output-dir", str(output),
-                 "--max-seq-length", "16", "--stride", "4", *flags]) == 0
+                 "--max-seq-length", "16", "--stride", "4", "--max-windows", "16", *flags]) == 0
     return output, folder
 
 
@@ -247,8 +247,11 @@ def test_empty_texts_and_bad_window_settings_are_one_line_each(long_run, tmp_pat
         err = capsys.readouterr().err.strip()
         assert said in err and len(err.splitlines()) == 1
     assert main(["train", "--model", str(output), "--data-dir", str(data), "--output-dir", str(tmp_path / "t"),
-                 "--max-seq-length", "16", "--stride", "20"]) == 2
+                 "--max-seq-length", "16", "--stride", "20", "--max-windows", "4"]) == 2
     assert "stride 20 is not smaller" in capsys.readouterr().err
+    assert main(["train", "--model", str(output), "--data-dir", str(data), "--output-dir", str(tmp_path / "t"),
+                 "--stride", "8"]) == 2
+    assert "it needs --max-windows above 1" in capsys.readouterr().err
 
 
 def test_stats_says_how_many_texts_run_past_the_window(long_run, tiny_bert, tmp_path, capsys):
