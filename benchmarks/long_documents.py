@@ -50,7 +50,7 @@ from weighted_bert.windows import AGGREGATIONS  # noqa: E402
 from weighted_bert.windows.reading import choose_aggregation  # noqa: E402
 
 STUDIES = ()  # the budget is train's; what varies is how long texts are read
-WINDOWS = 16  # the windows read (`--max-windows 16`): every document of both sets whole (train's default: 1)
+WINDOWS = 16  # the windows read (`--max-windows 16`): every needle document whole (train's default: 1)
 DATA = HERE.parent.parent / "shared" / "data"
 SECTIONS = {"1": 500, "3": 300, "2": 150, "7": 150, "8": 150, "5": 100, "4": 20}  # training pages a section
 DEV_SHARE, TEST_SHARE = 0.2, 0.4  # of each section's training count: natural frequencies in every split
