@@ -12,6 +12,9 @@ studied, the windows read: `--max-windows 16` (train's default is 1, truncation)
   by where the request sits (in the first window, in the last window, or between), for
   truncation (the first window only) and each window rule, against the same model on the bare
   requests.
+* **needle_trained** (`--parts needle_trained`): the same test read by a model trained in
+  windows on needle documents built alike from CLINC150-LT's train requests and 10 dev requests
+  a class, hidden among oos_train and oos_val requests.
 * **natural**: manual pages classified by section (1 commands, 2 system calls, 3 library
   calls, 4 devices, 5 file formats, 7 overviews, 8 administration) as this machine's man
   renders them (header and footer lines, which name the section, removed; pages that are the
@@ -108,11 +111,39 @@ def needle_bins(classifier: Classifier, documents, places) -> list[str]:
     return bins
 
 
-def needle_part(runs: Path, seed: int) -> dict:
-    output = runs / f"needle_model_seed{seed}"
+def needle_training_data(folder: Path, seed: int) -> Path:
+    """CLINC150-LT's train requests (all) and dev requests (10 a class), each hidden among 20 to 100
+    out-of-scope requests of CLINC150's oos_train and oos_val splits, at a uniformly random place."""
+    if (folder / "dev_data.txt").is_file():
+        return folder
+    full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+    filler = [text for split in ("oos_train", "oos_val") for text, _ in full[split]]
+    rng = random.Random(seed + 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, per_class in (("train", None), ("dev", NEEDLES_A_CLASS)):
+        examples = read_dataset(DATA / "clinc150_lt" / f"{split}_data.txt").examples
+        if per_class:
+            by_label: dict[str, list] = {}
+            for example in examples:
+                by_label.setdefault(example.label, []).append(example)
+            examples = [e for label in sorted(by_label) for e in rng.sample(by_label[label], per_class)]
+        rows = []
+        for example in examples:
+            sentences = rng.sample(filler, rng.randint(*FILLER_RANGE))
+            sentences.insert(rng.randint(0, len(sentences)), example.text)
+            rows.append(f"{'. '.join(sentences)}\t{example.label}\n")
+        atomic_write_text(folder / f"{split}_data.txt", "".join(rows))
+    return folder
+
+
+def needle_part(runs: Path, seed: int, *, on_needles: bool = False) -> dict:
+    """The needle test read by a model trained on the bare requests, or (``on_needles``) by one
+    trained on needle documents in windows (`--max-windows 16`, the rule chosen on needle dev)."""
+    output = runs / (f"needle_trained_seed{seed}" if on_needles else f"needle_model_seed{seed}")
+    data = needle_training_data(runs / "needle_training", seed) if on_needles else DATA / "clinc150_lt"
     if not (output / "run_summary.json").is_file():
-        run(RunConfig(model=demo_model_dir(), data_dir=str(DATA / "clinc150_lt"), output_dir=str(output), seed=seed,
-                      overwrite_output_dir=True, progress=False))
+        run(RunConfig(model=demo_model_dir(), data_dir=str(data), output_dir=str(output), seed=seed,
+                      overwrite_output_dir=True, progress=False, **({"max_windows": WINDOWS} if on_needles else {})))
     classifier = Classifier.load(output, batch_size=128, max_windows=WINDOWS)
     documents, bare, places = needle_documents(seed)
     labels = classifier.labels
@@ -262,26 +293,9 @@ def table(results: dict, command: str) -> str:
              f"Measured by `{command}` on this 2-core CPU machine, MiniLM-L6 (packaged), `train`'s defaults "
              "(length 128, stride 32, the window rule chosen on dev) but for the windows read: `--max-windows 16` "
              "(train's default is 1: truncation). See the module's docstring for how the sets are built.", ""]
-    needle = results.get("needle")
-    if needle:
-        lines += ["## Needle set", "",
-                  f"{needle['documents']} test documents (10 CLINC150-LT test requests a class, each among 20-100 "
-                  f"out-of-scope requests), {needle['windows_mean']:.1f} windows a document on average (at most "
-                  f"{needle['windows_max']}, {needle['cut']} cut). Where the request sits: "
-                  + ", ".join(f"{k} {v}" for k, v in needle["bins"].items())
-                  + f". The same model on the bare requests: macro-F1 **{needle['bare_macro_f1']:.3f}**.", "",
-                  "| reading | macro-F1, all | request in the first window | between | in the last window | "
-                  "share of the bare-request macro-F1 (worst place) |", "|---|---:|---:|---:|---:|---:|"]
-        for name, row in needle["rows"].items():
-            worst = min(row[p] for p in ("first window", "between", "last window"))
-            lines.append(f"| {name} | {row['all']:.3f} | {row['first window']:.3f} | {row['between']:.3f} | "
-                         f"{row['last window']:.3f} | {worst / needle['bare_macro_f1']:.1%} |")
-        cost = needle["cost"]
-        lines += ["", f"The model's own rule (dev has no long documents): {needle['model_rule']}.", "",
-                  f"Cost: truncation {cost['truncation_docs_per_second']:.1f} documents/s; every window "
-                  f"{cost['windows_docs_per_second']:.1f} documents/s ({cost['windows_per_second']:.1f} windows/s); "
-                  f"time with windows / (windows a document x truncation's time) = "
-                  f"**{cost['ratio_to_windows_times_one']:.2f}**.", ""]
+    for key, title in (("needle", "Needle set, a model trained on the bare requests"),
+                       ("needle_trained", "Needle set, a model trained on needle documents in windows")):
+        lines += needle_section(results.get(key), title)
     natural = results.get("natural")
     if natural:
         lines += ["## Natural set: manual pages by section", "",
@@ -302,6 +316,30 @@ def table(results: dict, command: str) -> str:
     return "\n".join(lines)
 
 
+def needle_section(needle: dict | None, title: str) -> list[str]:
+    if not needle:
+        return []
+    lines = [f"## {title}", "",
+             f"{needle['documents']} test documents (10 CLINC150-LT test requests a class, each among 20-100 "
+             f"out-of-scope requests), {needle['windows_mean']:.1f} windows a document on average (at most "
+             f"{needle['windows_max']}, {needle['cut']} cut). Where the request sits: "
+             + ", ".join(f"{k} {v}" for k, v in needle["bins"].items())
+             + f". The same model on the bare requests: macro-F1 **{needle['bare_macro_f1']:.3f}**.", "",
+             "| reading | macro-F1, all | request in the first window | between | in the last window | "
+             "share of the bare-request macro-F1 (worst place) |", "|---|---:|---:|---:|---:|---:|"]
+    for name, row in needle["rows"].items():
+        worst = min(row[p] for p in ("first window", "between", "last window"))
+        lines.append(f"| {name} | {row['all']:.3f} | {row['first window']:.3f} | {row['between']:.3f} | "
+                     f"{row['last window']:.3f} | {worst / needle['bare_macro_f1']:.1%} |")
+    cost = needle["cost"]
+    lines += ["", f"The model's own rule: {needle['model_rule']}.", "",
+              f"Cost: truncation {cost['truncation_docs_per_second']:.1f} documents/s; every window "
+              f"{cost['windows_docs_per_second']:.1f} documents/s ({cost['windows_per_second']:.1f} windows/s); "
+              f"time with windows / (windows a document x truncation's time) = "
+              f"**{cost['ratio_to_windows_times_one']:.2f}**.", ""]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -312,15 +350,23 @@ def main() -> None:
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    output = Path(args.output)
+    earlier = json.loads(output.with_suffix(".json").read_text()) if output.with_suffix(".json").is_file() else {}
     results = {}
-    if "needle" in args.parts:
+    parts = args.parts.split(",")
+    if "needle" in parts:
         results["needle"] = needle_part(runs, args.seed)
-    if "natural" in args.parts:
+    if "needle_trained" in parts:
+        results["needle_trained"] = needle_part(runs, args.seed, on_needles=True)
+    if "natural" in parts:
         results["natural"] = natural_part(runs, args.seed)
-    results["minutes"] = (time.perf_counter() - started) / 60
+    results["minutes"] = (time.perf_counter() - started) / 60 + earlier.get("minutes", 0.0)
+    kept = [key for key in earlier if key != "minutes" and key not in results]
+    results = {**{key: earlier[key] for key in kept}, **results}  # parts not run now keep their figures
     command = "python benchmarks/long_documents.py" + ("" if args.parts == "needle,natural"
                                                        else f" --parts {args.parts}")
-    output = Path(args.output)
+    if kept:
+        command += f"` (and earlier, {', '.join(kept)}: `python benchmarks/long_documents.py --parts {','.join(kept)}"
     atomic_write_text(output.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     atomic_write_text(output, table(results, command) + f"\n{results['minutes']:.0f} minutes in all.\n")
     print(output.read_text())
