@@ -148,7 +148,7 @@ class Classifier:
 
     def window_logits(self, data) -> tuple[np.ndarray, Windows]:
         """Raw logits of every window (uncalibrated, unshifted) and the windows: what
-        :func:`~weighted_bert.windows.aggregate` makes a document's logits of."""
+        :func:`~weighted_bert.windows.reading.aggregate` makes a document's logits of."""
         windows = self.windows(data)
         return self._window_forward(windows), windows
 

@@ -31,7 +31,7 @@ def _prior_to_predict_for(value: str) -> str | None:
 
 @dataclass(kw_only=True)
 class WindowOverrides:
-    """Reading long texts otherwise than the model was trained to (see weighted_bert/windows.py)."""
+    """Reading long texts otherwise than the model was trained to (see weighted_bert/windows/)."""
 
     stride: int | None = setting(None, "tokens two neighbouring windows of a long text share", check=at_least(0),
                                  group="long documents", default_text="the model's")

@@ -84,7 +84,7 @@ def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_
     ``label_separator`` as for :func:`~weighted_bert.data.read_dataset`; JSONL label lists are
     label sets by themselves). With a tokenizer, ``max_seq_length`` and ``windows`` (the
     training settings), each split also says how many texts run past one window
-    (:func:`~weighted_bert.windows.length_advice`)."""
+    (:func:`~weighted_bert.windows.reading.length_advice`)."""
     path = Path(path)
     if path.is_dir():
         files = find_data_files(path)
