@@ -290,7 +290,7 @@ def natural_part(runs: Path, seed: int) -> dict:
 
 def table(results: dict, command: str) -> str:
     lines = ["# Long documents: every window read", "",
-             f"Measured by `{command}` on this 2-core CPU machine, MiniLM-L6 (packaged), `train`'s defaults "
+             f"Measured by {command} on this 2-core CPU machine, MiniLM-L6 (packaged), `train`'s defaults "
              "(length 128, stride 32, the window rule chosen on dev) but for the windows read: `--max-windows 16` "
              "(train's default is 1: truncation). See the module's docstring for how the sets are built.", ""]
     for key, title in (("needle", "Needle set, a model trained on the bare requests"),
@@ -363,10 +363,10 @@ def main() -> None:
     results["minutes"] = (time.perf_counter() - started) / 60 + earlier.get("minutes", 0.0)
     kept = [key for key in earlier if key != "minutes" and key not in results]
     results = {**{key: earlier[key] for key in kept}, **results}  # parts not run now keep their figures
-    command = "python benchmarks/long_documents.py" + ("" if args.parts == "needle,natural"
-                                                       else f" --parts {args.parts}")
+    command = "`python benchmarks/long_documents.py" + ("`" if args.parts == "needle,natural"
+                                                        else f" --parts {args.parts}`")
     if kept:
-        command += f"` (and earlier, {', '.join(kept)}: `python benchmarks/long_documents.py --parts {','.join(kept)}"
+        command += f" (and earlier, {', '.join(kept)}: `python benchmarks/long_documents.py --parts {','.join(kept)}`)"
     atomic_write_text(output.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     atomic_write_text(output, table(results, command) + f"\n{results['minutes']:.0f} minutes in all.\n")
     print(output.read_text())
