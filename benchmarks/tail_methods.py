@@ -80,6 +80,32 @@ def heads(model, files: dict, cache: dict) -> dict:
                                               {"scales": [float(scales.min()), float(scales.max())]})}
 
 
+def where_errors_are(model, files: dict, cache: dict, w, b, worst: int = 8) -> dict:
+    """The default's (`ce + decision`) balanced test by training count: F1 and errors of the
+    many-, medium- and few-shot classes that have test rows, and the classes it gets most wrong."""
+    from sklearn.metrics import f1_score
+
+    labels, counts = model.label_map.labels, np.asarray(model.info.class_counts)
+    yd = np.asarray(model.label_map.encode(read_dataset(files["balanced_dev"])))
+    yt = np.asarray(model.label_map.encode(read_dataset(files["balanced_test"])))
+    objective = build_objective("accuracy", labels, train_counts=list(counts), dev_labels=yd, target_prior="dev")
+    fitted = calibrate((cache["balanced_dev"] @ w.T + b).astype(np.float32), yd, list(counts), objective=objective)
+    predicted = fitted.apply((cache["balanced_test"] @ w.T + b).astype(np.float32)).argmax(1)
+    f1 = f1_score(yt, predicted, labels=range(len(labels)), average=None, zero_division=0)
+    tested = np.bincount(yt, minlength=len(labels)) > 0  # a class without test rows has no F1 to speak of
+    groups = {"many": (counts > MANY) & tested, "medium": (counts >= FEW) & (counts <= MANY) & tested,
+              "few": (counts < FEW) & tested}
+    wrong = predicted != yt
+    out = {"groups": {g: {"classes": int(m.sum()), "macro_f1": float(f1[m].mean()) if m.any() else None,
+                          "share_of_errors": float(wrong[m[yt]].sum() / max(1, wrong.sum()))}
+                      for g, m in groups.items()}}
+    order = [c for c in np.argsort(f1, kind="stable") if tested[c]][:worst]
+    out["worst"] = [{"label": labels[c], "train": int(counts[c]), "f1": float(f1[c]),
+                     "taken_for": labels[int(np.bincount(predicted[(yt == c) & wrong], minlength=len(labels)).argmax())]
+                     if ((yt == c) & wrong).any() else None} for c in order]
+    return out
+
+
 def scores_of(model, files: dict, cache: dict, w, b) -> dict:
     labels, counts = model.label_map.labels, model.info.class_counts
     few = np.asarray(counts) < FEW
@@ -121,6 +147,8 @@ def main() -> None:
                      for split, path in files.items()}
             for method, (w, b, chosen) in heads(model, files, cache).items():
                 results[f"{name}/{order}/{method}"] = {**scores_of(model, files, cache, w, b), "chosen": chosen}
+                if method == "ce":
+                    results[f"{name}/{order}/{method}"]["errors"] = where_errors_are(model, files, cache, w, b)
                 print(name, order, method, json.dumps(results[f"{name}/{order}/{method}"])[:300], flush=True)
     minutes = (time.perf_counter() - started) / 60
     atomic_write_text(Path(args.output).with_suffix(".json"), json.dumps(results, indent=1) + "\n")
@@ -134,7 +162,8 @@ def render(results: dict, orders, minutes: float, command: str) -> str:
     methods = ("ce", "tau_norm", "crt", "lws")
     lines = ["# Second-stage methods on the `ce` models of defaults.py", "",
              f"Measured by `{command}` on this 2-core CPU machine ({minutes:.0f} min; no training: the models are "
-             f"those of benchmarks/defaults.py at `train`'s budget, {len(orders)} order(s)). See the module's docstring.",
+             f"those of benchmarks/defaults.py at `train`'s budget, {len(orders)} order(s)). See the module's "
+             "docstring.",
              "", "Test macro-F1 (few-shot accuracy in brackets), mean over orders:", "",
              "| method | " + " | ".join(f"{s} {w}" for s, w in columns) + " |", "|---|" + "---:|" * len(columns)]
     for method in methods:
@@ -161,7 +190,20 @@ def render(results: dict, orders, minutes: float, command: str) -> str:
                 cells.append(f"{np.mean(gaps):+.3f} ({min(gaps):+.3f}, {max(gaps):+.3f})" if gaps else "")
             lines.append(f"| {method}{decided} | " + " | ".join(cells) + " |")
     chosen = [f"{key}: {value['chosen']}" for key, value in results.items() if value["chosen"]]
-    lines += ["", "What each method chose: " + "; ".join(chosen) + ".", ""]
+    lines += ["", "What each method chose: " + "; ".join(chosen) + ".", "",
+              "## Where the default's errors are (balanced test, `ce + decision`, first order)", "",
+              "| data set | many-shot: classes, macro-F1, share of errors | medium-shot | few-shot | "
+              "the classes it gets most wrong: label (training rows) F1, taken for |", "|---|---|---|---|---|"]
+    for name in SETS:
+        errors = results.get(f"{name}/{orders[0]}/ce", {}).get("errors")
+        if not errors:
+            continue
+        cells = [f"{g['classes']}, {g['macro_f1']:.3f}, {g['share_of_errors']:.0%}" if g["classes"] else "none"
+                 for g in errors["groups"].values()]
+        worst = "; ".join(f"{w['label']} ({w['train']}) {w['f1']:.2f}" + (f", as {w['taken_for']}" if w["taken_for"]
+                                                                            else "") for w in errors["worst"])
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {worst} |")
+    lines.append("")
     return "\n".join(lines)
 
 
