@@ -14,6 +14,7 @@ from ..model_folder import FineTuned, head_linear_name
 from ..prediction import predict_logits
 from ..stage2.methods import choose_tau, learned_scales, retrained_classifier, tau_normalised
 from ..tasks import task_of
+from ..windows.reading import aggregate
 
 log = get_logger(__name__)
 
@@ -34,9 +35,7 @@ def features(fine_tuned: FineTuned, dataset, *, batch_size: int) -> np.ndarray:
     windows = reader.windows(dataset)
     _, inputs = predict_logits(fine_tuned.model, fine_tuned.tokenizer, windows.encodings, batch_size=batch_size,
                                inputs_of=head(fine_tuned))
-    if windows.one_each:
-        return inputs
-    return (np.add.reduceat(inputs, windows.starts[:-1], axis=0) / windows.counts[:, None]).astype(np.float32)
+    return aggregate(inputs, windows.starts, "mean", multi_label=False)
 
 
 def fit_stage2(config, fine_tuned: FineTuned, train, dev) -> dict:

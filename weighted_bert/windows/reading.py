@@ -26,7 +26,6 @@ def windows_needed(tokens, max_seq_length: int, stride: int, *, special_tokens: 
     >>> windows_needed([10, 128, 129, 224, 225], 128, 32).tolist()   # room 126: each further window 94 more
     [1, 1, 2, 2, 3]
     """
-
     content = np.asarray(tokens, dtype=np.int64) - special_tokens
     room = max_seq_length - special_tokens
     return np.where(content <= room, 1, 1 + np.ceil((content - room) / (room - stride))).astype(np.int64)
@@ -35,7 +34,6 @@ def windows_needed(tokens, max_seq_length: int, stride: int, *, special_tokens: 
 def length_advice(tokens, max_seq_length: int, stride: int, max_windows: int) -> dict:
     """What ``stats`` says of texts longer than one window: how many, by how much, the windows
     they need at ``stride`` and the ``--max-windows`` that reads 95% and all of them whole."""
-
     tokens = np.asarray(tokens, dtype=np.int64)
     needed = windows_needed(tokens, max_seq_length, stride)
     long = tokens > max_seq_length
@@ -98,8 +96,8 @@ def one_window_each(encodings: dict) -> Windows:
 
 def encode_windows(tokenizer, examples: Sequence, max_seq_length: int, plan: WindowPlan, *,
                    chunk_size: int = 20_000, progress: bool = False) -> Windows:
-    """The windows of every example (``plan.max_windows`` 1: truncation, as before windows)."""
-
+    """The windows of every example (``plan.max_windows`` 1: truncation, as before windows, in
+    chunks of ``chunk_size`` with a progress bar when asked; windows: one example at a time)."""
     from ..prediction import TokenTable, encode_examples
 
     if plan.max_windows == 1:
@@ -116,16 +114,15 @@ def encode_windows(tokenizer, examples: Sequence, max_seq_length: int, plan: Win
     counts, needed = [], []
     try:
         backend.no_padding()
-        for start in range(0, len(examples), chunk_size):
-            for example in examples[start:start + chunk_size]:
-                windows, whole = _windows_of(backend, example, max_seq_length, plan.stride, direction)
-                needed.append(whole)
-                windows = windows[:plan.max_windows]
-                counts.append(len(windows))
-                for window in windows:
-                    rows["input_ids"].append(window.ids)
-                    if "token_type_ids" in rows:
-                        rows["token_type_ids"].append(window.type_ids)
+        for example in examples:
+            windows, whole = _windows_of(backend, example, max_seq_length, plan.stride, direction)
+            needed.append(whole)
+            windows = windows[:plan.max_windows]
+            counts.append(len(windows))
+            for window in windows:
+                rows["input_ids"].append(window.ids)
+                if "token_type_ids" in rows:
+                    rows["token_type_ids"].append(window.type_ids)
     finally:
         backend.no_truncation()
     starts = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -154,7 +151,6 @@ def _windows_of(backend, example, max_seq_length: int, stride: int, direction: s
 
 def aggregate(logits: np.ndarray, starts: np.ndarray, rule: str, *, multi_label: bool) -> np.ndarray:
     """Per document (windows ``starts[i]:starts[i + 1]``) one row of logits by ``rule``."""
-
     logits = np.asarray(logits, dtype=np.float32)
     if len(starts) - 1 == len(logits):
         return logits
