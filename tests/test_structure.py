@@ -99,22 +99,23 @@ def test_no_unsafe_loading_in_the_package():
 LAYERS = (
     ("foundation", ("errors", "log", "page", "resources", "tokenizer_file", "speed", "files", "settings", "shot_groups",
                     "export")),
-    ("data", ("data", "labels")),
+    ("data", ("data", "labels", "label_audit.issues_file")),
     ("formulas", ("weights", "recipes", "loss_settings", "losses", "metrics", "multilabel", "multilabel.metrics",
-                  "multilabel.thresholds", "multilabel.threshold_fit", "sampling", "calibration", "windows", "stage2")),
-    ("schema", ("config", "scoring_config", "run_folder")),
+                  "multilabel.thresholds", "multilabel.threshold_fit", "sampling", "calibration", "windows", "stage2", "label_audit.rules")),
+    ("schema", ("config", "scoring_config", "run_folder", "label_audit")),
     ("model", ("tf_checkpoint", "tf_import", "model", "model_folder", "prediction", "windows.reading", "classifier",
                "tf_convert")),
     ("results", ("result_files", "tasks", "evaluation", "plots", "report", "multilabel.results", "model_card",
-                 "paired", "stats")),
+                 "paired", "stats", "label_audit.report")),
     ("training", ("training", "inference", "quantization_audit")),
-    ("commands", ("", "__main__", "api", "estimator", "serve", "compare", "auto", "demo", "compat", "push", "cli")),
+    ("commands", ("", "__main__", "api", "estimator", "serve", "compare", "auto", "demo", "compat", "push", "cli",
+                  "label_audit.run")),
 )
 # The formulas (losses, metrics, sampling, class weights, calibration and thresholds) read
 # none of the run's schema or data: they take numbers and their own settings
 # (``loss_settings``, the one declaration they import), so a new flag never touches them.
 FORMULAS = ("weights", "losses", "metrics", "multilabel.metrics", "multilabel.thresholds", "multilabel.threshold_fit",
-            "sampling", "calibration", "shot_groups", "stage2")
+            "sampling", "calibration", "shot_groups", "stage2", "label_audit.rules")
 SCHEMA = ("config", "scoring_config", "settings", "data")
 
 

@@ -1,5 +1,5 @@
-"""The Python API: train from files or from data in memory, load a trained model, and a
-scikit-learn estimator.
+"""The Python API: train from files or from data in memory, audit the training labels, load a
+trained model, and a scikit-learn estimator.
 
 >>> import weighted_bert                                              # doctest: +SKIP
 >>> weighted_bert.train([("the match", "sport"), ("the shares", "finance")],
@@ -15,7 +15,6 @@ the same readers as files, so the same checks apply; ``train`` takes every setti
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -26,7 +25,9 @@ import numpy as np
 
 from .classifier import Classifier
 from .config import RunConfig
+from .data import Columns
 from .data.examples import value_text
+from .data.jsonl import write_jsonl
 from .errors import UserError
 from .scoring_config import ScoreConfig
 from .settings import build, default_of
@@ -40,23 +41,52 @@ def train(data=None, *, model: str, output_dir, dev=None, test=None, **settings)
     label columns are named by the ``text_column``/``label_column`` settings."""
     from .training.runner import run
 
+    with tempfile.TemporaryDirectory(prefix="weighted-bert-data-") as tmp:
+        data_files = _data_files(data, dev, test, settings, tmp, "train")
+        values = dict(settings, model=model, output_dir=str(output_dir), **data_files)
+        return run(build(RunConfig, values))
+
+
+def audit(data=None, *, model: str, output_dir=None, dev=None, test=None, folds: int | None = None,
+          audit_probabilities: str | None = None, **settings):
+    """Audit the training rows' labels as ``weighted-bert audit`` does; returns
+    ``label_issues.tsv`` as a pandas DataFrame (most likely wrong first; see
+    :mod:`weighted_bert.label_audit.issues_file`). ``data``, ``dev``, ``test`` as :func:`train` takes
+    them; ``settings`` are ``train``'s (the recipe and budget of every fold's run);
+    ``output_dir`` None: a temporary folder, removed afterwards."""
+    import pandas
+
+    from .label_audit import AuditSettings
+    from .label_audit.run import run_audit
+
+    given = {k: v for k, v in (("folds", folds), ("audit_probabilities", audit_probabilities)) if v is not None}
+    with tempfile.TemporaryDirectory(prefix="weighted-bert-audit-") as tmp:
+        values = dict(settings, model=model, **_data_files(data, dev, test, settings, tmp, "audit"))
+        result = run_audit(values, output_dir=output_dir or Path(tmp) / "audit", audit=build(AuditSettings, given))
+    frame = pandas.DataFrame(result.rows)
+    return frame if any(frame.get("text_pair", [])) else frame.drop(columns=["text_pair"], errors="ignore")
+
+
+def _data_files(data, dev, test, settings: dict, tmp, command: str) -> dict:
+    """The data settings for ``data``, ``dev`` and ``test`` as :func:`train` takes them: files
+    and folders by name, data in memory written as JSONL into ``tmp``."""
     columns = {k: settings.get(k, default_of(RunConfig, k)) for k in ("text_column", "text_pair_column",
                                                                       "label_column")}
-    with tempfile.TemporaryDirectory(prefix="weighted-bert-data-") as tmp:
-        values = dict(settings, model=model, output_dir=str(output_dir))
-        for split, value, key in (("training", data, "train_file"), ("dev", dev, "dev_file"),
-                                  ("test", test, "test_file")):
-            if value is None:
-                continue
-            if isinstance(value, (str, os.PathLike)):
-                is_folder = split == "training" and Path(value).is_dir()
-                values["data_dir" if is_folder else key] = str(value)
-            else:
-                values[key] = str(_write_jsonl(_rows(value, split, columns, labelled=split != "test"),
-                                               Path(tmp) / f"{split}-data.jsonl", columns))
-        if data is None and "data_dir" not in values and "train_file" not in values:
-            raise UserError("train needs data: a file, a folder, a list of (text, label), a DataFrame or a Dataset")
-        return run(build(RunConfig, values))
+    values = {}
+    for split, value, key in (("training", data, "train_file"), ("dev", dev, "dev_file"), ("test", test, "test_file")):
+        if value is None:
+            continue
+        if isinstance(value, (str, os.PathLike)):
+            is_folder = split == "training" and Path(value).is_dir()
+            values["data_dir" if is_folder else key] = str(value)
+        else:
+            rows = [(t, p, None if _missing(y) else y) for t, p, y in
+                    _rows(value, split, columns, labelled=split != "test")]
+            values[key] = str(write_jsonl(rows, Path(tmp) / f"{split}-data.jsonl", Columns(
+                columns["text_column"], columns["text_pair_column"], columns["label_column"])))
+    if data is None and not {"data_dir", "train_file"} & {*values, *settings}:
+        raise UserError(f"{command} needs data: a file, a folder, a list of (text, label), a DataFrame or a Dataset")
+    return values
 
 
 def _rows(value, split: str, columns: dict, *, labelled: bool) -> list[tuple]:
@@ -152,21 +182,6 @@ def _missing(label) -> bool:
         except (TypeError, ValueError):
             return False
     return False
-
-
-def _write_jsonl(rows, path: Path, columns: dict) -> Path:
-    lines = []
-    for text, pair, label in rows:
-        record = {columns["text_column"]: text}
-        if pair is not None:
-            record[columns["text_pair_column"] or "text_pair"] = pair
-        if isinstance(label, (list, tuple, set, frozenset)):
-            record[columns["label_column"]] = [value_text(x) for x in label]
-        elif not _missing(label):
-            record[columns["label_column"]] = value_text(label)
-        lines.append(json.dumps(record, ensure_ascii=False))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def load(path, *, backend: str = "torch", precision: str = "fp32", batch_size: int = 64,

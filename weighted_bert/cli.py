@@ -1,7 +1,7 @@
 """``weighted-bert``: a thin command line over the Python API.
 
 Subcommands: ``train``, ``evaluate``, ``predict``, ``calibrate``, ``stats``, ``compare``,
-``report``, ``import-tf``, ``export``, ``serve``, ``push``, ``demo``. The flags of ``train`` and ``compare``
+``audit``, ``report``, ``import-tf``, ``export``, ``serve``, ``push``, ``demo``. The flags of ``train`` and ``compare``
 (and the shared ones of ``evaluate``, ``predict``, ``calibrate``) are made from the
 settings schema in :mod:`weighted_bert.config`; a flag may also be spelled with
 underscores, as in Hugging Face's scripts (``--num_train_epochs``). A user error (bad
@@ -22,6 +22,7 @@ from . import __doc__ as _package_doc
 from . import __version__
 from .config import RunConfig
 from .errors import SettingError, UserError
+from .label_audit import AuditSettings
 from .log import set_verbosity
 from .scoring_config import CalibrateConfig, ExportConfig, ScoreConfig, ServeConfig
 from .settings import add_arguments, build, check_value, default_of, given, read_settings, underscores_to_dashes
@@ -226,6 +227,22 @@ def _auto(args) -> int:
     return 0
 
 
+def _audit(args) -> int:
+    from .label_audit import AuditSettings
+    from .label_audit.run import run_audit
+
+    settings = {k: v for k, v in given(args, RunConfig).items() if k != "output_dir"}
+    if args.config:
+        settings = {**read_settings(RunConfig, args.config), **settings}
+    result = run_audit(settings, output_dir=args.output_dir, audit=build(AuditSettings, given(args, AuditSettings)))
+    s = result.summary
+    print(f"{s['flagged']} of {s['rows']} training rows flagged as probably mislabelled ({s['flagged_few_shot']} in "
+          f"few-shot classes; {s['unscored']} not judged)")
+    for name in ("label_issues.tsv", "report.html"):
+        print(f"wrote {result.output_dir / name}")
+    return 0
+
+
 def _seeds(text: str) -> list[int]:
     return [check_value(RunConfig, "seed", s) for s in text.split(",")]
 
@@ -335,6 +352,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "successive halving on dev within --budget-minutes; the winner's test score is computed once")
     p.add_argument("--budget-minutes", type=float, default=None, help="--auto: the time to spend training")
     add_arguments(p, RunConfig, exclude=("output_dir", "seed"))
+
+    p = _command(sub, "audit", _audit, help="find the training rows whose label is probably wrong",
+                 description="Cross-fitted training: the training rows are dealt into folds, each fold is judged by a "
+                 "model trained (as `train` would, with these settings) on the others, and cleanlab scores every "
+                 "row's label from those out-of-sample probabilities. Writes label_issues.tsv (the likely wrong "
+                 "first, few-shot classes first), report.html and audit.json; resumes an interrupted audit. Removes "
+                 "nothing: `train --exclude label_issues.tsv` does. Needs the audit extra: "
+                 "pip install \"weighted-bert[audit]\".")
+    p.add_argument("--output-dir", required=True, help="the audit's folder (label_issues.tsv, report.html, folds/)")
+    p.add_argument("--config", help="JSON or YAML file of train settings (flags given win over it)")
+    add_arguments(p, AuditSettings)
+    add_arguments(p, RunConfig, exclude=("output_dir", "exclude", "exclude_top", "do_train", "do_predict"))
     return parser
 
 
@@ -360,7 +389,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.started_for_it = as_program
     set_verbosity(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
-    return report_user_errors(args.func, args, resumable=args.command in ("train", "compare"))
+    return report_user_errors(args.func, args, resumable=args.command in ("train", "compare", "audit"))
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def _plan(model: str, output: Path, recipes: dict[str, dict], seeds: list[int], 
     return plan
 
 
-def _remove_incomplete(folder: Path) -> None:
+def remove_incomplete(folder: Path) -> None:
     """Remove an earlier, unfinished run, and only that: a folder holding anything a run
     does not write is someone's, and stays."""
     foreign = sorted(p.name for p in folder.iterdir()
@@ -135,7 +135,7 @@ def _remove_incomplete(folder: Path) -> None:
     shutil.rmtree(folder)
 
 
-def _check_finished(folder: Path, planned: dict, what: str) -> None:
+def check_finished(folder: Path, planned: dict, what: str) -> None:
     """A finished run is kept only when it ran the plan: the same settings and data (runs of
     an earlier version, without the plan on record, are kept as they are)."""
     path = folder / COMPARE_PLAN
@@ -160,12 +160,12 @@ def run_compare(*, model: str, output_dir, recipes: dict[str, dict], seeds: list
     for name, seed, folder, config in plan:
         planned = planned_fingerprint(config)
         if (folder / RUN_SUMMARY).is_file():
-            _check_finished(folder, planned, f"{name} seed {seed}")
+            check_finished(folder, planned, f"{name} seed {seed}")
             log.info(f"[compare] {name} seed {seed}: finished earlier, kept")
             continue
         if folder.exists():
             log.info(f"[compare] {name} seed {seed}: incomplete earlier run, starting it again")
-            _remove_incomplete(folder)
+            remove_incomplete(folder)
         log.info(f"[compare] {name} seed {seed}: running")
         folder.mkdir(parents=True)
         atomic_write_text(folder / COMPARE_PLAN, json.dumps(planned, indent=1) + "\n")

@@ -90,6 +90,11 @@ class RunConfig(DataSettings, LossSettings):
                                    aliases=("dev-file", "validation-file"), group="data")
     test_file: str | None = setting(None, "test file, labels optional (overrides --data-dir)", flag="test",
                                     aliases=("test-file",), group="data")
+    exclude: str | None = setting(None, "leave out the training rows that `weighted-bert audit`'s label_issues.tsv "
+                                  "flags (checked against the training file; the rows left out are written to "
+                                  "excluded_rows.tsv)", group="data", default_text="keep every row")
+    exclude_top: int | None = setting(None, "with --exclude: leave out the N rows with the lowest label quality "
+                                      "instead of the flagged ones", check=at_least(1), group="data")
     labels: list[str] | None = setting(None, "comma-separated label order (the columns of test_results.tsv)",
                                        group="labels", default_text="from the training data")
     multi_label: bool | None = setting(None, "each text has a set of labels (none, one or several): sigmoid "
@@ -213,6 +218,9 @@ class RunConfig(DataSettings, LossSettings):
         if self.stride is not None and self.max_windows == 1:
             raise SettingError("stride", self.stride, "is the overlap of windows; it needs --max-windows above 1 "
                                "(1, the default, truncates)")
+        if self.exclude_top is not None and self.exclude is None:
+            raise SettingError("exclude_top", self.exclude_top, "chooses rows of the --exclude file; give --exclude "
+                               "label_issues.tsv too")
         if self.few_threshold > self.many_threshold:
             raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
         if self.eval_steps and self.save_steps and self.save_steps % self.eval_steps:

@@ -207,15 +207,22 @@ class FineTuned:
 
     def _answers_prior(self):
         """``(log prior or None, where it comes from, in words)`` for :meth:`prior_shift`."""
-        from .calibration.inputs import trained_log_prior
-        from .config import RunConfig
-        from .settings import default_of
-
         calibration = self.calibration
         if calibration is not None and calibration.target_log_prior is not None:
             return calibration.target_log_prior, "the target prior its decision was fitted for"
         if calibration is not None and (calibration.tau or calibration.biases is not None):
             return None, f"a decision fitted for {calibration.objective}, which no prior describes"
+        prior, source = self.recipe_prior()
+        return prior, (f"{source} (no decision was fitted that moves it)" if prior is not None else source)
+
+    def recipe_prior(self):
+        """``(log prior or None, in words)``: the class prior the training recipe's raw logits
+        answer for, in theory (:func:`~.calibration.inputs.trained_log_prior`), whatever
+        decision was fitted after training."""
+        from .calibration.inputs import trained_log_prior
+        from .config import RunConfig
+        from .settings import default_of
+
         settings, loss = self.info.settings or {}, self.info.loss
         if self.multi_label or not settings or not self.info.class_counts:
             return None, ("sigmoid outputs (multi-label), to which one class prior does not apply" if self.multi_label
@@ -223,8 +230,8 @@ class FineTuned:
         sampling = settings.get("sampling", default_of(RunConfig, "sampling"))
         prior = trained_log_prior(loss, {**settings, **(self.info.loss_options or {})}, sampling,
                                   self.info.class_counts, self.label_map.labels)
-        return prior, (f"the prior loss {loss} with {sampling} sampling trains for, in theory (no decision was "
-                       "fitted that moves it)" if prior is not None else f"loss {loss}, with no closed form")
+        return prior, (f"the prior loss {loss} with {sampling} sampling trains for, in theory" if prior is not None
+                       else f"loss {loss}, with no closed form")
 
     def probabilities(self, logits):
         """Class probabilities (softmax), or for a multi-label model one sigmoid per label."""

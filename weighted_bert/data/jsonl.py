@@ -77,3 +77,20 @@ def _label_list(values: list, number: int, sink: Sink) -> tuple[str, ...] | None
         sink.bad(number, "has a label list holding a list or an object; expected strings or numbers")
         return None
     return label_set(texts, number, sink)
+
+
+def write_jsonl(rows, path: Path, columns: Columns) -> Path:
+    """``rows`` of ``(text, text_pair or None, label)`` as JSONL that :func:`read_jsonl` reads
+    back with ``columns``: a label set as a list, a missing label (None) left out."""
+    lines = []
+    for text, pair, label in rows:
+        record = {columns.text: text}
+        if pair is not None:
+            record[columns.text_pair or "text_pair"] = pair
+        if isinstance(label, (list, tuple, set, frozenset)):
+            record[columns.label] = [value_text(x) for x in label]
+        elif label is not None:
+            record[columns.label] = value_text(label)
+        lines.append(json.dumps(record, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -29,6 +29,7 @@ from ..model_folder import FineTuned, load_fine_tuned, save_fine_tuned
 from ..run_folder import (
     CHECKPOINTS,
     CLASS_WEIGHTS,
+    EXCLUDED_ROWS,
     RUN_SUMMARY,
     TENSORBOARD,
     TRAINING_CURVES,
@@ -75,9 +76,20 @@ def run(config: RunConfig, stages: Stages | None = None) -> RunResult:
     with stages("data"):
         train, dev, test = read_splits(config, pair=loaded.info.pair if loaded else None,
                                        multi_label=loaded.multi_label if loaded else None)
+        excluded = None
+        if train is not None and config.exclude:
+            from ..label_audit.issues_file import exclude_rows
+
+            train, excluded = exclude_rows(train, config.exclude, config.exclude_top)
+            log.info(f"{train.path}: left out {len(excluded)} row(s) that {config.exclude} names; "
+                     f"training on {len(train)}")
         if train is not None:
             config = label_task(config, train)
     with output_folder(config) as output:
+        if excluded is not None:
+            from ..label_audit.issues_file import write_excluded
+
+            write_excluded(output / EXCLUDED_ROWS, excluded, config.exclude)
         return _run(config, loaded, train, dev, test, output, started, stages)
 
 

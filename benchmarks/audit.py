@@ -1,0 +1,359 @@
+"""The label audit on CLINC150-LT with labels flipped on purpose: does it find them, and does
+leaving out what it flags win back what the noise cost?
+
+    python benchmarks/audit.py [--seeds 0,1,2] [--rates 0.05,0.1] [--kinds uniform,confusable] [--jobs 2]
+
+Data: ../shared/data/clinc150_lt (3,251 training rows, 150 intents, 100 down to 1 a class;
+balanced dev and test). For each seed s and noise (rate, kind), round(rate * rows) training
+rows chosen at random (seed s) get another label: ``uniform``, any other intent at random;
+``confusable``, the intent a clean model (trained at seed s) confuses the row's intent with
+most (the highest mean probability on that intent's dev rows). Dev and test stay clean.
+
+Runs, all `weighted-bert` commands at the defaults (the packaged MiniLM-L6, the demo's
+length 64 and scoring batch, ``--seed s``): ``train`` on the clean data; ``audit`` on the noisy
+data (5 folds, as its default takes for this size); ``train`` on the noisy data; ``train
+--exclude label_issues.tsv`` on the noisy data. ``--jobs`` commands run side by side, each
+with one thread (OMP_NUM_THREADS=1), so a minute here is not a minute of one job alone.
+
+Measured (rows by their given label's shot group; few-shot: under 20 training rows):
+- AUROC of the score (lower = more likely wrong) for the flipped rows, overall and on the
+  few-shot classes; precision of the top-k list at k = the number of flips; the flags'
+  precision and recall. For both of the audit's probabilities (balanced, the default, and
+  trained, cleanlab's default), computed from the same out-of-fold probabilities.
+- Test macro-F1 of the clean, noisy and excluded runs; the share of the macro-F1 the noise
+  cost that excluding the flagged rows wins back, (excluded - noisy) / (clean - noisy), per
+  seed and its mean with a 95% t interval over seeds.
+- Minutes: the audit against one clean training run.
+
+Writes benchmarks/results/audit.md and audit.json. Runs go to benchmarks/runs/audit/ and are
+kept: a second call resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from weighted_bert.classifier import Classifier  # noqa: E402
+from weighted_bert.data import read_dataset  # noqa: E402
+from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
+from weighted_bert.files import atomic_write_text  # noqa: E402
+from weighted_bert.label_audit.rules import find_issues, label_quality  # noqa: E402
+from weighted_bert.shot_groups import FEW_THRESHOLD  # noqa: E402
+
+STUDIES = ()  # the defaults, nothing else
+DATA = HERE.parent.parent / "shared" / "data" / "clinc150_lt"
+RUNS = HERE / "runs" / "audit"
+RESULTS = HERE / "results"
+KINDS = ("uniform", "confusable")
+
+
+def read_rows(path: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def flips(labels: list[str], rate: float, kind: str, seed: int, confused: dict | None) -> dict[int, str]:
+    """Row index -> the wrong label it gets."""
+    rng = np.random.default_rng(seed)
+    classes = sorted(set(labels))
+    chosen = rng.choice(len(labels), size=round(rate * len(labels)), replace=False)
+    out = {}
+    for i in sorted(chosen.tolist()):
+        if kind == "uniform":
+            out[i] = str(rng.choice([c for c in classes if c != labels[i]]))
+        else:
+            out[i] = confused[labels[i]]
+    return out
+
+
+def most_confused(run: Path) -> dict[str, str]:
+    """Each intent -> the other intent the clean model gives its dev rows most probability."""
+    clf = Classifier.load(run, batch_size=128)
+    dev = read_dataset(DATA / "dev_data.txt")
+    p = clf.predict_proba(dev)
+    y = np.array([clf.labels.index(e.label) for e in dev.examples])
+    out = {}
+    for c, label in enumerate(clf.labels):
+        mean = p[y == c].mean(axis=0)
+        mean[c] = -1.0
+        out[label] = clf.labels[int(mean.argmax())]
+    return out
+
+
+def noisy_data(folder: Path, flipped: dict[int, str]) -> None:
+    if (folder / "train_data.txt").is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = read_rows(DATA / "train_data.txt")
+    lines = [f"{t}\t{flipped.get(i, y)}" for i, (t, y) in enumerate(rows)]
+    for name in ("dev_data.txt", "test_data.txt"):
+        (folder / name).write_bytes((DATA / name).read_bytes())
+    atomic_write_text(folder / "flips.json", json.dumps({str(i + 1): rows[i][1] for i in flipped}))  # line -> truth
+    atomic_write_text(folder / "train_data.txt", "\n".join(lines) + "\n")
+
+
+def settings(seed: int) -> list[str]:
+    return [f"--{k.replace('_', '-')}={v}" for k, v in {**SETTINGS, "seed": seed}.items()] + ["--no-progress"]
+
+
+class Jobs:
+    """Commands side by side, ``jobs`` at a time, each with one thread."""
+
+    def __init__(self, jobs: int):
+        self.jobs, self.running = jobs, []
+
+    def start(self, name: str, argv: list[str], log: Path) -> None:
+        while len(self.running) >= self.jobs:
+            self.wait_one()
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} if self.jobs > 1 else None
+        print(f"[audit benchmark] start {name}", flush=True)
+        handle = log.open("w")
+        process = subprocess.Popen([sys.executable, "-m", "weighted_bert", *argv], stdout=handle,
+                                   stderr=subprocess.STDOUT, env=env)
+        self.running.append((name, process, log))
+
+    def wait_one(self) -> None:
+        while True:
+            for item in self.running:
+                name, process, log = item
+                if process.poll() is not None:
+                    self.running.remove(item)
+                    if process.returncode:
+                        raise SystemExit(f"{name} failed; see {log}")
+                    print(f"[audit benchmark] done {name}", flush=True)
+                    return
+            time.sleep(2)
+
+    def wait_all(self) -> None:
+        while self.running:
+            self.wait_one()
+
+
+def done(run: Path, marker: str = "run_summary.json") -> bool:
+    return (run / marker).is_file()
+
+
+def run_all(seeds, rates, kinds, jobs: Jobs) -> None:
+    model = demo_model_dir()
+    configs = [(rate, kind) for kind in kinds for rate in rates]
+    for seed in seeds:
+        clean = RUNS / f"seed{seed}" / "clean"
+        if not done(clean):
+            clean.parent.mkdir(parents=True, exist_ok=True)
+            jobs.start(f"clean seed {seed}", ["train", "--model", model, "--data-dir", str(DATA), "--output-dir",
+                                              str(clean), "--overwrite-output-dir", *settings(seed)],
+                       clean.parent / "clean.log")
+        labels = [y for _, y in read_rows(DATA / "train_data.txt")]
+        pending = []
+        for rate, kind in configs:
+            name = f"{kind}_{rate:g}"
+            folder = RUNS / f"seed{seed}" / name
+            if kind == "confusable" and not done(clean):
+                pending.append((rate, kind))
+                continue
+            start_config(folder, name, seed, flips(labels, rate, kind, seed, None), model, jobs)
+        if pending:
+            while not done(clean):
+                jobs.wait_one()
+            confused = most_confused(clean)
+            for rate, kind in pending:
+                name = f"{kind}_{rate:g}"
+                start_config(RUNS / f"seed{seed}" / name, name, seed, flips(labels, rate, kind, seed, confused),
+                             model, jobs)
+    jobs.wait_all()
+    for seed in seeds:  # the exclusion runs, once their audits are in
+        for rate, kind in configs:
+            folder = RUNS / f"seed{seed}" / f"{kind}_{rate:g}"
+            if not done(folder / "excluded"):
+                jobs.start(f"excluded {folder.name} seed {seed}",
+                           ["train", "--model", model, "--data-dir", str(folder / "data"), "--output-dir",
+                            str(folder / "excluded"), "--overwrite-output-dir", "--exclude",
+                            str(folder / "audit" / "label_issues.tsv"), *settings(seed)], folder / "excluded.log")
+    jobs.wait_all()
+
+
+def start_config(folder: Path, name: str, seed: int, flipped: dict, model: str, jobs: Jobs) -> None:
+    noisy_data(folder / "data", flipped)
+    if not done(folder / "audit", "label_issues.tsv"):
+        jobs.start(f"audit {name} seed {seed}", ["audit", "--model", model, "--data-dir", str(folder / "data"),
+                                                 "--output-dir", str(folder / "audit"), *settings(seed)],
+                   folder / "audit.log")
+    if not done(folder / "noisy"):
+        jobs.start(f"noisy {name} seed {seed}", ["train", "--model", model, "--data-dir", str(folder / "data"),
+                                                 "--output-dir", str(folder / "noisy"), "--overwrite-output-dir",
+                                                 *settings(seed)], folder / "noisy.log")
+
+
+def auroc(wrong: np.ndarray, score: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    if wrong.all() or not wrong.any():
+        return None
+    return float(roc_auc_score(wrong, -score))
+
+
+def detection(folder: Path) -> dict:
+    """How well each kind of probabilities finds the flips, from the audit's out-of-fold file."""
+    saved = np.load(folder / "audit" / "folds" / "out_of_fold.npz")
+    truth = {int(k): v for k, v in json.loads((folder / "data" / "flips.json").read_text()).items()}
+    lines, y = saved["lines"], saved["labels"]
+    wrong = np.array([int(line) in truth for line in lines])
+    counts = np.bincount(y)
+    scored = counts[y] >= 2
+    few = counts[y] < FEW_THRESHOLD
+    out = {"flips": int(wrong.sum()), "few_shot_rows": int(few.sum()), "few_shot_flips": int((wrong & few).sum())}
+    for kind in ("balanced", "trained"):
+        p = saved[kind]
+        score = np.full(len(y), np.inf)
+        score[scored] = label_quality(y[scored], p[scored])
+        issue = np.zeros(len(y), dtype=bool)
+        issue[scored] = find_issues(y[scored], p[scored])
+        k = int(wrong.sum())
+        top = np.argsort(score, kind="stable")[:k]
+        out[kind] = {"auroc": auroc(wrong[scored], score[scored]),
+                     "auroc_few_shot": auroc(wrong[scored & few], score[scored & few]),
+                     "precision_at_k": float(wrong[top].mean()),
+                     "flagged": int(issue.sum()), "flag_precision": float(wrong[issue].mean()) if issue.any() else None,
+                     "flag_recall": float(issue[wrong].mean()),
+                     "flagged_few_shot": int((issue & few).sum()),
+                     "flag_precision_few_shot": float(wrong[issue & few].mean()) if (issue & few).any() else None}
+    return out
+
+
+def test_f1(run: Path) -> float | None:
+    path = run / "run_summary.json"
+    return json.loads(path.read_text())["test"]["macro_f1"] if path.is_file() else None
+
+
+def minutes(run: Path) -> float | None:
+    path = run / "run_summary.json"
+    return json.loads(path.read_text())["seconds"] / 60 if path.is_file() else None
+
+
+def collect(seeds, rates, kinds) -> dict:
+    results = {}
+    for rate in rates:
+        for kind in kinds:
+            name = f"{kind}_{rate:g}"
+            per_seed = []
+            for seed in seeds:
+                folder = RUNS / f"seed{seed}" / name
+                if not (folder / "audit" / "folds" / "out_of_fold.npz").is_file():
+                    continue
+                row = {"seed": seed, **detection(folder)}
+                summary = json.loads((folder / "audit" / "audit.json").read_text())
+                row["audit_minutes"] = summary["training_seconds"] / 60
+                row["clean_minutes"] = minutes(RUNS / f"seed{seed}" / "clean")
+                f1 = {k: test_f1(p) for k, p in (("clean", RUNS / f"seed{seed}" / "clean"), ("noisy", folder / "noisy"),
+                                                 ("excluded", folder / "excluded"))}
+                row["test_macro_f1"] = f1
+                if None not in f1.values() and f1["clean"] > f1["noisy"]:
+                    row["recovered"] = (f1["excluded"] - f1["noisy"]) / (f1["clean"] - f1["noisy"])
+                per_seed.append(row)
+            results[name] = per_seed
+    return results
+
+
+def interval(values: list[float]) -> str:
+    if not values:
+        return "—"
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return f"{mean:+.2f} (one seed)"
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+    return f"{mean:+.2f} ({mean - half:+.2f}, {mean + half:+.2f})"
+
+
+def fmt(value, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def mean_of(rows, *keys) -> float | None:
+    values = []
+    for r in rows:
+        v = r
+        for k in keys:
+            v = v.get(k) if isinstance(v, dict) else None
+        if v is not None:
+            values.append(v)
+    return float(np.mean(values)) if values else None
+
+
+def render(results: dict, command: str, seconds: float) -> str:
+    lines = ["# The label audit on CLINC150-LT with flipped labels", "",
+             f"Measured by `{command}` on this 2-core CPU machine ({seconds / 60:.0f} min of this call; runs kept "
+             "from earlier calls are read, not run again). See the module's docstring for what each figure is. "
+             "Mean over the seeds each noise ran.", "",
+             "## Finding the flips", "",
+             "| noise | seeds | flips | probabilities | AUROC | AUROC few-shot | precision@k | flagged | flag "
+             "precision | flag recall | flagged few-shot (precision) |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name, rows in results.items():
+        if not rows:
+            continue
+        for kind in ("balanced", "trained"):
+            lines.append(
+                f"| {name} | {len(rows)} | {mean_of(rows, 'flips'):.0f} | {kind}{' (default)' * (kind == 'balanced')}"
+                f" | {fmt(mean_of(rows, kind, 'auroc'))} | {fmt(mean_of(rows, kind, 'auroc_few_shot'))} | "
+                f"{fmt(mean_of(rows, kind, 'precision_at_k'))} | {mean_of(rows, kind, 'flagged'):.0f} | "
+                f"{fmt(mean_of(rows, kind, 'flag_precision'))} | {fmt(mean_of(rows, kind, 'flag_recall'))} | "
+                f"{mean_of(rows, kind, 'flagged_few_shot'):.0f} ({fmt(mean_of(rows, kind, 'flag_precision_few_shot'))})"
+                " |")
+    lines += ["", "## Leaving out the flagged rows (`train --exclude label_issues.tsv`, the default flags)", "",
+              "| noise | seeds | test macro-F1 clean | noisy | excluded | share of the loss won back: mean (95% "
+              "interval) | per seed | audit minutes | one clean training, minutes |",
+              "|---|---:|---:|---:|---:|---|---|---:|---:|"]
+    for name, rows in results.items():
+        done_rows = [r for r in rows if None not in r["test_macro_f1"].values()]
+        if not done_rows:
+            continue
+        shares = [r["recovered"] for r in done_rows if "recovered" in r]
+        lines.append(
+            f"| {name} | {len(done_rows)} | {fmt(mean_of(done_rows, 'test_macro_f1', 'clean'))} | "
+            f"{fmt(mean_of(done_rows, 'test_macro_f1', 'noisy'))} | {fmt(mean_of(done_rows, 'test_macro_f1', 'excluded'))}"
+            f" | {interval(shares)} | {', '.join(f'{s:+.2f}' for s in shares)} | "
+            f"{fmt(mean_of(done_rows, 'audit_minutes'), 1)} | {fmt(mean_of(done_rows, 'clean_minutes'), 1)} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_benchmark(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--rates", default="0.05,0.1")
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--jobs", type=int, default=2, help="commands side by side (default 2)")
+    parser.add_argument("--table-only", action="store_true", help="write the results from the runs there are")
+    args = parser.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rates = [float(r) for r in args.rates.split(",")]
+    kinds = [k for k in args.kinds.split(",") if k]
+    if set(kinds) - set(KINDS):
+        parser.error(f"--kinds: expected some of {', '.join(KINDS)}")
+    started = time.perf_counter()
+    if not args.table_only:
+        run_all(seeds, rates, kinds, Jobs(args.jobs))
+    results = collect(seeds, rates, kinds)
+    command = "python benchmarks/audit.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    RESULTS.mkdir(exist_ok=True)
+    atomic_write_text(RESULTS / "audit.json", json.dumps({"command": command.strip(), "results": results},
+                                                         indent=1) + "\n")
+    atomic_write_text(RESULTS / "audit.md", render(results, command.strip(), time.perf_counter() - started))
+    print((RESULTS / "audit.md").read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_benchmark())

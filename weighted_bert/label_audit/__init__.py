@@ -1,0 +1,66 @@
+"""The label audit's rules: folds, the probabilities a row is judged by, its score, its flag,
+the reviewer's order, and texts that repeat.
+
+Every training row is judged by a model that did not see it: the rows are dealt into K folds
+(:func:`~weighted_bert.label_audit.rules.assign_folds`) and each fold is scored by a model
+trained on the others (confident learning's cross-validated probabilities; Northcutt et al.,
+JAIR 2021). A row's **score** is its label quality as cleanlab computes it
+(``cleanlab.rank.get_label_quality_scores``, self-confidence: the probability of the given
+label; in [0, 1], lower is more likely wrong) and its **flag** is cleanlab's
+``find_label_issues`` (the confident joint, pruned by the noise rate). Both run on the
+probabilities named by ``--audit-probabilities``:
+
+- ``trained``: the fold model's own (temperature-calibrated) probabilities. They carry the
+  training frequencies, so a correct row of a class with 3 examples gets a low probability
+  for its label just for being rare: cleanlab's defaults flag the tail (cleanlab #641).
+- ``balanced`` (the default): the same probabilities with the class prior the model answers
+  for taken out (:func:`~weighted_bert.label_audit.rules.balanced_probabilities`: ``p_c /
+  pi_c``, renormalised; ``pi`` the prior the fold's recipe trains for,
+  :meth:`~weighted_bert.model_folder.FineTuned.recipe_prior`), the posterior as if every class
+  were equally frequent, so that a rare class's rows are judged as a frequent class's are.
+  Measured against ``trained`` by benchmarks/audit.py.
+
+The code: the rules here and in :mod:`~weighted_bert.label_audit.rules`, the folds and the
+output folder in :mod:`~weighted_bert.label_audit.run`, ``label_issues.tsv`` (and ``train
+--exclude``, which reads it) in :mod:`~weighted_bert.label_audit.issues_file`, the page in
+:mod:`~weighted_bert.label_audit.report`.
+
+A class with one training row cannot be judged out of sample (no fold's model saw the class):
+its row is listed unscored (:data:`UNSCORED`), never flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..settings import at_least, setting, validate
+
+PROBABILITIES = ("balanced", "trained")
+FOLDS_SMALL, FOLDS_LARGE, LARGE = 5, 3, 20_000  # folds for up to LARGE training rows, and above
+UNSCORED = "the only training row of its class: no model that did not see it knows the class"
+
+
+def default_folds(rows: int) -> int:
+    """K when ``--folds`` is not given: 5 (each model trained on 80% of the rows, so that a rare
+    class keeps most of its examples) up to 20,000 rows, 3 above (each fold costs a training
+    run on (K-1)/K of the data; with that many rows two thirds still hold plenty)."""
+    return FOLDS_SMALL if rows <= LARGE else FOLDS_LARGE
+
+
+@dataclass(kw_only=True)
+class AuditSettings:
+    """The audit's own settings; the training ones are :class:`~weighted_bert.config.RunConfig`'s."""
+
+    GROUP_ORDER: ClassVar = ("audit",)
+
+    folds: int | None = setting(None, "folds of cross-fitted training: each row is judged by a model trained on "
+                                "the other folds", check=at_least(2), group="audit",
+                                default_text="5 up to 20,000 training rows, 3 above")
+    audit_probabilities: str = setting("balanced", "what a row is judged by: balanced (the model's probabilities "
+                                       "with its training prior taken out, so that rare classes are judged as "
+                                       "frequent ones) or trained (as the model gives them, cleanlab's default)",
+                                       choices=PROBABILITIES, group="audit")  # benchmarks/audit.py measured both
+
+    def __post_init__(self):
+        validate(self)
