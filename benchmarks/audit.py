@@ -321,9 +321,9 @@ def render(results: dict, command: str, seconds: float) -> str:
         if not done_rows:
             continue
         shares = [r["recovered"] for r in done_rows if "recovered" in r]
+        f1 = {k: fmt(mean_of(done_rows, "test_macro_f1", k)) for k in ("clean", "noisy", "excluded")}
         lines.append(
-            f"| {name} | {len(done_rows)} | {fmt(mean_of(done_rows, 'test_macro_f1', 'clean'))} | "
-            f"{fmt(mean_of(done_rows, 'test_macro_f1', 'noisy'))} | {fmt(mean_of(done_rows, 'test_macro_f1', 'excluded'))}"
+            f"| {name} | {len(done_rows)} | {f1['clean']} | {f1['noisy']} | {f1['excluded']}"
             f" | {interval(shares)} | {', '.join(f'{s:+.2f}' for s in shares)} | "
             f"{fmt(mean_of(done_rows, 'audit_minutes'), 1)} | {fmt(mean_of(done_rows, 'clean_minutes'), 1)} |")
     return "\n".join(lines) + "\n"
