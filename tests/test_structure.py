@@ -102,7 +102,7 @@ LAYERS = (
     ("data", ("data", "labels", "label_audit.issues_file")),
     ("formulas", ("weights", "recipes", "loss_settings", "losses", "metrics", "multilabel", "multilabel.metrics",
                   "multilabel.thresholds", "multilabel.threshold_fit", "sampling", "calibration", "windows", "stage2",
-                  "label_audit.rules")),
+                  "label_audit.rules", "suggestions", "suggestions.rules")),
     ("schema", ("config", "scoring_config", "run_folder", "label_audit")),
     ("model", ("tf_checkpoint", "tf_import", "model", "model_folder", "prediction", "windows.reading", "classifier",
                "tf_convert")),
@@ -110,13 +110,14 @@ LAYERS = (
                  "paired", "stats", "label_audit.report")),
     ("training", ("training", "inference", "quantization_audit")),
     ("commands", ("", "__main__", "api", "estimator", "serve", "compare", "auto", "demo", "compat", "push", "cli",
-                  "label_audit.run")),
+                  "cli_data", "label_audit.run", "suggestions.run")),
 )
 # The formulas (losses, metrics, sampling, class weights, calibration and thresholds) read
 # none of the run's schema or data: they take numbers and their own settings
 # (``loss_settings``, the one declaration they import), so a new flag never touches them.
 FORMULAS = ("weights", "losses", "metrics", "multilabel.metrics", "multilabel.thresholds", "multilabel.threshold_fit",
-            "sampling", "calibration", "shot_groups", "stage2", "label_audit.rules")
+            "sampling", "calibration", "shot_groups", "stage2", "label_audit.rules",
+            "suggestions.rules")
 SCHEMA = ("config", "scoring_config", "settings", "data")
 
 

@@ -4,6 +4,7 @@ The Python API (imported on first use, so that ``import weighted_bert`` stays li
 
 * :func:`train` -- train from files or from data in memory (lists, DataFrames, Datasets);
 * :func:`audit` -- the training rows whose label is probably wrong, as a DataFrame;
+* :func:`suggest` -- which unlabelled texts to label next, rare classes first;
 * :func:`load` -- a trained model folder as a classifier with ``predict``/``predict_proba``;
 * :class:`WeightedBertClassifier` -- the same as a scikit-learn estimator;
 * :class:`RunConfig` -- every setting of a run.
@@ -15,9 +16,9 @@ commands in ``inference``, the server in ``serve``).
 """
 
 __version__ = "0.1.0"
-__all__ = ["Classifier", "RunConfig", "WeightedBertClassifier", "audit", "load", "train"]
+__all__ = ["Classifier", "RunConfig", "WeightedBertClassifier", "audit", "load", "suggest", "train"]
 
-_HOMES = {"train": "api", "audit": "api", "load": "api", "Classifier": "classifier", "WeightedBertClassifier": "estimator",
+_HOMES = {"train": "api", "audit": "api", "suggest": "api", "load": "api", "Classifier": "classifier", "WeightedBertClassifier": "estimator",
           "RunConfig": "config"}
 
 

@@ -1,5 +1,5 @@
-"""The Python API: train from files or from data in memory, audit the training labels, load a
-trained model, and a scikit-learn estimator.
+"""The Python API: train from files or from data in memory, audit the training labels, pick
+what to label next, load a trained model, and a scikit-learn estimator.
 
 >>> import weighted_bert                                              # doctest: +SKIP
 >>> weighted_bert.train([("the match", "sport"), ("the shares", "finance")],
@@ -65,6 +65,23 @@ def audit(data=None, *, model: str, output_dir=None, dev=None, test=None, folds:
         result = run_audit(values, output_dir=output_dir or Path(tmp) / "audit", audit=build(AuditSettings, given))
     frame = pandas.DataFrame(result.rows)
     return frame if any(frame.get("text_pair", [])) else frame.drop(columns=["text_pair"], errors="ignore")
+
+
+def suggest(model, texts, *, budget: int, strategy: str | None = None, train=None, seed: int = 42,
+            near_duplicate: float | None = None, batch_size: int = 64) -> list[dict]:
+    """The ``budget`` texts of ``texts`` (a list of strings) to label next, as ``weighted-bert
+    suggest`` picks them: a list of dicts (text, predicted_label, probability, reason,
+    strategy, line), in pick order. ``model``: a trained model folder or a :class:`Classifier`;
+    ``train``: a file of texts already labelled, skipped (default: the model's training file);
+    ``near_duplicate``: as ``suggest --near-duplicate``."""
+    from .suggestions import NEAR_DUPLICATE, STRATEGIES
+    from .suggestions.run import suggest as pick_texts
+    from .suggestions.run import training_keys
+
+    classifier = model if isinstance(model, Classifier) else load(model, batch_size=batch_size)
+    return pick_texts(classifier, texts, budget=budget, strategy=strategy or STRATEGIES[0],
+                      skip=training_keys(classifier, train), seed=seed,
+                      threshold=NEAR_DUPLICATE if near_duplicate is None else near_duplicate)
 
 
 def _data_files(data, dev, test, settings: dict, tmp, command: str) -> dict:

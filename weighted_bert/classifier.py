@@ -166,6 +166,34 @@ class Classifier:
         moved to ``target_prior`` when given."""
         return self._answerable(self._forward(self.windows(data)))
 
+    def logits_and_features(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`logits` and each text's features: what the model's last linear layer takes in
+        (its sentence embedding; a long text's, the mean over its windows). PyTorch models whose
+        logits come from a linear layer only."""
+        from .model_folder import head_linear_name
+
+        model = self.fine_tuned.model
+        name = None if hasattr(model, "session") else head_linear_name(model)
+        if name is None:
+            raise UserError(f"{self.path}: features are read from the PyTorch model's last linear layer; this model "
+                            "(or backend) has none: use --backend torch with a BERT-like classifier")
+        windows = self.windows(data)
+        raw, inputs = predict_logits(model, self.fine_tuned.tokenizer, windows.encodings, batch_size=self.batch_size,
+                                     precision=self.precision, inputs_of=model.get_submodule(name))
+        logits = aggregate(raw, windows.starts, self.plan.aggregation, multi_label=self.multi_label)
+        return self._answerable(logits), aggregate(inputs, windows.starts, "mean", multi_label=False)
+
+    def logits_and_embeddings(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`logits` and each text's sentence embedding: the encoder's last hidden states
+        averaged over its tokens (a long text's, over its windows). PyTorch models only."""
+        if hasattr(self.fine_tuned.model, "session"):
+            raise UserError(f"{self.path}: embeddings are read from the PyTorch model; use --backend torch")
+        windows = self.windows(data)
+        raw, pooled = predict_logits(self.fine_tuned.model, self.fine_tuned.tokenizer, windows.encodings,
+                                     batch_size=self.batch_size, precision=self.precision, mean_pooled=True)
+        logits = aggregate(raw, windows.starts, self.plan.aggregation, multi_label=self.multi_label)
+        return self._answerable(logits), aggregate(pooled, windows.starts, "mean", multi_label=False)
+
     def document_logits(self, window_logits: np.ndarray, windows: Windows) -> np.ndarray:
         """What :meth:`logits` gives, from :meth:`window_logits`' output: to read the same
         windows by several rules (``with_options(aggregation=...)``) without scoring them again."""

@@ -1,10 +1,10 @@
 """``weighted-bert``: a thin command line over the Python API.
 
 Subcommands: ``train``, ``evaluate``, ``predict``, ``calibrate``, ``stats``, ``compare``,
-``audit``, ``report``, ``import-tf``, ``export``, ``serve``, ``push``, ``demo``. The flags of ``train`` and ``compare``
-(and the shared ones of ``evaluate``, ``predict``, ``calibrate``) are made from the
-settings schema in :mod:`weighted_bert.config`; a flag may also be spelled with
-underscores, as in Hugging Face's scripts (``--num_train_epochs``). A user error (bad
+``audit``, ``suggest``, ``report``, ``import-tf``, ``export``, ``serve``, ``push``, ``demo``.
+The flags of ``train`` and ``compare`` (and the shared ones of ``evaluate``, ``predict``,
+``calibrate``) are made from the settings schema in :mod:`weighted_bert.config`; a flag may
+also be spelled with underscores, as in Hugging Face's scripts (``--num_train_epochs``). A user error (bad
 file, bad setting, unusable model folder) ends the program with one ``error:`` line and
 exit status 2; anything else is a bug and shows its traceback (``WEIGHTED_BERT_DEBUG=1``
 shows it for user errors too). Heavy libraries are imported inside the commands, so
@@ -20,9 +20,9 @@ from pathlib import Path
 
 from . import __doc__ as _package_doc
 from . import __version__
+from .cli_data import add_data_commands
 from .config import RunConfig
 from .errors import SettingError, UserError
-from .label_audit import AuditSettings
 from .log import set_verbosity
 from .scoring_config import CalibrateConfig, ExportConfig, ScoreConfig, ServeConfig
 from .settings import add_arguments, build, check_value, default_of, given, read_settings, underscores_to_dashes
@@ -156,38 +156,6 @@ def _report(args) -> int:
     return 0
 
 
-_STATS_SETTINGS = ("text_column", "text_pair_column", "label_column", "label_separator", "multi_label",
-                   "many_threshold", "few_threshold", "max_seq_length", "stride", "max_windows")
-
-
-def _stats_windows(values: dict):
-    from .windows import WindowPlan, check_windows, default_stride
-
-    stride = default_stride(values["max_seq_length"]) if values["stride"] is None else values["stride"]
-    check_windows(values["max_seq_length"], stride, values["max_windows"])
-    return WindowPlan(stride, values["max_windows"])
-
-
-def _stats(args) -> int:
-    from .data import Columns
-    from .model import load_tokenizer
-    from .stats import dataset_stats, format_stats, write_stats
-
-    values = {name: check_value(RunConfig, name, getattr(args, name, default_of(RunConfig, name)))
-              for name in _STATS_SETTINGS}
-    tokenizer = load_tokenizer(args.model) if args.model else None
-    stats = dataset_stats(args.data, tokenizer=tokenizer,
-                          columns=Columns(values["text_column"], values["text_pair_column"], values["label_column"]),
-                          many_threshold=values["many_threshold"], few_threshold=values["few_threshold"],
-                          multi_label=values["multi_label"] or (True if values["label_separator"] else None),
-                          label_separator=values["label_separator"], max_seq_length=values["max_seq_length"],
-                          windows=_stats_windows(values))
-    print(format_stats(stats))
-    write_stats(stats, args.output_dir)
-    print(f"wrote {Path(args.output_dir) / 'stats.json'}")
-    return 0
-
-
 def _compare(args) -> int:
     from .compare import load_sweep, parse_recipe, print_leaderboard, run_compare
 
@@ -224,22 +192,6 @@ def _auto(args) -> int:
     summary = auto_compare(model=model, output_dir=args.output_dir, settings=settings,
                            budget_minutes=args.budget_minutes, seed=(args.seeds or [default_of(RunConfig, "seed")])[0])
     print(markdown(summary))
-    return 0
-
-
-def _audit(args) -> int:
-    from .label_audit import AuditSettings
-    from .label_audit.run import run_audit
-
-    settings = {k: v for k, v in given(args, RunConfig).items() if k != "output_dir"}
-    if args.config:
-        settings = {**read_settings(RunConfig, args.config), **settings}
-    result = run_audit(settings, output_dir=args.output_dir, audit=build(AuditSettings, given(args, AuditSettings)))
-    s = result.summary
-    print(f"{s['flagged']} of {s['rows']} training rows flagged as probably mislabelled ({s['flagged_few_shot']} in "
-          f"few-shot classes; {s['unscored']} not judged)")
-    for name in ("label_issues.tsv", "report.html"):
-        print(f"wrote {result.output_dir / name}")
     return 0
 
 
@@ -332,13 +284,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--many-threshold", type=int, default=None, help="default: the run's own")
     p.add_argument("--few-threshold", type=int, default=None, help="default: the run's own")
 
-    p = _command(sub, "stats", _stats, help="class counts, imbalance, lengths, duplicates and conflicts of a data set")
-    p.add_argument("data", help="a data file, or a folder with train/dev/test files")
-    p.add_argument("--model", help="tokenizer (model folder) for token-length percentiles; "
-                   "without it lengths are whitespace words")
-    p.add_argument("--output-dir", default=".", help="where stats.json and class_distribution.png go (default .)")
-    add_arguments(p, RunConfig, only=_STATS_SETTINGS)
-
     p = _command(sub, "compare", _compare, help="several recipes, one budget and seed set, one leaderboard",
                  description="Run several training recipes with the same budget and seeds; resumes an interrupted "
                  "sweep; writes leaderboard.md/.csv/.png. Any train setting given here applies to every recipe "
@@ -353,17 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget-minutes", type=float, default=None, help="--auto: the time to spend training")
     add_arguments(p, RunConfig, exclude=("output_dir", "seed"))
 
-    p = _command(sub, "audit", _audit, help="find the training rows whose label is probably wrong",
-                 description="Cross-fitted training: the training rows are dealt into folds, each fold is judged by a "
-                 "model trained (as `train` would, with these settings) on the others, and cleanlab scores every "
-                 "row's label from those out-of-sample probabilities. Writes label_issues.tsv (the likely wrong "
-                 "first, few-shot classes first), report.html and audit.json; resumes an interrupted audit. Removes "
-                 "nothing: `train --exclude label_issues.tsv` does. Needs the audit extra: "
-                 "pip install \"weighted-bert[audit]\".")
-    p.add_argument("--output-dir", required=True, help="the audit's folder (label_issues.tsv, report.html, folds/)")
-    p.add_argument("--config", help="JSON or YAML file of train settings (flags given win over it)")
-    add_arguments(p, AuditSettings)
-    add_arguments(p, RunConfig, exclude=("output_dir", "exclude", "exclude_top", "do_train", "do_predict"))
+    add_data_commands(sub, _command)
+
     return parser
 
 

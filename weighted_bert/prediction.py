@@ -143,14 +143,16 @@ class EncodedDataset:
 
 
 def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: int = 64,
-                   precision: str = "fp32", inputs_of=None):
+                   precision: str = "fp32", inputs_of=None, mean_pooled: bool = False):
     """Logits (n_examples, n_classes) as float32, in the order of ``encodings``.
 
     Examples are sorted by length so each batch pads little, then put back in order.
     ``model`` is a PyTorch classifier (run under ``torch.inference_mode``, in bf16 autocast
     with ``precision="bf16"``) or an :class:`weighted_bert.export.OnnxClassifier`. With
     ``inputs_of`` (a module of a PyTorch model), returns ``(logits, inputs)``: what that module
-    took in for each example, in the same order.
+    took in for each example, in the same order. With ``mean_pooled`` (a PyTorch model), returns
+    ``(logits, embeddings)``: the encoder's last hidden states averaged over each example's
+    tokens (padding left out), the sentence embedding sentence-transformers' mean pooling gives.
     """
     check_choice("precision", precision, SCORING_PRECISIONS)
     lengths = row_lengths(encodings["input_ids"])
@@ -169,6 +171,9 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
     taken, inputs = [], None
     hook = None if inputs_of is None else inputs_of.register_forward_hook(
         lambda module, args, output: taken.append(args[0].float().cpu().numpy()))
+    states, pooled = [], None
+    if mean_pooled:
+        hook = model.base_model.register_forward_hook(lambda module, args, output: states.append(output[0]))
     try:
         with inference, autocast:
             for start in range(0, len(order), batch_size):
@@ -179,6 +184,12 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
                 else:
                     batch = {k: t.to(device) for k, t in tokenizer.pad(rows, return_tensors="pt").items()}
                     out[index] = model(**batch).logits.float().cpu().numpy()
+                    if states:
+                        mask = batch["attention_mask"][..., None].float()
+                        mean = (states.pop().float() * mask).sum(1) / mask.sum(1).clamp(min=1)
+                        if pooled is None:
+                            pooled = np.zeros((len(lengths), mean.shape[-1]), dtype=np.float32)
+                        pooled[index] = mean.cpu().numpy()
                 if taken:
                     if inputs is None:
                         inputs = np.zeros((len(lengths), taken[0].shape[-1]), dtype=np.float32)
@@ -186,6 +197,8 @@ def predict_logits(model, tokenizer, encodings: dict[str, list], *, batch_size: 
     finally:
         if hook is not None:
             hook.remove()
+    if mean_pooled:
+        return out, pooled
     return out if inputs_of is None else (out, inputs)
 
 

@@ -1,6 +1,6 @@
 """The settings of the commands that use a trained model: ``evaluate``/``predict``
-(:class:`ScoreConfig`), ``calibrate`` (:class:`CalibrateConfig`), ``export``
-(:class:`ExportConfig`) and ``serve`` (:class:`ServeConfig`). Made like
+(:class:`ScoreConfig`), ``calibrate`` (:class:`CalibrateConfig`), ``suggest``
+(:class:`SuggestConfig`), ``export`` (:class:`ExportConfig`) and ``serve`` (:class:`ServeConfig`). Made like
 :class:`~weighted_bert.config.RunConfig`: one field a setting, its default, help and check.
 """
 
@@ -14,6 +14,7 @@ from .calibration import KEEPS, OBJECTIVES, PRIOR_OBJECTIVES
 from .config import BACKENDS, SCORING_PRECISIONS, DataSettings
 from .errors import SettingError
 from .settings import at_least, between, setting, validate
+from .suggestions import NEAR_DUPLICATE, STRATEGIES
 from .windows import AGGREGATIONS
 
 
@@ -129,6 +130,35 @@ class CalibrateConfig(ScoreConfig):
             raise SettingError("coverage", 0, "would answer nothing; expected a share above 0")
         if not self.abstain_label.strip():
             raise SettingError("abstain_label", self.abstain_label, "is empty")
+
+
+@dataclass(kw_only=True)
+class SuggestConfig(ScoreConfig):
+    """``weighted-bert suggest``: which texts of an unlabelled pool to label next (see weighted_bert/suggestions)."""
+
+    GROUP_ORDER: ClassVar = ("model", "data", "picking", "decision", "long documents", "speed")
+
+    data: str = setting(help="the unlabelled texts to pick from (a file as predict reads it)", flag="pool",
+                        aliases=("data",), group="data")
+    output: str = setting(help="the picks: .tsv (text, predicted_label, probability, reason, strategy, line) or "
+                          ".jsonl (doccano's import: text, label, meta)", group="data")
+    budget: int = setting(help="how many texts to pick", check=at_least(1), group="picking")
+    strategy: str = setting(STRATEGIES[0], "balanced-uncertainty (rarest predicted classes first, the least sure "
+                            "within each), uncertainty (the least sure of the pool) or random (the baseline)",
+                            choices=STRATEGIES, group="picking")  # benchmarks/suggest.py measured them
+    train: str | None = setting(None, "texts already labelled, skipped in the pool", group="picking",
+                                default_text="the model's training file, when it is still there")
+    near_duplicate: float = setting(NEAR_DUPLICATE, "skip a text whose sentence embedding has at least this cosine "
+                                    "with a text already picked (1: only texts the same up to case, spacing and "
+                                    "punctuation)", check=between(0, 1), group="picking")
+    seed: int = setting(42, "random seed (the random strategy)", check=at_least(0), group="picking")
+
+    def __post_init__(self):
+        validate(self)
+        _retarget_needs_calibration(self)
+        if self.top_k is not None or self.at_least_one:
+            raise SettingError("top_k" if self.top_k is not None else "at_least_one", self.top_k or True,
+                               "is for multi-label answers; suggest picks from single-label models")
 
 
 @dataclass(kw_only=True)

@@ -11,10 +11,8 @@ from ..classifier import Classifier
 from ..errors import RunError
 from ..log import get_logger
 from ..model_folder import FineTuned, head_linear_name
-from ..prediction import predict_logits
 from ..stage2.methods import choose_tau, learned_scales, retrained_classifier, tau_normalised
 from ..tasks import task_of
-from ..windows.reading import aggregate
 
 log = get_logger(__name__)
 
@@ -31,11 +29,8 @@ def head(fine_tuned: FineTuned):
 def features(fine_tuned: FineTuned, dataset, *, batch_size: int) -> np.ndarray:
     """What the last linear layer takes in, a row a document (a long one: the mean over its
     windows, whose logits the mean rule joins; the layer is linear, so they agree)."""
-    reader = Classifier(fine_tuned, batch_size=batch_size, calibration=False)
-    windows = reader.windows(dataset)
-    _, inputs = predict_logits(fine_tuned.model, fine_tuned.tokenizer, windows.encodings, batch_size=batch_size,
-                               inputs_of=head(fine_tuned))
-    return aggregate(inputs, windows.starts, "mean", multi_label=False)
+    head(fine_tuned)  # a model without one: the second stage's own error
+    return Classifier(fine_tuned, batch_size=batch_size, calibration=False).logits_and_features(dataset)[1]
 
 
 def fit_stage2(config, fine_tuned: FineTuned, train, dev) -> dict:
