@@ -50,6 +50,7 @@ from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
 from weighted_bert.files import atomic_write_text  # noqa: E402
 from weighted_bert.label_audit.rules import find_issues, label_quality  # noqa: E402
+from weighted_bert.paired import seed_interval  # noqa: E402
 from weighted_bert.shot_groups import FEW_THRESHOLD  # noqa: E402
 
 STUDIES = ()  # the defaults, nothing else
@@ -265,18 +266,6 @@ def collect(seeds, rates, kinds) -> dict:
     return results
 
 
-def interval(values: list[float]) -> str:
-    if not values:
-        return "—"
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return f"{mean:+.2f} (one seed)"
-    from scipy import stats
-
-    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
-    return f"{mean:+.2f} ({mean - half:+.2f}, {mean + half:+.2f})"
-
-
 def fmt(value, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -324,7 +313,7 @@ def render(results: dict, command: str, seconds: float) -> str:
         f1 = {k: fmt(mean_of(done_rows, "test_macro_f1", k)) for k in ("clean", "noisy", "excluded")}
         lines.append(
             f"| {name} | {len(done_rows)} | {f1['clean']} | {f1['noisy']} | {f1['excluded']}"
-            f" | {interval(shares)} | {', '.join(f'{s:+.2f}' for s in shares)} | "
+            f" | {seed_interval(shares, digits=2)} | {', '.join(f'{s:+.2f}' for s in shares)} | "
             f"{fmt(mean_of(done_rows, 'audit_minutes'), 1)} | {fmt(mean_of(done_rows, 'clean_minutes'), 1)} |")
     return "\n".join(lines) + "\n"
 

@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
 from weighted_bert.files import atomic_write_text  # noqa: E402
+from weighted_bert.paired import seed_interval  # noqa: E402
 from weighted_bert.shot_groups import FEW_THRESHOLD  # noqa: E402
 from weighted_bert.suggestions import STRATEGIES  # noqa: E402
 
@@ -190,18 +191,6 @@ def collect(seeds, strategies, rounds: int) -> dict:
     return out
 
 
-def interval(values: list[float]) -> str:
-    if not values:
-        return "—"
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return f"{mean:+.3f} (one seed)"
-    from scipy import stats
-
-    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
-    return f"{mean:+.3f} ({mean - half:+.3f}, {mean + half:+.3f})"
-
-
 def render(results: dict, rounds: int, command: str, seconds: float) -> str:
     lines = ["# Simulated labelling on CLINC150-LT: `suggest` against random picks", "",
              f"Measured by `{command}` on this 2-core CPU machine ({seconds / 60:.0f} min of this call; runs kept from "
@@ -231,7 +220,7 @@ def render(results: dict, rounds: int, command: str, seconds: float) -> str:
                     continue
                 few = [a["few_shot_accuracy"] - b["few_shot_accuracy"] for a, b in pairs]
                 f1 = [a["macro_f1"] - b["macro_f1"] for a, b in pairs]
-                lines.append(f"| {strategy} | {r} | {len(pairs)} | {interval(few)} | {interval(f1)} |")
+                lines.append(f"| {strategy} | {r} | {len(pairs)} | {seed_interval(few)} | {seed_interval(f1)} |")
     return "\n".join(lines) + "\n"
 
 

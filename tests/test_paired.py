@@ -48,3 +48,12 @@ def test_multi_label_runs_are_compared_on_their_label_sets(tmp_path):
     (row,) = paired_differences(tmp_path, {"a": "a", "b": "b"}, [1], samples=50)
     # a: x found on 20 of its 40 rows, y on 20 of its 40, no false positive: F1 2/3 each; b: 1 and 1
     assert row["pooled"][0] == pytest.approx(1 - 2 / 3)
+
+
+def test_seed_interval_is_the_t_interval_of_the_mean():
+    from weighted_bert.paired import seed_interval
+
+    # mean 0.02, sd 0.01, n 3: half width t(0.975, 2) * 0.01 / sqrt(3) = 4.3027 * 0.005774 = 0.02484
+    assert seed_interval([0.01, 0.02, 0.03]) == "+0.020 (-0.005, +0.045)"
+    assert seed_interval([0.5], digits=2) == "+0.50 (one seed)"
+    assert seed_interval([]) == "—"

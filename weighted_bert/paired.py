@@ -114,3 +114,18 @@ def _cell(value) -> str:
         return ""
     diff, low, high = value
     return f"{diff:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def seed_interval(differences, *, digits: int = 3) -> str:
+    """Paired differences over seeds as ``mean (low, high)``: the 95% Student-t interval of
+    their mean ("one seed" for one; "—" for none), what the benchmarks report per seed."""
+    values = [float(d) for d in differences]
+    if not values:
+        return "—"
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return f"{mean:+.{digits}f} (one seed)"
+    from scipy import stats
+
+    half = stats.t.ppf(0.5 + LEVEL / 2, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+    return f"{mean:+.{digits}f} ({mean - half:+.{digits}f}, {mean + half:+.{digits}f})"
