@@ -160,7 +160,7 @@ def run_all(seeds, rates, kinds, jobs: Jobs) -> None:
         for rate, kind in configs:
             name = f"{kind}_{rate:g}"
             folder = RUNS / f"seed{seed}" / name
-            if kind == "confusable" and not done(clean):
+            if kind == "confusable":  # flipped to what the clean model confuses: after it
                 pending.append((rate, kind))
                 continue
             start_config(folder, name, seed, flips(labels, rate, kind, seed, None), model, jobs)

@@ -32,7 +32,8 @@ def test_onnx_backend_matches_pytorch(trained_run, toy_data_dir, tmp_path, capsy
     for backend in ("torch", "onnx", "onnx-int8"):
         out = tmp_path / f"{backend}.tsv"
         assert main(["predict", "--model-dir", str(trained_run), "--input", str(toy_data_dir / "test_data.txt"),
-                     "--output", str(tmp_path / "p.tsv"), "--probabilities", str(out), "--backend", backend]) == 0
+                     "--output", str(tmp_path / "p.tsv"), "--overwrite", "--probabilities", str(out), "--backend",
+                     backend]) == 0
         probabilities[backend] = np.loadtxt(out, delimiter="\t")
     assert np.abs(probabilities["onnx"] - probabilities["torch"]).max() < 1e-4  # its tokenizer: tokenizer.json alone
     assert np.abs(probabilities["onnx-int8"] - probabilities["torch"]).max() < 0.1  # int8: close, not equal

@@ -140,7 +140,7 @@ def test_predict_for_another_target_prior_is_the_bayes_shift(trained_run, toy_da
     def probabilities(*flags):
         out = tmp_path / "probs.tsv"
         assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
-                     "--probabilities", str(out), *flags]) == 0
+                     "--overwrite", "--probabilities", str(out), *flags]) == 0
         return np.loadtxt(out)
 
     fine_tuned = load_fine_tuned(run)

@@ -24,7 +24,7 @@ from .cli_data import add_data_commands
 from .config import RunConfig
 from .errors import SettingError, UserError
 from .log import set_verbosity
-from .scoring_config import CalibrateConfig, ExportConfig, ScoreConfig, ServeConfig
+from .scoring_config import CalibrateConfig, ExportConfig, PredictConfig, ScoreConfig, ServeConfig
 from .settings import add_arguments, build, check_value, default_of, given, read_settings, underscores_to_dashes
 
 _COMMON = argparse.ArgumentParser(add_help=False)
@@ -82,7 +82,7 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     from .inference import predict
 
-    predict(_score_config(args), args.output, probabilities=args.probabilities)
+    predict(build(PredictConfig, given(args, PredictConfig)))
     return 0
 
 
@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "calibrate":  # it fits on the raw logits: --no-calibration would do nothing
             add_arguments(p, CalibrateConfig, exclude=("calibration",))
         else:
-            add_arguments(p, ScoreConfig)
+            add_arguments(p, PredictConfig if name == "predict" else ScoreConfig)
         if name == "evaluate":
             p.add_argument("--output-dir", help="write eval_results.txt/.json and classification_report.txt here")
             p.add_argument("--overwrite", action="store_true", help="with --output-dir: replace those files when "
@@ -226,9 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--update-card", action="store_true", help="rewrite the model card (README.md in the "
                            "model folder) with these results")
         elif name == "predict":
-            p.add_argument("--output", required=True, help="predictions TSV (text, predicted_label, probability"
-                           "[, gold_label]); - for standard output")
-            p.add_argument("--probabilities", help="also write the seed's test_results.tsv (class probabilities) here")
+            p.description += (" The input is read, scored and written a chunk at a time (--chunk-rows), so memory "
+                              "does not grow with it; --shard I/N splits it among N tasks, --resume continues an "
+                              "interrupted run. Inputs: the training formats, JSONL and Parquet.")
         else:
             p.description = ("Fit on a labelled dev file: a temperature (probabilities that say how often the model "
                              "is right), a decision for --objective (a logit shift, a cost rule or a class bias; "

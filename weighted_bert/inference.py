@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from .log import get_logger
 from .model_folder import FineTuned
 from .run_folder import CALIBRATION, EVALUATION_FILES
 from .scoring_config import ScoreConfig
+from .streaming.run import read_options, stream_predict
 from .tasks import task_of
 
 log = get_logger(__name__)
@@ -27,10 +27,7 @@ def read_texts(fine_tuned: FineTuned, path, *, labels: str, config: ScoreConfig 
     """A data file (``-``: standard input) read the way the model was trained (single
     texts or pairs), with ``labels`` "required" or "optional"."""
     config = config or ScoreConfig(model=fine_tuned.path, data=str(path))
-    options = dict(labels=labels, pair=fine_tuned.info.pair, columns=config.columns(), on_bad_line=config.on_bad_line,
-                   multi_label=fine_tuned.multi_label,
-                   **task_of(fine_tuned.multi_label).read_options(config.label_separator,
-                                                                  fine_tuned.info.settings.get("label_separator")))
+    options = read_options(fine_tuned, config, labels=labels)
     if str(path) == "-":  # lines of text: a tab is part of the text (pairs: text_a<TAB>text_b)
         if fine_tuned.info.pair:
             return parse_dataset(sys.stdin.buffer.read(), "<stdin>", **{**options, "labels": "none"})
@@ -68,50 +65,20 @@ def evaluate(config: ScoreConfig, output_dir=None, *, overwrite: bool = False) -
                                                     at_least_one=config.at_least_one)
 
 
-def predict(config: ScoreConfig, output, probabilities=None) -> int:
-    """``predictions.tsv`` for a file (``-``: standard output) and, when asked, the seed's
-    ``test_results.tsv``; returns the number of lines predicted. The calibration's decision
-    rule chooses the label (an abstention: its label; the probabilities are written still)."""
-    _distinct_paths({"--data": config.data, "--output": output, "--probabilities": probabilities})
-    classifier = Classifier.from_config(config)
-    fine_tuned = classifier.fine_tuned
-    task_of(fine_tuned.multi_label).check_answer_options(fine_tuned.path, config.top_k, config.at_least_one)
-    dataset = read_texts(fine_tuned, config.data, labels="optional", config=config)
-    answers = classifier.answer(dataset, top_k=config.top_k, at_least_one=config.at_least_one)
-    task, labels = task_of(fine_tuned.multi_label), fine_tuned.label_map.labels
-    if probabilities:
-        task.write_probabilities(probabilities, labels, answers.probabilities)
+def predict(config, output=None, probabilities=None) -> int:
+    """``predictions.tsv`` (or Parquet) for a file (``-``: standard output) and, when asked, the
+    seed's ``test_results.tsv``, read, scored and written a chunk at a time
+    (:mod:`weighted_bert.streaming`); returns the rows written. ``config``: a
+    :class:`~weighted_bert.scoring_config.PredictConfig` (a ``ScoreConfig`` with ``output``
+    and ``probabilities`` given here is taken as one). The calibration's decision rule chooses
+    the label (an abstention: its label; the probabilities are written still)."""
+    from .scoring_config import PredictConfig
 
-    def write(path):
-        task.write_answers(path, dataset, answers, labels)
-
-    if str(output) == "-":
-        with tempfile.TemporaryDirectory() as tmp:
-            write(Path(tmp) / "p.tsv")
-            _to_stdout(Path(tmp) / "p.tsv")
-    else:
-        write(output)
-    return len(dataset)
-
-
-def _to_stdout(path: Path, chunk: int = 1 << 16) -> None:
-    """``path``'s bytes to standard output, in chunks, each write checked: a full disk or a
-    closed pipe is an error, never a silently short file (text-mode stdout can drop a short write)."""
-    sys.stdout.flush()
-    out = sys.stdout.buffer
-    try:
-        with open(path, "rb") as handle:
-            while block := handle.read(chunk):
-                view = memoryview(block)
-                while view:
-                    written = out.write(view)
-                    if written is None or written <= 0:
-                        raise OSError("standard output took no bytes")
-                    view = view[written:]
-        out.flush()
-    except OSError as err:
-        raise RunError(f"writing the predictions to standard output failed ({err.strerror or err}); the output "
-                       "is incomplete") from None
+    if not isinstance(config, PredictConfig):
+        values = {f: getattr(config, f) for f in config.__dataclass_fields__}
+        config = PredictConfig(**values, output=str(output), probabilities=probabilities, overwrite=True)
+    _distinct_paths({"--data": config.data, "--output": config.output, "--probabilities": config.probabilities})
+    return stream_predict(config)
 
 
 def _distinct_paths(paths: dict) -> None:

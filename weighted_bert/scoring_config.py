@@ -1,5 +1,5 @@
 """The settings of the commands that use a trained model: ``evaluate``/``predict``
-(:class:`ScoreConfig`), ``calibrate`` (:class:`CalibrateConfig`), ``suggest``
+(:class:`ScoreConfig`, :class:`PredictConfig`), ``calibrate`` (:class:`CalibrateConfig`), ``suggest``
 (:class:`SuggestConfig`), ``export`` (:class:`ExportConfig`) and ``serve`` (:class:`ServeConfig`). Made like
 :class:`~weighted_bert.config.RunConfig`: one field a setting, its default, help and check.
 """
@@ -14,6 +14,7 @@ from .calibration import KEEPS, OBJECTIVES, PRIOR_OBJECTIVES
 from .config import BACKENDS, SCORING_PRECISIONS, DataSettings
 from .errors import SettingError
 from .settings import at_least, between, setting, validate
+from .streaming import CHUNK_ROWS, parse_shard
 from .suggestions import NEAR_DUPLICATE, STRATEGIES
 from .windows import AGGREGATIONS
 
@@ -79,6 +80,35 @@ class ScoreConfig(WindowOverrides, DataSettings):
     def __post_init__(self):
         validate(self)
         _retarget_needs_calibration(self)
+
+
+@dataclass(kw_only=True)
+class PredictConfig(ScoreConfig):
+    """``weighted-bert predict``: the input read, scored and written a chunk at a time (see
+    weighted_bert/streaming)."""
+
+    GROUP_ORDER: ClassVar = ("model", "data", "decision", "output", "long documents", "speed")
+
+    output: str = setting(help="predictions: TSV (text, predicted_label, probability[, gold_label][, windows]), or "
+                          "Parquet for a .parquet name; - for standard output", group="output")
+    probabilities: str | None = setting(None, "also write the seed's test_results.tsv (class probabilities) here",
+                                        group="output")
+    id_column: str | None = setting(None, "a column of the input (TSV, CSV, JSONL, Parquet) to copy first into the "
+                                    "output, to join the answers back", group="output")
+    chunk_rows: int = setting(CHUNK_ROWS, "rows read, scored and written at a time: memory is bounded by a chunk, "
+                              "not the input", check=at_least(1), group="output")
+    shard: str | None = setting(None, "I/N: score only the chunks i with i %% N == I (of N tasks, numbered from 0), "
+                                "so that N tasks cover the input once", group="output", default_text="all of it")
+    resume: bool = setting(False, "continue an interrupted predict into the same --output: the chunks it committed "
+                           "are kept", group="output")
+    overwrite: bool = setting(False, "replace an --output that exists", group="output")
+
+    def __post_init__(self):
+        super().__post_init__()
+        parse_shard(self.shard)
+        if str(self.output) == "-" and (self.resume or self.shard):
+            raise SettingError("resume" if self.resume else "shard", self.resume or self.shard,
+                               "needs an output file (its parts are kept beside it), not standard output")
 
 
 @dataclass(kw_only=True)

@@ -281,7 +281,7 @@ def test_calibrate_command_and_its_use_in_predict(trained_run, toy_data_dir, tmp
     assert {row.split("\t")[1] for row in rows} == {"weather"}
     # ...and --no-calibration turns it off
     assert main(["predict", "--model-dir", str(run), "--input", str(toy_data_dir / "test_data.txt"),
-                 "--output", str(out), "--no-calibration"]) == 0
+                 "--output", str(out), "--overwrite", "--no-calibration"]) == 0
     assert len({row.split("\t")[1] for row in out.read_text().splitlines()[1:]}) == 3
 
 
@@ -324,7 +324,7 @@ def test_abstaining_in_calibrate_predict_evaluate_the_api_and_serve(trained_run,
     saved = json.loads((run / "model" / "calibration.json").read_text())
     assert saved["temperature"] == 1.0 and saved["abstain_label"] == "ASK_A_PERSON"
     assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
-                 "--probabilities", str(tmp_path / "probs.tsv")]) == 0
+                 "--overwrite", "--probabilities", str(tmp_path / "probs.tsv")]) == 0
     rows = [line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines()[1:]]
     probs = np.loadtxt(tmp_path / "probs.tsv", delimiter="\t")
     abstained = np.array([row[1] == "ASK_A_PERSON" for row in rows])
@@ -358,7 +358,8 @@ def test_a_cost_rule_decides_in_predict_and_evaluate_reports_the_cost(trained_ru
     forced = Calibration(log_prior=list(log_prior_from_counts(counts)), costs=costs, objective="cost", accepted=True)
     (run / "model" / "calibration.json").write_text(json.dumps(forced.to_dict()))
     test = toy_data_dir / "test_data.txt"
-    assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv")]) == 0
+    assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
+                 "--overwrite"]) == 0
     predicted = {line.split("\t")[1] for line in (tmp_path / "p.tsv").read_text().splitlines()[1:]}
     assert "sport" not in predicted and predicted <= {"finance", "weather"}
     assert main(["evaluate", "--model", str(run), "--data", str(test)]) == 0
@@ -383,7 +384,7 @@ def test_a_stated_cost_matrix_is_applied_by_predict_evaluate_the_api_and_serve(
     assert saved["costs"] == [[0, 1, 1], [20, 0, 20], [1, 1, 0]] and saved["keep"] == "auto"
     assert saved["stated_report"]["rows"] == len((dev).read_text().splitlines())
     assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
-                 "--probabilities", str(tmp_path / "probs.tsv")]) == 0
+                 "--overwrite", "--probabilities", str(tmp_path / "probs.tsv")]) == 0
     rows = [line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines()[1:]]
     probs = np.loadtxt(tmp_path / "probs.tsv", delimiter="\t")
     labels = ["finance", "sport", "weather"]
