@@ -18,8 +18,8 @@ with one thread (OMP_NUM_THREADS=1), so a minute here is not a minute of one job
 Measured (rows by their given label's shot group; few-shot: under 20 training rows):
 - AUROC of the score (lower = more likely wrong) for the flipped rows, overall and on the
   few-shot classes; precision of the top-k list at k = the number of flips; the flags'
-  precision and recall. For both of the audit's probabilities (balanced, the default, and
-  trained, cleanlab's default), computed from the same out-of-fold probabilities.
+  precision and recall. For both of the audit's probabilities (trained, the default, and
+  balanced), computed from the same out-of-fold probabilities.
 - Test macro-F1 of the clean, noisy and excluded runs; the share of the macro-F1 the noise
   cost that excluding the flagged rows wins back, (excluded - noisy) / (clean - noisy), per
   seed and its mean with a 95% t interval over seeds.
@@ -293,9 +293,9 @@ def render(results: dict, command: str, seconds: float) -> str:
     for name, rows in results.items():
         if not rows:
             continue
-        for kind in ("balanced", "trained"):
+        for kind in ("trained", "balanced"):
             lines.append(
-                f"| {name} | {len(rows)} | {mean_of(rows, 'flips'):.0f} | {kind}{' (default)' * (kind == 'balanced')}"
+                f"| {name} | {len(rows)} | {mean_of(rows, 'flips'):.0f} | {kind}{' (default)' * (kind == 'trained')}"
                 f" | {fmt(mean_of(rows, kind, 'auroc'))} | {fmt(mean_of(rows, kind, 'auroc_few_shot'))} | "
                 f"{fmt(mean_of(rows, kind, 'precision_at_k'))} | {mean_of(rows, kind, 'flagged'):.0f} | "
                 f"{fmt(mean_of(rows, kind, 'flag_precision'))} | {fmt(mean_of(rows, kind, 'flag_recall'))} | "
