@@ -18,8 +18,10 @@ with one thread (OMP_NUM_THREADS=1), so a minute here is not a minute of one job
 Measured (rows by their given label's shot group; few-shot: under 20 training rows):
 - AUROC of the score (lower = more likely wrong) for the flipped rows, overall and on the
   few-shot classes; precision of the top-k list at k = the number of flips; the flags'
-  precision and recall. For both of the audit's probabilities (trained, the default, and
-  balanced), computed from the same out-of-fold probabilities.
+  precision and recall, and how many correct rows of few-shot classes are flagged. For each
+  of the audit's probabilities (trained, the default, and balanced) and flag rules
+  (confident, the default, and cleanlab's), computed from the same out-of-fold
+  probabilities.
 - Test macro-F1 of the clean, noisy and excluded runs; the share of the macro-F1 the noise
   cost that excluding the flagged rows wins back, (excluded - noisy) / (clean - noisy), per
   seed and its mean with a 95% t interval over seeds.
@@ -49,11 +51,15 @@ from weighted_bert.classifier import Classifier  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
 from weighted_bert.files import atomic_write_text  # noqa: E402
+from weighted_bert.label_audit import AuditSettings  # noqa: E402
 from weighted_bert.label_audit.rules import find_issues, label_quality  # noqa: E402
 from weighted_bert.paired import seed_interval  # noqa: E402
+from weighted_bert.settings import default_of  # noqa: E402
 from weighted_bert.shot_groups import FEW_THRESHOLD  # noqa: E402
 
 STUDIES = ()  # the defaults, nothing else
+# (probabilities, flag rule): the default first, then what it was chosen against
+VARIANTS = (("trained", "confident"), ("trained", "cleanlab"), ("balanced", "cleanlab"), ("balanced", "confident"))
 DATA = HERE.parent.parent / "shared" / "data" / "clinc150_lt"
 RUNS = HERE / "runs" / "audit"
 RESULTS = HERE / "results"
@@ -214,21 +220,22 @@ def detection(folder: Path) -> dict:
     scored = counts[y] >= 2
     few = counts[y] < FEW_THRESHOLD
     out = {"flips": int(wrong.sum()), "few_shot_rows": int(few.sum()), "few_shot_flips": int((wrong & few).sum())}
-    for kind in ("balanced", "trained"):
+    for kind, rule in VARIANTS:
         p = saved[kind]
         score = np.full(len(y), np.inf)
         score[scored] = label_quality(y[scored], p[scored])
         issue = np.zeros(len(y), dtype=bool)
-        issue[scored] = find_issues(y[scored], p[scored])
+        issue[scored] = find_issues(y[scored], p[scored], rule, default_of(AuditSettings, "flag_probability"))
         k = int(wrong.sum())
         top = np.argsort(score, kind="stable")[:k]
-        out[kind] = {"auroc": auroc(wrong[scored], score[scored]),
-                     "auroc_few_shot": auroc(wrong[scored & few], score[scored & few]),
-                     "precision_at_k": float(wrong[top].mean()),
-                     "flagged": int(issue.sum()), "flag_precision": float(wrong[issue].mean()) if issue.any() else None,
-                     "flag_recall": float(issue[wrong].mean()),
-                     "flagged_few_shot": int((issue & few).sum()),
-                     "flag_precision_few_shot": float(wrong[issue & few].mean()) if (issue & few).any() else None}
+        out[f"{kind}/{rule}"] = {
+            "auroc": auroc(wrong[scored], score[scored]),
+            "auroc_few_shot": auroc(wrong[scored & few], score[scored & few]),
+            "precision_at_k": float(wrong[top].mean()),
+            "flagged": int(issue.sum()), "flag_precision": float(wrong[issue].mean()) if issue.any() else None,
+            "flag_recall": float(issue[wrong].mean()), "flagged_few_shot": int((issue & few).sum()),
+            "correct_few_shot_flagged": int((issue & few & ~wrong).sum()),
+            "flag_precision_few_shot": float(wrong[issue & few].mean()) if (issue & few).any() else None}
     return out
 
 
@@ -261,6 +268,10 @@ def collect(seeds, rates, kinds) -> dict:
                 row["test_macro_f1"] = f1
                 if None not in f1.values() and f1["clean"] > f1["noisy"]:
                     row["recovered"] = (f1["excluded"] - f1["noisy"]) / (f1["clean"] - f1["noisy"])
+                reference = test_f1(folder / "excluded_cleanlab")  # an earlier run with cleanlab's flags, if kept
+                if reference is not None and None not in f1.values() and f1["clean"] > f1["noisy"]:
+                    row["excluded_cleanlab"] = reference
+                    row["recovered_cleanlab"] = (reference - f1["noisy"]) / (f1["clean"] - f1["noisy"])
                 per_seed.append(row)
             results[name] = per_seed
     return results
@@ -287,20 +298,22 @@ def render(results: dict, command: str, seconds: float) -> str:
              "from earlier calls are read, not run again). See the module's docstring for what each figure is. "
              "Mean over the seeds each noise ran.", "",
              "## Finding the flips", "",
-             "| noise | seeds | flips | probabilities | AUROC | AUROC few-shot | precision@k | flagged | flag "
-             "precision | flag recall | flagged few-shot (precision) |",
-             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| noise | seeds | flips | probabilities, flag rule | AUROC | AUROC few-shot | precision@k | flagged | "
+             "flag precision | flag recall | flagged few-shot (precision) | correct few-shot rows flagged |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|"]
     for name, rows in results.items():
         if not rows:
             continue
-        for kind in ("trained", "balanced"):
+        for kind, rule in VARIANTS:
+            v = f"{kind}/{rule}"
             lines.append(
-                f"| {name} | {len(rows)} | {mean_of(rows, 'flips'):.0f} | {kind}{' (default)' * (kind == 'trained')}"
-                f" | {fmt(mean_of(rows, kind, 'auroc'))} | {fmt(mean_of(rows, kind, 'auroc_few_shot'))} | "
-                f"{fmt(mean_of(rows, kind, 'precision_at_k'))} | {mean_of(rows, kind, 'flagged'):.0f} | "
-                f"{fmt(mean_of(rows, kind, 'flag_precision'))} | {fmt(mean_of(rows, kind, 'flag_recall'))} | "
-                f"{mean_of(rows, kind, 'flagged_few_shot'):.0f} ({fmt(mean_of(rows, kind, 'flag_precision_few_shot'))})"
-                " |")
+                f"| {name} | {len(rows)} | {mean_of(rows, 'flips'):.0f} | {kind}, {rule}"
+                f"{' (default)' * (v == VARIANTS[0][0] + '/' + VARIANTS[0][1])} | {fmt(mean_of(rows, v, 'auroc'))} | "
+                f"{fmt(mean_of(rows, v, 'auroc_few_shot'))} | {fmt(mean_of(rows, v, 'precision_at_k'))} | "
+                f"{mean_of(rows, v, 'flagged'):.0f} | {fmt(mean_of(rows, v, 'flag_precision'))} | "
+                f"{fmt(mean_of(rows, v, 'flag_recall'))} | {mean_of(rows, v, 'flagged_few_shot'):.0f} "
+                f"({fmt(mean_of(rows, v, 'flag_precision_few_shot'))}) | "
+                f"{mean_of(rows, v, 'correct_few_shot_flagged'):.0f} |")
     lines += ["", "## Leaving out the flagged rows (`train --exclude label_issues.tsv`, the default flags)", "",
               "| noise | seeds | test macro-F1 clean | noisy | excluded | share of the loss won back: mean (95% "
               "interval) | per seed | audit minutes | one clean training, minutes |",
@@ -315,6 +328,12 @@ def render(results: dict, command: str, seconds: float) -> str:
             f"| {name} | {len(done_rows)} | {f1['clean']} | {f1['noisy']} | {f1['excluded']}"
             f" | {seed_interval(shares, digits=2)} | {', '.join(f'{s:+.2f}' for s in shares)} | "
             f"{fmt(mean_of(done_rows, 'audit_minutes'), 1)} | {fmt(mean_of(done_rows, 'clean_minutes'), 1)} |")
+    kept = [(name, r) for name, rows in results.items() for r in rows if "recovered_cleanlab" in r]
+    if kept:
+        lines += ["", "With cleanlab's flags instead (`--flag cleanlab`, trained probabilities; runs kept from before the "
+                  "default changed): test macro-F1 of `train --exclude` and the share won back:", ""]
+        lines += [f"- {name} seed {r['seed']}: {r['excluded_cleanlab']:.3f}, {r['recovered_cleanlab']:+.2f}"
+                  for name, r in kept]
     return "\n".join(lines) + "\n"
 
 

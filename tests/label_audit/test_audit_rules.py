@@ -60,11 +60,16 @@ def test_score_is_the_probability_of_the_given_label_and_the_flag_is_cleanlabs()
     assert label_quality(y, p) == pytest.approx([0.7, 0.8, 0.15, 0.8, 0.6])
     from cleanlab.filter import find_label_issues
 
-    assert find_issues(y, p).tolist() == find_label_issues(y, p).tolist()
+    assert find_issues(y, p, "cleanlab").tolist() == find_label_issues(y, p).tolist()
     # confident learning's thresholds, the mean probability of each class on its own rows: t0 = 0.7,
     # t1 = (0.8 + 0.15) / 2 = 0.475, t2 = 0.7; row 2 (labelled 1) has p0 = 0.8 >= t0: confidently 0, and
     # no other row is confidently another class than its own
-    assert find_issues(y, p).tolist() == [False, False, True, False, False]
+    assert find_issues(y, p, "cleanlab").tolist() == [False, False, True, False, False]
+    # confident: another class at or above the probability (row 2: class 0 at 0.8; row 4 is its own class)
+    assert find_issues(y, p, "confident", 0.5).tolist() == [False, False, True, False, False]
+    assert find_issues(y, p, "confident", 0.85).tolist() == [False] * 5
+    p2 = np.array([[0.45, 0.40, 0.15]])  # the most probable other class under one half: not flagged at 0.5
+    assert not find_issues([1], p2, "confident", 0.5)[0] and find_issues([1], p2, "confident", 0.4)[0]
 
 
 def test_review_order_puts_flagged_few_shot_rows_first_and_unscored_last():

@@ -57,11 +57,18 @@ def label_quality(labels: Sequence[int], probabilities: np.ndarray) -> np.ndarra
                                                method="self_confidence"), dtype=np.float64)
 
 
-def find_issues(labels: Sequence[int], probabilities: np.ndarray) -> np.ndarray:
-    """cleanlab's ``find_label_issues`` (confident joint, pruned by noise rate) as a mask."""
+def find_issues(labels: Sequence[int], probabilities: np.ndarray, rule: str = "confident",
+                min_probability: float = 0.5) -> np.ndarray:
+    """The rows flagged as probably mislabelled, as a mask. ``confident``: the model that did not
+    see the row puts at least ``min_probability`` on one other class; ``cleanlab``: cleanlab's
+    ``find_label_issues`` (the confident joint, pruned by the noise rate)."""
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    if rule == "confident":
+        best = probabilities.argmax(axis=1)
+        return (best != labels) & (probabilities.max(axis=1) >= min_probability)
     from cleanlab.filter import find_label_issues
 
-    return np.asarray(find_label_issues(np.asarray(labels), np.asarray(probabilities)), dtype=bool)
+    return np.asarray(find_label_issues(labels, probabilities), dtype=bool)
 
 
 SHOT_ORDER = {"few": 0, "medium": 1, "many": 2}

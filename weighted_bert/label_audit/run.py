@@ -110,8 +110,9 @@ def run_audit(settings: dict, *, output_dir, audit: AuditSettings | None = None)
         trained[held], balanced[held] = p, b
         seconds += s
     chosen = balanced if audit.audit_probabilities == "balanced" else trained
-    rows, summary = _judge(train, y, counts, chosen, label_map, base)
-    summary.update(folds=k, audit_probabilities=audit.audit_probabilities, training_seconds=round(seconds, 1),
+    rows, summary = _judge(train, y, counts, chosen, label_map, base, audit)
+    summary.update(folds=k, audit_probabilities=audit.audit_probabilities, flag=audit.flag,
+                   flag_probability=audit.flag_probability, training_seconds=round(seconds, 1),
                    settings=dict(settings), train=str(train.path))
     summary["near_duplicates"] = near_duplicate_conflicts(train)
     summary["leakage"] = leakage(train, {"dev": dev, "test": test})
@@ -206,13 +207,13 @@ def held_out_probabilities(model, dataset: Dataset, *, batch_size: int = 64) -> 
 
 
 def _judge(train: Dataset, y: np.ndarray, counts: np.ndarray, probabilities: np.ndarray, label_map,
-           config: RunConfig) -> tuple[list[dict], dict]:
+           config: RunConfig, audit: AuditSettings) -> tuple[list[dict], dict]:
     """Each row's score, flag and suggestion, and the counts of audit.json."""
     scored = counts[y] >= 2
     score = np.full(len(y), np.nan)
     issue = np.zeros(len(y), dtype=bool)
     score[scored] = label_quality(y[scored], probabilities[scored])
-    issue[scored] = find_issues(y[scored], probabilities[scored])
+    issue[scored] = find_issues(y[scored], probabilities[scored], audit.flag, audit.flag_probability)
     suggested = probabilities.argmax(axis=1)
     shots = [shot_group(int(counts[c]), config.many_threshold, config.few_threshold) for c in range(len(counts))]
     labels = label_map.labels
