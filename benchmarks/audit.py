@@ -330,8 +330,8 @@ def render(results: dict, command: str, seconds: float) -> str:
             f"{fmt(mean_of(done_rows, 'audit_minutes'), 1)} | {fmt(mean_of(done_rows, 'clean_minutes'), 1)} |")
     kept = [(name, r) for name, rows in results.items() for r in rows if "recovered_cleanlab" in r]
     if kept:
-        lines += ["", "With cleanlab's flags instead (`--flag cleanlab`, trained probabilities; runs kept from before the "
-                  "default changed): test macro-F1 of `train --exclude` and the share won back:", ""]
+        lines += ["", "With cleanlab's flags instead (`--flag cleanlab`, trained probabilities; runs kept from before "
+                  "the default changed): test macro-F1 of `train --exclude` and the share won back:", ""]
         lines += [f"- {name} seed {r['seed']}: {r['excluded_cleanlab']:.3f}, {r['recovered_cleanlab']:+.2f}"
                   for name, r in kept]
     return "\n".join(lines) + "\n"
