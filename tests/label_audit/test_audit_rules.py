@@ -69,7 +69,12 @@ def test_score_is_the_probability_of_the_given_label_and_the_flag_is_cleanlabs()
     assert find_issues(y, p, "confident", 0.5).tolist() == [False, False, True, False, False]
     assert find_issues(y, p, "confident", 0.85).tolist() == [False] * 5
     p2 = np.array([[0.45, 0.40, 0.15]])  # the most probable other class under one half: not flagged at 0.5
-    assert not find_issues([1], p2, "confident", 0.5)[0] and find_issues([1], p2, "confident", 0.4)[0]
+    rows = np.vstack([p2, [0.1, 0.8, 0.1], p2])
+    assert find_issues([1, 1, 0], rows, "confident", 0.5).tolist() == [False, False, False]
+    assert find_issues([1, 1, 0], rows, "confident", 0.4).tolist() == [True, False, False]
+    # both rows of class 1 are confidently class 0: the one most probably class 1 (the second) stays
+    both = np.array([[0.9, 0.1], [0.6, 0.4], [0.8, 0.2]])
+    assert find_issues([1, 1, 0], both, "confident", 0.5).tolist() == [True, False, False]
 
 
 def test_review_order_puts_flagged_few_shot_rows_first_and_unscored_last():

@@ -60,12 +60,18 @@ def label_quality(labels: Sequence[int], probabilities: np.ndarray) -> np.ndarra
 def find_issues(labels: Sequence[int], probabilities: np.ndarray, rule: str = "confident",
                 min_probability: float = 0.5) -> np.ndarray:
     """The rows flagged as probably mislabelled, as a mask. ``confident``: the model that did not
-    see the row puts at least ``min_probability`` on one other class; ``cleanlab``: cleanlab's
+    see the row puts at least ``min_probability`` on one other class, but of a class whose every
+    row is so, the one most probably its own is kept; ``cleanlab``: cleanlab's
     ``find_label_issues`` (the confident joint, pruned by the noise rate)."""
     labels, probabilities = np.asarray(labels), np.asarray(probabilities)
     if rule == "confident":
         best = probabilities.argmax(axis=1)
-        return (best != labels) & (probabilities.max(axis=1) >= min_probability)
+        flagged = (best != labels) & (probabilities.max(axis=1) >= min_probability)
+        for c in np.unique(labels):  # never every row of a class (cleanlab's min_examples_per_class=1 too):
+            rows = np.flatnonzero(labels == c)  # training without the class would not know it at all
+            if flagged[rows].all():
+                flagged[rows[np.argmax(probabilities[rows, c])]] = False
+        return flagged
     from cleanlab.filter import find_label_issues
 
     return np.asarray(find_label_issues(labels, probabilities), dtype=bool)
