@@ -328,6 +328,9 @@ def render(results: dict, command: str, seconds: float) -> str:
             f"| {name} | {len(done_rows)} | {f1['clean']} | {f1['noisy']} | {f1['excluded']}"
             f" | {seed_interval(shares, digits=2)} | {', '.join(f'{s:+.2f}' for s in shares)} | "
             f"{fmt(mean_of(done_rows, 'audit_minutes'), 1)} | {fmt(mean_of(done_rows, 'clean_minutes'), 1)} |")
+    lines += ["", "Minutes: the folds' training and scoring seconds summed, against the clean run's; every job ran "
+              "with one thread beside one to three others on the 2 cores, so they compare with each other, not with "
+              "a run alone. An audit trains K = 5 models on 80% of the rows: about 4 trainings of the whole set."]
     kept = [(name, r) for name, rows in results.items() for r in rows if "recovered_cleanlab" in r]
     if kept:
         lines += ["", "With cleanlab's flags instead (`--flag cleanlab`, trained probabilities; runs kept from before "

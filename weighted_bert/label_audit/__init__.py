@@ -17,7 +17,7 @@ label; in [0, 1], lower is more likely wrong). Its **flag** (``--flag``):
   at a low probability: on CLINC150-LT with 5% of the labels flipped (benchmarks/audit.py) it
   flagged twice the flips (326 rows for 163 flips, 176 of them correct, 88 in few-shot
   classes), and leaving them out of training lost more macro-F1 than the noise had (see the
-  benchmark's results); ``confident`` flagged 254 (154 flips, 100 correct, 48 few-shot).
+  benchmark's results); ``confident`` flagged 247 (152 flips, 95 correct, 43 few-shot).
 
 Both run on the probabilities named by ``--audit-probabilities``:
 
