@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ..classifier import Classifier
-from ..data import Dataset, find_data_files, read_dataset
+from ..data import Columns, Dataset, find_data_files, read_dataset
 from ..errors import UserError
 from ..files import atomic_write_text
 from ..label_audit.rules import normalised
@@ -32,6 +32,8 @@ def training_keys(classifier: Classifier, train=None, *, columns=None) -> set[st
     path = train
     if path is None:
         settings = classifier.fine_tuned.info.settings or {}
+        columns = Columns(settings.get("text_column", "text"), settings.get("text_pair_column"),
+                          settings.get("label_column", "label"))  # read as training read it
         try:
             path = find_data_files(settings.get("data_dir"), train=settings.get("train_file")).train
         except UserError:
