@@ -58,6 +58,8 @@ from weighted_bert.settings import default_of  # noqa: E402
 from weighted_bert.shot_groups import FEW_THRESHOLD  # noqa: E402
 
 STUDIES = ()  # the defaults, nothing else
+# Exclusion runs kept from earlier flags (folder excluded_<name>): what they flagged
+REFERENCES = {"p05": "`--flag-probability 0.5`", "cleanlab": "cleanlab's flags (`--flag cleanlab`)"}
 # (probabilities, flag rule): the default first, then what it was chosen against
 VARIANTS = (("trained", "confident"), ("trained", "cleanlab"), ("balanced", "cleanlab"), ("balanced", "confident"))
 DATA = HERE.parent.parent / "shared" / "data" / "clinc150_lt"
@@ -268,10 +270,11 @@ def collect(seeds, rates, kinds) -> dict:
                 row["test_macro_f1"] = f1
                 if None not in f1.values() and f1["clean"] > f1["noisy"]:
                     row["recovered"] = (f1["excluded"] - f1["noisy"]) / (f1["clean"] - f1["noisy"])
-                reference = test_f1(folder / "excluded_cleanlab")  # an earlier run with cleanlab's flags, if kept
-                if reference is not None and None not in f1.values() and f1["clean"] > f1["noisy"]:
-                    row["excluded_cleanlab"] = reference
-                    row["recovered_cleanlab"] = (reference - f1["noisy"]) / (f1["clean"] - f1["noisy"])
+                for other in REFERENCES:  # earlier runs with other flags, where kept
+                    reference = test_f1(folder / f"excluded_{other}")
+                    if reference is not None and None not in f1.values() and f1["clean"] > f1["noisy"]:
+                        row[f"excluded_{other}"] = reference
+                        row[f"recovered_{other}"] = (reference - f1["noisy"]) / (f1["clean"] - f1["noisy"])
                 per_seed.append(row)
             results[name] = per_seed
     return results
@@ -331,12 +334,13 @@ def render(results: dict, command: str, seconds: float) -> str:
     lines += ["", "Minutes: the folds' training and scoring seconds summed, against the clean run's; every job ran "
               "with one thread beside one to three others on the 2 cores, so they compare with each other, not with "
               "a run alone. An audit trains K = 5 models on 80% of the rows: about 4 trainings of the whole set."]
-    kept = [(name, r) for name, rows in results.items() for r in rows if "recovered_cleanlab" in r]
-    if kept:
-        lines += ["", "With cleanlab's flags instead (`--flag cleanlab`, trained probabilities; runs kept from before "
-                  "the default changed): test macro-F1 of `train --exclude` and the share won back:", ""]
-        lines += [f"- {name} seed {r['seed']}: {r['excluded_cleanlab']:.3f}, {r['recovered_cleanlab']:+.2f}"
-                  for name, r in kept]
+    for other, what in REFERENCES.items():
+        kept = [(name, r) for name, rows in results.items() for r in rows if f"recovered_{other}" in r]
+        if kept:
+            lines += ["", f"With {what} instead (runs kept from before the default changed): test macro-F1 of "
+                      "`train --exclude` and the share won back:", ""]
+            lines += [f"- {name} seed {r['seed']}: {r[f'excluded_{other}']:.3f}, {r[f'recovered_{other}']:+.2f}"
+                      for name, r in kept]
     return "\n".join(lines) + "\n"
 
 
