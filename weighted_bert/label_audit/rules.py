@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..calibration.temperature import log_softmax
+
 
 def assign_folds(labels: Sequence[int], folds: int, seed: int) -> np.ndarray:
     """The fold (0..K-1) of each row: each class's rows, in a seeded shuffle, are dealt to the
@@ -25,18 +27,11 @@ def assign_folds(labels: Sequence[int], folds: int, seed: int) -> np.ndarray:
     return fold
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def balanced_probabilities(probabilities: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
     """``p_c / pi_c`` renormalised per row: the posterior under a uniform prior, for a model whose
     probabilities answer for the prior ``exp(log_prior)`` (Saerens et al., 2002, to uniform)."""
     log_p = np.log(np.maximum(np.asarray(probabilities, dtype=np.float64), 1e-300)) - np.asarray(log_prior)[None, :]
-    return softmax(log_p)
+    return np.exp(log_softmax(log_p))
 
 
 def require_cleanlab() -> None:
@@ -96,3 +91,8 @@ def normalised(text: str) -> str:
     run of characters that are not letters or digits one space."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return re.sub(r"[\W_]+", " ", folded).strip()
+
+
+def text_key(example) -> str:
+    """What near-duplicate rows share: the :func:`normalised` text (and second text of a pair)."""
+    return normalised(example.text) + ("\t" + normalised(example.text_pair) if example.text_pair else "")

@@ -31,7 +31,7 @@ from ..config import RunConfig
 from ..data import Columns, Dataset, find_data_files
 from ..data.jsonl import write_jsonl
 from ..errors import RunError, SettingError, UserError
-from ..files import atomic_write_bytes, write_json
+from ..files import atomic_write_bytes, atomic_write_text, write_json
 from ..labels import build_label_map
 from ..log import get_logger
 from ..run_folder import COMPARE_PLAN, MODEL, RUN_SUMMARY
@@ -44,10 +44,9 @@ from .rules import (
     balanced_probabilities,
     find_issues,
     label_quality,
-    normalised,
     require_cleanlab,
     review_order,
-    softmax,
+    text_key,
 )
 
 log = get_logger(__name__)
@@ -164,8 +163,6 @@ def _fold(settings: dict, output: Path, i: int, k: int, train: Dataset, held: np
     if not (folder / RUN_SUMMARY).is_file():
         log.info(f"[audit] {what}: training on {len(rest)} rows, judging {len(held)}")
         folder.mkdir(parents=True)
-        from ..files import atomic_write_text
-
         atomic_write_text(folder / COMPARE_PLAN, json.dumps(planned, indent=1) + "\n")
         run(config)
     else:
@@ -186,11 +183,12 @@ def held_out_probabilities(model, dataset: Dataset, *, batch_size: int = 64) -> 
     balanced: those with the recipe's training prior taken out."""
     from ..classifier import Classifier
     from ..model_folder import load_fine_tuned
+    from ..prediction import softmax
 
     fine_tuned = load_fine_tuned(model)
     raw = Classifier(fine_tuned, batch_size=batch_size, calibration=False).logits(dataset)
     temperature = fine_tuned.calibration.temperature if fine_tuned.calibration is not None else 1.0
-    trained = softmax(raw / temperature)
+    trained = softmax(raw.astype(np.float64) / temperature)
     unseen = np.asarray(fine_tuned.info.class_counts or [1] * trained.shape[1]) == 0
     if unseen.any():  # a class this fold never trained on (its one row is held out): the model cannot know it
         trained[:, unseen] = 0.0
@@ -247,16 +245,12 @@ def _judge(train: Dataset, y: np.ndarray, counts: np.ndarray, probabilities: np.
     return rows, summary
 
 
-def _key(example) -> str:
-    return normalised(example.text) + ("\t" + normalised(example.text_pair) if example.text_pair else "")
-
-
 def near_duplicate_conflicts(train: Dataset) -> list[dict]:
     """Training texts that are the same up to case, spacing and punctuation
     (:func:`~weighted_bert.label_audit.rules.normalised`) but carry different labels: at least one is wrong."""
     groups = defaultdict(list)
     for e in train.examples:
-        groups[_key(e)].append(e)
+        groups[text_key(e)].append(e)
     out = []
     for members in groups.values():
         labels = Counter(str(e.label) for e in members)
@@ -270,12 +264,12 @@ def leakage(train: Dataset, others: dict) -> dict:
     and punctuation), with a few of them; a model scored on them is scored on what it learnt."""
     seen = {}
     for e in train.examples:
-        seen.setdefault(_key(e), e.line)
+        seen.setdefault(text_key(e), e.line)
     out = {}
     for split, dataset in others.items():
         if dataset is None:
             continue
-        hits = [(e, seen[_key(e)]) for e in dataset.examples if _key(e) in seen]
+        hits = [(e, seen[text_key(e)]) for e in dataset.examples if text_key(e) in seen]
         out[split] = {"rows": len(dataset), "repeated": len(hits), "path": str(dataset.path),
                       "examples": [{"text": e.text, "line": e.line, "train_line": t} for e, t in hits[:10]]}
     return out

@@ -12,7 +12,7 @@ from ..classifier import Classifier
 from ..data import Columns, Dataset, find_data_files, read_dataset
 from ..errors import UserError
 from ..files import atomic_write_text
-from ..label_audit.rules import normalised
+from ..label_audit.rules import text_key
 from ..log import get_logger
 from . import NEAR_DUPLICATE, STRATEGIES
 from .rules import pick
@@ -20,10 +20,6 @@ from .rules import pick
 log = get_logger(__name__)
 
 COLUMNS = ("text", "predicted_label", "probability", "reason", "strategy", "line")
-
-
-def _key(example) -> str:
-    return normalised(example.text) + ("\t" + normalised(example.text_pair) if example.text_pair else "")
 
 
 def training_keys(classifier: Classifier, train=None, *, columns=None) -> set[str] | None:
@@ -44,7 +40,7 @@ def training_keys(classifier: Classifier, train=None, *, columns=None) -> set[st
             return None
     options = {"columns": columns} if columns is not None else {}
     dataset = read_dataset(path, labels="optional", pair=bool(classifier.fine_tuned.info.pair), **options)
-    return {_key(e) for e in dataset.examples}
+    return {text_key(e) for e in dataset.examples}
 
 
 def suggest(classifier: Classifier, data, *, budget: int, strategy: str = STRATEGIES[0], skip: set[str] | None = None,
@@ -58,7 +54,7 @@ def suggest(classifier: Classifier, data, *, budget: int, strategy: str = STRATE
     if (data.examples if isinstance(data, Dataset) else list(data) if not isinstance(data, str) else True) == []:
         raise UserError(f"{getattr(data, 'path', 'the pool')}: the pool is empty; expected texts to pick from")
     pool = classifier.dataset(data)
-    keys = [_key(e) for e in pool.examples]
+    keys = [text_key(e) for e in pool.examples]
     keep = [i for i, k in enumerate(keys) if not skip or k not in skip]
     if not keep:
         raise UserError(f"{pool.path}: every text of the pool is already in the training data; nothing to suggest")
