@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -72,12 +73,22 @@ def atomic_write_bytes(path, data: bytes) -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    with atomic_file(path) as tmp:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """A temporary file name beside ``path`` to write in pieces: once the block ends, the file
+    is synced and renamed into place; if it raises, the file is removed and ``path`` untouched."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        yield Path(tmp)
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import RunError, UserError
-from ..files import OutputError, atomic_write_text, give_usual_mode
+from ..files import OutputError, atomic_file, atomic_write_text
 
 PLAN = "plan.json"
 NUMERIC = {"probability": float, "windows": int}  # every other column of a predictions file is text
@@ -118,26 +116,16 @@ class Parts:
                     yield ([ids[k]] if ids is not None else []) + values
 
     def _write(self, head: list[str], order, id_column, columns) -> int:
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.output.name}.", dir=self.output.parent or ".")
-        os.close(fd)
         rows = 0
-        try:
+        with atomic_file(self.output) as tmp:
             if self.output.suffix.lower() in (".parquet", ".pq"):
-                rows = _write_parquet(Path(tmp), head, self._rows(order, id_column, columns))
-            else:
-                with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                    writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-                    writer.writerow(head)
-                    for row in self._rows(order, id_column, columns):
-                        writer.writerow(row)
-                        rows += 1
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            give_usual_mode(tmp)
-            os.replace(tmp, self.output)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+                return _write_parquet(tmp, head, self._rows(order, id_column, columns))
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+                writer.writerow(head)
+                for row in self._rows(order, id_column, columns):
+                    writer.writerow(row)
+                    rows += 1
         return rows
 
 
@@ -172,21 +160,12 @@ def _same(value):
 
 def _concatenate(parts: list[Path], output: Path, *, header: bool) -> None:
     """The parts' lines one after the other (a header line kept from the first part only)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for k, part in enumerate(parts):
-                with part.open("rb") as handle:
-                    if header and k > 0:
-                        handle.readline()
-                    shutil.copyfileobj(handle, out)
-            out.flush()
-            os.fsync(out.fileno())
-        give_usual_mode(tmp)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(output) as tmp, open(tmp, "wb") as out:
+        for k, part in enumerate(parts):
+            with part.open("rb") as handle:
+                if header and k > 0:
+                    handle.readline()
+                shutil.copyfileobj(handle, out)
 
 
 def to_stdout(path: Path, chunk: int = 1 << 16) -> None:
