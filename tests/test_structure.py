@@ -108,7 +108,8 @@ LAYERS = (
                "tf_convert")),
     ("results", ("result_files", "tasks", "evaluation", "plots", "report", "multilabel.results", "model_card",
                  "paired", "stats", "label_audit.report")),
-    ("training", ("training", "inference", "quantization_audit", "streaming.run", "streaming.batch")),
+    ("training", ("training", "inference", "quantization_audit", "streaming.run", "streaming.batch",
+                  "streaming.engines")),
     ("commands", ("", "__main__", "api", "estimator", "serve", "compare", "auto", "demo", "compat", "push", "cli",
                   "cli_data", "label_audit.run", "suggestions.run")),
 )

@@ -14,7 +14,7 @@ from .calibration import KEEPS, OBJECTIVES, PRIOR_OBJECTIVES
 from .config import BACKENDS, SCORING_PRECISIONS, DataSettings
 from .errors import SettingError
 from .settings import at_least, between, setting, validate
-from .streaming import CHUNK_ROWS, parse_shard
+from .streaming import CHUNK_ROWS, ENGINES, parse_shard
 from .suggestions import NEAR_DUPLICATE, STRATEGIES
 from .windows import AGGREGATIONS
 
@@ -87,7 +87,7 @@ class PredictConfig(ScoreConfig):
     """``weighted-bert predict``: the input read, scored and written a chunk at a time (see
     weighted_bert/streaming)."""
 
-    GROUP_ORDER: ClassVar = ("model", "data", "decision", "output", "long documents", "speed")
+    GROUP_ORDER: ClassVar = ("model", "data", "decision", "output", "engine", "long documents", "speed")
 
     output: str = setting(help="predictions: TSV (text, predicted_label, probability[, gold_label][, windows]), or "
                           "Parquet for a .parquet name; - for standard output", group="output")
@@ -102,10 +102,18 @@ class PredictConfig(ScoreConfig):
     resume: bool = setting(False, "continue an interrupted predict into the same --output: the chunks it committed "
                            "are kept", group="output")
     overwrite: bool = setting(False, "replace an --output that exists", group="output")
+    engine: str = setting(ENGINES[0], "where the chunks are scored: local (this process), ray (the Ray cluster at "
+                          "RAY_ADDRESS, else a local Ray), spark (Spark's master from PYSPARK_SUBMIT_ARGS or MASTER, else "
+                          "local[*]); the output is the same file", choices=ENGINES, group="engine")
+    workers: int | None = setting(None, "ray, spark: workers, each with the model and one CPU thread",
+                                  check=at_least(1), group="engine", default_text="the engine's CPUs")
 
     def __post_init__(self):
         super().__post_init__()
         parse_shard(self.shard)
+        if self.workers is not None and self.engine == "local":
+            raise SettingError("workers", self.workers, "is for --engine ray or spark (the local engine is this "
+                               "process; --batch-size and the CPU threads set its speed)")
         if str(self.output) == "-" and (self.resume or self.shard):
             raise SettingError("resume" if self.resume else "shard", self.resume or self.shard,
                                "needs an output file (its parts are kept beside it), not standard output")

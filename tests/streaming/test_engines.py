@@ -90,3 +90,69 @@ def test_spark_map_in_pandas(trained_run, texts_and_expected):
     finally:
         spark.stop()
     _check(out, texts, expected)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def engine_input(trained_run, tmp_path):
+    """23 lines (chunks of 5: four full, one of 3) and the local engine's answers to them."""
+    rng = random.Random(4)
+    texts = [make_sentence(rng, rng.choice(list(KEYWORDS))) for _ in range(23)]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    base = ["predict", "--model", str(trained_run), "--data", str(tmp_path / "in.txt"), "--chunk-rows", "5"]
+    assert main([*base, "--output", str(tmp_path / "local.tsv"), "--probabilities", str(tmp_path / "local_p.tsv")]) == 0
+    return base, tmp_path
+
+
+@pytest.mark.parametrize("engine", ["ray", "spark"])
+def test_predict_on_an_engine_writes_the_local_engines_file(engine, engine_input, monkeypatch, capsys):
+    pytest.importorskip("ray" if engine == "ray" else "pyspark")
+    base, folder = engine_input
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--master local[2] --conf spark.ui.enabled=false pyspark-shell")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    out, probabilities = folder / f"{engine}.tsv", folder / f"{engine}_p.tsv"
+    assert main([*base, "--engine", engine, "--workers", "2", "--output", str(out), "--probabilities",
+                 str(probabilities)]) == 0
+    assert out.read_bytes() == (folder / "local.tsv").read_bytes()  # the same rows, in the input's order
+    np.testing.assert_allclose(np.loadtxt(probabilities), np.loadtxt(folder / "local_p.tsv"), atol=1e-6)
+    assert not (folder / f"{engine}.tsv.parts").exists()
+
+    # a bad line read by a worker: the driver says it as the local engine would, and leaves no output
+    lines = (folder / "in.txt").read_text().splitlines()
+    (folder / "bad.tsv").write_text("text\tlabel\n" + "".join(f"{t}\tsport\n" for t in lines[:12]) +
+                                    "only\ttoo\tmany\n", encoding="utf-8")
+    capsys.readouterr()
+    bad = ["predict", "--model", base[2], "--data", str(folder / "bad.tsv"), "--engine", engine, "--workers", "2",
+           "--output", str(folder / "bad_out.tsv")]
+    assert main(bad) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: {folder / 'bad.tsv'}, line 14:"), err[-3:]
+    assert not (folder / "bad_out.tsv").exists()
+
+
+def test_engine_settings_and_unreachable_clusters_are_one_line_each(engine_input, monkeypatch, capsys):
+    base, folder = engine_input
+    out = folder / "o.tsv"
+    assert main([*base, "--workers", "2", "--output", str(out)]) == 2
+    assert "is for --engine ray or spark" in capsys.readouterr().err
+    assert main([*base, "--engine", "dask", "--output", str(out)]) == 2
+    port = _free_port()  # nothing listens there
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    assert main([*base, "--engine", "ray", "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: RAY_ADDRESS 127.0.0.1:{port}: nothing answers there"), err[-2:]
+    monkeypatch.delenv("RAY_ADDRESS")
+    monkeypatch.setenv("MASTER", f"spark://127.0.0.1:{port}")
+    monkeypatch.delenv("PYSPARK_SUBMIT_ARGS", raising=False)
+    assert main([*base, "--engine", "spark", "--output", str(out)]) == 2
+    assert "the Spark master 127.0.0.1:" in capsys.readouterr().err
+    assert not out.exists() and not (folder / "o.tsv.parts").exists()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from ..errors import UserError
 
 CHUNK_ROWS = 10_000  # rows a chunk: a 150-class model's probabilities of a chunk are 6 MB
+ENGINES = ("local", "ray", "spark")  # where the chunks are scored (see engines.py)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,10 @@ import csv
 import json
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import RunError, UserError
-from ..files import OutputError, atomic_file, atomic_write_text
+from ..files import OutputError, atomic_file, atomic_write_bytes, atomic_write_text
 
 PLAN = "plan.json"
 NUMERIC = {"probability": float, "windows": int}  # every other column of a predictions file is text
@@ -79,13 +78,16 @@ class Parts:
             return True
         return False
 
-    def commit(self, index: int, write_predictions: Callable, *, ids=None, write_probabilities=None) -> None:
-        if ids is not None:
-            atomic_write_text(self.part(index, ".ids.json"), json.dumps(ids, ensure_ascii=False, default=str))
-        if write_probabilities is not None:
-            write_probabilities(self.part(index, ".probabilities.tsv"))
-        write_predictions(self.part(index, ".tsv"))  # last: a chunk is done when this is there
-        self.done_chunks.append(index)
+    def commit_scored(self, scored) -> None:
+        """A chunk's part files from a :class:`~.engines.Scored`; the ``.tsv`` part last, so
+        that a chunk is done when it is there."""
+        if scored.ids is not None:
+            atomic_write_text(self.part(scored.index, ".ids.json"),
+                              json.dumps(scored.ids, ensure_ascii=False, default=str))
+        if scored.probabilities is not None:
+            atomic_write_bytes(self.part(scored.index, ".probabilities.tsv"), scored.probabilities)
+        atomic_write_bytes(self.part(scored.index, ".tsv"), scored.predictions)
+        self.done_chunks.append(scored.index)
 
     def assemble(self, *, id_column: str | None, probabilities=None, header_in_probabilities: bool = False) -> int:
         """Write the output (and ``probabilities``) from the parts; returns the rows written."""

@@ -1,6 +1,6 @@
 """``weighted-bert predict``: the input's chunks (:mod:`~.sources`) answered by the
-:class:`~weighted_bert.classifier.Classifier`, committed as parts and assembled into the
-output (:mod:`~.parts`)."""
+:class:`~weighted_bert.classifier.Classifier` on an engine (:mod:`~.engines`), committed as
+parts and assembled into the output (:mod:`~.parts`)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import tempfile
 from pathlib import Path
 
 from ..classifier import Classifier
-from ..errors import RunError
+from ..errors import RunError, UserError
 from ..log import get_logger
 from ..model_folder import FineTuned
 from ..tasks import task_of
 from . import parse_shard
+from .engines import score_chunks
 from .parts import Parts, to_stdout
 from .sources import chunks
 
@@ -43,8 +44,11 @@ def read_options(fine_tuned: FineTuned, config, *, labels: str) -> dict:
 
 
 def stream_predict(config) -> int:
-    """Answer ``config.data`` into ``config.output``; returns the rows written (this shard's)."""
-    classifier = Classifier.from_config(config)
+    """Answer ``config.data`` into ``config.output`` on ``config.engine``; returns the rows
+    written (this shard's)."""
+    # the local engine answers with this classifier; another engine's workers load their own,
+    # and here the folder is read without its weights, to check the settings before they start
+    classifier = Classifier.from_config(config, weights=config.engine == "local")
     fine_tuned = classifier.fine_tuned
     task = task_of(fine_tuned.multi_label)
     task.check_answer_options(fine_tuned.path, config.top_k, config.at_least_one)
@@ -52,40 +56,44 @@ def stream_predict(config) -> int:
     if str(config.output) == "-":
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "predictions.tsv"
-            rows = _score(config, classifier, task, options, out, Parts(out, {}, resume=False, overwrite=True))
+            rows = _score(config, classifier, task, options, Parts(out, {}, resume=False, overwrite=True))
             to_stdout(out)
         return rows
     parts = Parts(config.output, _plan(config, classifier), resume=config.resume, overwrite=config.overwrite,
                   also=config.probabilities)
     try:
-        return _score(config, classifier, task, options, Path(config.output), parts)
+        return _score(config, classifier, task, options, parts)
     except BaseException:
         parts.discard_if_empty()
         raise
 
 
-def _score(config, classifier: Classifier, task, read_options: dict, output: Path, parts: Parts) -> int:
-    shard, labels = parse_shard(config.shard), classifier.labels
-    scored = kept = 0
-    for index, load in chunks(config.data, chunk_rows=config.chunk_rows, read_options=read_options,
-                              pair=bool(classifier.fine_tuned.info.pair), id_column=config.id_column):
-        if not shard.mine(index):
-            continue
-        if parts.done(index):
-            kept += 1
-            continue
-        chunk = load()
-        answers = classifier.answer(chunk.dataset, top_k=config.top_k, at_least_one=config.at_least_one)
-        probabilities = None
-        if config.probabilities:
-            def probabilities(path, p=answers.probabilities):
-                task.write_probabilities(path, labels, p)
-        parts.commit(index, lambda path: task.write_answers(path, chunk.dataset, answers, labels), ids=chunk.ids,
-                     write_probabilities=probabilities)
+def _score(config, classifier: Classifier, task, read_options: dict, parts: Parts) -> int:
+    shard = parse_shard(config.shard)
+    found, kept = [], 0
+
+    def work():
+        nonlocal kept
+        for index, load in chunks(config.data, chunk_rows=config.chunk_rows, read_options=read_options,
+                                  pair=bool(classifier.fine_tuned.info.pair), id_column=config.id_column):
+            if not shard.mine(index):
+                continue
+            found.append(index)
+            if parts.done(index):
+                kept += 1
+                continue
+            yield index, load
+
+    scored = 0
+    for result in score_chunks(config.engine, config, work(), workers=config.workers,
+                               classifier=classifier if config.engine == "local" else None):
+        if result.error is not None:
+            raise UserError(result.error)
+        parts.commit_scored(result)
         scored += 1
-        if shard.count > 1 or scored % 10 == 0:
-            log.info(f"chunk {index}: {len(chunk.dataset)} rows answered")
-    if not scored and not kept:
+        if shard.count > 1 or config.engine != "local" or scored % 10 == 0:
+            log.info(f"chunk {result.index}: {result.rows} rows answered")
+    if not found:
         raise RunError(f"{config.data}: shard {shard} has no chunk of {config.chunk_rows} rows to score (the input "
                        f"has fewer than {shard.index + 1} chunks); use fewer shards or a smaller --chunk-rows")
     if kept:
