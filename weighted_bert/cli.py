@@ -303,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# what the `train` extra adds to the base install (pyproject.toml), by import name
+TRAINING_STACK = ("torch", "transformers", "accelerate", "sklearn", "scipy", "matplotlib", "safetensors",
+                  "google_crc32c")
+
+
 def report_user_errors(func, *args, resumable: bool = False) -> int:
     """Run ``func``; a :class:`UserError` becomes one ``error:`` line and exit status 2,
     Ctrl-C one line and 130 (the shell's code for SIGINT)."""
@@ -316,6 +321,13 @@ def report_user_errors(func, *args, resumable: bool = False) -> int:
             raise
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"error: {message}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in TRAINING_STACK or os.environ.get("WEIGHTED_BERT_DEBUG"):
+            raise
+        print(f"error: this needs {err.name}, which the base install leaves out (it scores exported models: "
+              'predict --backend onnx); install the training stack: pip install "weighted-bert[train]"',
+              file=sys.stderr)
         return 2
 
 

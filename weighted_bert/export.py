@@ -41,7 +41,7 @@ def _need_onnx(*, exporting: bool = True):
         if exporting:
             import onnxscript  # noqa: F401
     except ImportError:
-        raise ExportError('ONNX export and prediction need onnx, onnxscript and onnxruntime: '
+        raise ExportError('ONNX export needs onnx and onnxscript, and prediction onnxruntime: '
                           'pip install "weighted-bert[onnx]"') from None
 
 

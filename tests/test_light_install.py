@@ -1,0 +1,66 @@
+"""The base install scores an exported model: the project installed with its declared base
+dependencies alone (pip, in a fresh virtual environment: no torch, no transformers) answers a
+file and the Python API as the full install does, and a command that needs the training stack
+says so in one line. pip installs the dependencies by name from the package registry; the
+test takes about 15 s."""
+
+import json
+import shutil
+import subprocess
+import venv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from weighted_bert.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_base_install_scores_an_export_without_torch(trained_run, toy_data_dir, tmp_path):
+    pytest.importorskip("onnxscript")
+    run = shutil.copytree(trained_run, tmp_path / "run")  # the export writes into the model folder
+    assert main(["export", "--model", str(run)]) == 0
+    data = toy_data_dir / "test_data.txt"
+    assert main(["predict", "--model", str(run), "--data", str(data), "--output", str(tmp_path / "full.tsv"),
+                 "--probabilities", str(tmp_path / "full_p.tsv"), "--backend", "onnx"]) == 0
+
+    venv.create(tmp_path / "venv", with_pip=True)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    done = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    script = f"""
+import importlib.util, json, sys
+from weighted_bert.cli import main
+import weighted_bert
+code = main(["predict", "--model", {str(run)!r}, "--data", {str(data)!r}, "--output", {str(tmp_path / 'lean.tsv')!r},
+             "--probabilities", {str(tmp_path / 'lean_p.tsv')!r}, "--backend", "onnx"])
+labels = weighted_bert.load({str(run)!r}, backend="onnx").predict(["the striker scored a late goal"])
+absent = [m for m in ("torch", "transformers", "sklearn", "matplotlib") if importlib.util.find_spec(m) is None]
+print(json.dumps({{"code": code, "labels": labels, "absent": absent}}))
+"""
+    lean = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=300, check=False,
+                          cwd=tmp_path)  # not the checkout: the installed package is what runs
+    assert lean.returncode == 0, lean.stderr[-3000:]
+    out = json.loads(lean.stdout.strip().splitlines()[-1])
+    assert out["absent"] == ["torch", "transformers", "sklearn", "matplotlib"]
+    assert out["code"] == 0
+    full = (tmp_path / "full.tsv").read_text().splitlines()
+    assert (tmp_path / "lean.tsv").read_text().splitlines() == full
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "lean_p.tsv"), np.loadtxt(tmp_path / "full_p.tsv"), atol=1e-6)
+    from weighted_bert import load
+
+    assert out["labels"] == load(run, backend="onnx").predict(["the striker scored a late goal"])
+
+    # the PyTorch backend and training need the train extra: one line that says which install
+    torch_backend = subprocess.run([str(tmp_path / "venv" / "bin" / "weighted-bert"), "predict", "--model", str(run),
+                                    "--data", str(data), "--output", str(tmp_path / "t.tsv")],
+                                   capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+    assert torch_backend.returncode == 2
+    assert torch_backend.stderr.strip().splitlines() == [
+        "error: this needs transformers, which the base install leaves out (it scores exported models: predict "
+        '--backend onnx); install the training stack: pip install "weighted-bert[train]"']
+    assert not (tmp_path / "t.tsv").exists() and not (tmp_path / "t.tsv.parts").exists()
