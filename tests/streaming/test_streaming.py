@@ -15,7 +15,7 @@ from weighted_bert.cli import main
 from weighted_bert.data import Columns
 from weighted_bert.errors import UserError
 from weighted_bert.streaming import Shard, parse_shard
-from weighted_bert.streaming.sources import chunks
+from weighted_bert.streaming.sources import chunks, still_quoted
 
 
 def _read(path: Path) -> list[dict]:
@@ -45,6 +45,23 @@ def test_chunks_keep_the_files_line_numbers(tmp_path):
     assert got[1][1].dataset.examples[1].text == "a quoted\ttext\nover two lines"
     texts = [e.text for _, c in got for e in c.dataset.examples]
     assert texts == ["row 1", "row 2", "row 3", "row 5", "a quoted\ttext\nover two lines", "row 6", "row 7"]
+
+
+def test_a_quote_holds_a_chunk_open_only_where_csv_would_read_a_quoted_field(tmp_path):
+    tab = ord("\t")
+    assert still_quoted(b'"opens\tx\n', tab, False)  # a quote at a field's start opens it
+    assert still_quoted(b'a\t"opens\n', tab, False)
+    assert not still_quoted(b'a 5" screen\tx\n', tab, False)  # inside an unquoted field: a character
+    assert not still_quoted(b'"closed ""quoted"" word"\tx\n', tab, False)  # "" is a quote
+    assert still_quoted(b'still ""open\n', tab, True) and not still_quoted(b'ends"\tx\n', tab, True)
+    # the seed format is a row a line whatever its quotes (its reader strips an enclosing pair only)
+    seed = ['"what\'s the method\tsport', 'a 5" screen\tsport', '"quoted"\tsport', "last\tsport"]
+    tsv = ["plain\tsport", '"a ""quoted"" word"\tsport', '"quoted"\tsport', "last\tsport"]
+    for name, head, rows in (("data.txt", "", seed), ("data.tsv", "text\tlabel\n", tsv)):
+        (tmp_path / name).write_text(head + "\n".join(rows * 3) + "\n", encoding="utf-8")
+        got = [load() for _, load in chunks(tmp_path / name, chunk_rows=2, read_options=dict(
+            labels="optional", columns=Columns()), pair=False)]
+        assert [len(c.dataset) for c in got] == [2] * 6, name
 
 
 def _inputs(folder: Path, n: int = 23) -> list[str]:

@@ -64,7 +64,8 @@ def chunks(path, *, chunk_rows: int, read_options: dict, pair: bool, id_column: 
 
 def _line_chunks(handle, path, chunk_rows: int, read_options: dict, pair: bool, id_column, *, header: bool):
     suffix = Path(str(path)).suffix.lower()
-    quotes = suffix not in JSONL_EXTENSIONS and str(path) != "<stdin>"
+    # only TSV and CSV fields hold line ends (quoted); the seed format and JSONL are a row a line
+    delimiter = ord(DELIMITED_EXTENSIONS[suffix]) if suffix in DELIMITED_EXTENSIONS else None
     head, lines, rows, first, number, inside, index = None, [], 0, 1, 0, False, 0
     for raw in handle:
         number += 1
@@ -72,8 +73,8 @@ def _line_chunks(handle, path, chunk_rows: int, read_options: dict, pair: bool, 
             head, first = raw if raw.endswith(b"\n") else raw + b"\n", 2
             continue
         lines.append(raw)
-        if quotes and raw.count(b'"') % 2:
-            inside = not inside
+        if delimiter is not None and (inside or b'"' in raw):
+            inside = still_quoted(raw, delimiter, inside)
         if not inside and raw.strip():
             rows += 1
         if rows >= chunk_rows and not inside:
@@ -83,6 +84,26 @@ def _line_chunks(handle, path, chunk_rows: int, read_options: dict, pair: bool, 
         yield index, _loader(index, path, head, b"".join(lines), first, read_options, pair, id_column)
     elif index == 0:
         raise DataFormatError(path, None, "is empty; expected one text a line")
+
+
+def still_quoted(line: bytes, delimiter: int, inside: bool) -> bool:
+    """Whether a quoted field is open at the end of ``line``, read as :mod:`csv` reads it
+    (RFC 4180): a quote opens a field only at the field's start; inside one, ``""`` is a quote
+    and a lone ``"`` closes it. ``inside``: a field was open where the line starts."""
+    at_start, i, n = not inside, 0, len(line)
+    while i < n:
+        c = line[i]
+        if inside:
+            if c == 0x22:
+                if i + 1 < n and line[i + 1] == 0x22:
+                    i += 2
+                    continue
+                inside = False
+        elif c == 0x22 and at_start:
+            inside = True
+        at_start = not inside and c == delimiter
+        i += 1
+    return inside
 
 
 def _loader(index, path, head, data: bytes, first: int, read_options: dict, pair: bool, id_column):
