@@ -104,3 +104,18 @@ def stop_server(process):
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# A `weighted-bert` command line (python -c SLOW_TRAIN ARGS, or as torchrun's script) whose
+# optimizer steps are slowed down, so that a test can kill the run mid-way.
+SLOW_TRAIN = """
+import sys, time
+from weighted_bert.training.trainer import WeightedTrainer
+step = WeightedTrainer.training_step
+def slow_step(self, *args, **kwargs):
+    time.sleep(0.25)
+    return step(self, *args, **kwargs)
+WeightedTrainer.training_step = slow_step
+from weighted_bert.cli import main
+sys.exit(main(sys.argv[1:]))
+"""

@@ -11,7 +11,7 @@ from collections import namedtuple
 
 import pytest
 import torch
-from helpers import FIXTURES
+from helpers import FIXTURES, SLOW_TRAIN
 
 from weighted_bert.cli import main
 from weighted_bert.training import resume
@@ -21,20 +21,6 @@ from weighted_bert.training.resume import complete_checkpoints
 FLAGS = ["--epochs", "3", "--learning-rate", "3e-3", "--head-learning-rate", "none", "--early-stopping-patience",
          "none", "--batch-size", "8", "--save-steps", "6", "--sampling", "class_balanced", "--no-progress", "--seed",
          "11"]  # the tiny model's budget: every step runs
-
-# The same command, each optimizer step slowed down so that the test can kill it mid-run.
-SLOW_TRAIN = """
-import sys, time
-from weighted_bert.training.trainer import WeightedTrainer
-step = WeightedTrainer.training_step
-def slow_step(self, *args, **kwargs):
-    time.sleep(0.25)
-    return step(self, *args, **kwargs)
-WeightedTrainer.training_step = slow_step
-from weighted_bert.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
 
 def command(tiny_bert, toy_data_dir, output):
     return ["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(output),
