@@ -224,14 +224,13 @@ def plan(result: dict) -> list[str]:
              "| machines (16 cores each) | hours for 100M texts at the measured rate a core |", "|---:|---:|"]
     for machines in (1, 10, 50, 100):
         lines.append(f"| {machines} | {1e8 / (per_core * 16 * machines) / 3600:.1f} |")
-    lines += ["", "How: split the input into files of a few million lines (or one file and `--shard I/N`), then "
-              "either a job array of N tasks each running `predict --shard I/N --resume` (Slurm: "
-              "`--array=0-N`, the task id as I; no coordination, a killed task resumes from its committed "
-              "chunks), or one `predict --engine ray|spark` on the cluster users already run (the driver reads "
-              "the input and ships chunks of 10,000 rows, ~1 MB each, so it is not the bottleneck below several "
-              "thousand texts/s a machine; the output is written by the driver). With a GPU a worker, the rate a "
-              "worker rises by the GPU's factor and `--batch-size` should grow with it; the plan's arithmetic is "
-              "the same."]
+    lines += ["", "How: split the input into files of a few million lines (or one file and `--shard I/N`), then either "
+              "a job array of N tasks each running `predict --shard I/N --resume` (Slurm: `--array=0-<N-1>`, "
+              "`$SLURM_ARRAY_TASK_ID` as I; no coordination, a killed task resumes from its committed chunks), or "
+              "one `predict --engine ray|spark` on the cluster users already run (the driver reads the input and "
+              "ships chunks of 10,000 rows, ~1 MB each, so it is not the bottleneck below several thousand texts/s "
+              "a machine; the output is written by the driver). With a GPU a worker, the rate a worker rises by "
+              "the GPU's factor and `--batch-size` should grow with it; the plan's arithmetic is the same."]
     return lines
 
 
