@@ -7,13 +7,15 @@ Equality and overhead: the packaged MiniLM-L6 trained by `weighted-bert train` a
 defaults on CLINC150-LT (../shared/data/clinc150/data_full.json as benchmarks/defaults.py
 builds it, imbalance factor 100; the demo's length 64 and seed), then CLINC150's 4,500
 in-scope test texts ten times over (45,000 lines) scored by `weighted-bert predict` at its
-defaults (chunks of 10,000 rows: five) with ``--probabilities``, each a fresh process on the same 2 cores, one after the
-other:
+defaults (chunks of 2,000 rows: 23) with ``--probabilities``, each a fresh process on the
+same 2 cores, one after the other:
 
   (a) plain `predict` (the local engine: this process, torch's threads on every core);
   (b) ``--shard 0/2`` then ``--shard 1/2``, each into its own output;
   (c) ``--engine ray`` (a local Ray, one single-threaded worker a CPU);
-  (d) ``--engine spark`` (``local[*]``, one single-threaded worker a CPU).
+  (d) ``--engine spark`` (``local[*]``, one single-threaded worker a CPU);
+  (e) plain `predict` with chunks of 10,000 rows (the former default), for what the chunk
+      size costs or gives.
 
 Each output must equal (a): the same rows and labels in the input's order (the shards' put
 back in chunk order), probabilities within 1e-6. Throughput is rows / wall seconds of the
@@ -169,13 +171,14 @@ def equality(model: Path, data: Path, folder: Path, chunk_rows: int) -> dict:
         go(f"shard {i}/2", "--shard", f"{i}/2", output=f"shard{i}")
     go("ray", "--engine", "ray")
     go("spark", "--engine", "spark")
+    go("plain, chunks of 10,000", "--chunk-rows", 10_000, output="plain_10000")
     reference = read_predictions(folder / "plain.tsv")
     probabilities = np.loadtxt(folder / "plain_p.tsv", dtype=np.float64)
     rows = len(reference)
     shards = [read_predictions(folder / f"shard{i}.tsv") for i in range(2)]
     shard_p = [list(np.loadtxt(folder / f"shard{i}_p.tsv")) for i in range(2)]
     outputs["shards"] = (by_chunk(rows, shards, 2, chunk_rows), np.array(by_chunk(rows, shard_p, 2, chunk_rows)))
-    for engine in ("ray", "spark"):
+    for engine in ("ray", "spark", "plain_10000"):
         outputs[engine] = (read_predictions(folder / f"{engine}.tsv"), np.loadtxt(folder / f"{engine}_p.tsv"))
     checks = {}
     for name, (predicted, p) in outputs.items():
@@ -185,10 +188,11 @@ def equality(model: Path, data: Path, folder: Path, chunk_rows: int) -> dict:
                                        [r["predicted_label"] for r in reference],
                         "max_probability_difference": float(np.abs(p - probabilities).max())}
     seconds = {"plain": runs["plain"]["seconds"], "shards": runs["shard 0/2"]["seconds"] + runs["shard 1/2"]["seconds"],
-               "ray": runs["ray"]["seconds"], "spark": runs["spark"]["seconds"]}
+               "ray": runs["ray"]["seconds"], "spark": runs["spark"]["seconds"],
+               "plain_10000": runs["plain, chunks of 10,000"]["seconds"]}
     return {"rows": rows, "chunk_rows": chunk_rows, "runs": runs, "checks": checks, "seconds": seconds,
             "rows_per_second": {k: rows / v for k, v in seconds.items()},
-            "overhead": {k: seconds[k] / seconds["plain"] - 1 for k in ("shards", "ray", "spark")}}
+            "overhead": {k: seconds[k] / seconds["plain"] - 1 for k in ("shards", "ray", "spark", "plain_10000")}}
 
 
 def memory(model: Path, folder: Path, sizes: list[int]) -> dict:
@@ -228,7 +232,7 @@ def plan(result: dict) -> list[str]:
               "a job array of N tasks each running `predict --shard I/N --resume` (Slurm: `--array=0-<N-1>`, "
               "`$SLURM_ARRAY_TASK_ID` as I; no coordination, a killed task resumes from its committed chunks), or "
               "one `predict --engine ray|spark` on the cluster users already run (the driver reads the input and "
-              "ships chunks of 10,000 rows, ~1 MB each, so it is not the bottleneck below several thousand texts/s "
+              "ships chunks of 2,000 rows, ~0.2 MB each, so it is not the bottleneck below several thousand texts/s "
               "a machine; the output is written by the driver). With a GPU a worker, the rate a worker rises by "
               "the GPU's factor and `--batch-size` should grow with it; the plan's arithmetic is the same."]
     return lines
@@ -244,7 +248,8 @@ def render(result: dict) -> str:
              "overhead against plain |", "|---|---:|---|---|---:|---:|---:|---:|",
              f"| plain predict | {eq['rows']:,} | - | - | - | {eq['seconds']['plain']:.1f} | "
              f"{eq['rows_per_second']['plain']:.0f} | - |"]
-    for name, label in (("shards", "--shard 0/2 + 1/2"), ("ray", "--engine ray"), ("spark", "--engine spark")):
+    for name, label in (("shards", "--shard 0/2 + 1/2"), ("ray", "--engine ray"), ("spark", "--engine spark"),
+                        ("plain_10000", "plain, --chunk-rows 10000")):
         c = eq["checks"][name]
         lines.append(f"| {label} | {c['rows']:,} | {c['same_texts']} | {c['same_labels']} | "
                      f"{c['max_probability_difference']:.1e} | {eq['seconds'][name]:.1f} | "

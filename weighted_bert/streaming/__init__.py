@@ -19,7 +19,10 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 
-CHUNK_ROWS = 10_000  # rows a chunk: a 150-class model's probabilities of a chunk are 6 MB
+# rows a chunk: few enough that an engine's workers share out an input's last chunks evenly
+# (at 10,000, 45,000 lines left one of two workers idle for its last half chunk: +18% time,
+# benchmarks/scale.py), many enough that a chunk's part files cost under 1% of its scoring
+CHUNK_ROWS = 2_000
 ENGINES = ("local", "ray", "spark")  # where the chunks are scored (see engines.py)
 
 
