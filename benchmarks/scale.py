@@ -7,15 +7,14 @@ Equality and overhead: the packaged MiniLM-L6 trained by `weighted-bert train` a
 defaults on CLINC150-LT (../shared/data/clinc150/data_full.json as benchmarks/defaults.py
 builds it, imbalance factor 100; the demo's length 64 and seed), then CLINC150's 4,500
 in-scope test texts ten times over (45,000 lines) scored by `weighted-bert predict` at its
-defaults (chunks of 2,000 rows: 23) with ``--probabilities``, each a fresh process on the
-same 2 cores, one after the other:
+defaults (chunks of 10,000 rows, 2,000 on an engine) with ``--probabilities``, each a fresh
+process on the same 2 cores, one after the other:
 
   (a) plain `predict` (the local engine: this process, torch's threads on every core);
   (b) ``--shard 0/2`` then ``--shard 1/2``, each into its own output;
   (c) ``--engine ray`` (a local Ray, one single-threaded worker a CPU);
   (d) ``--engine spark`` (``local[*]``, one single-threaded worker a CPU);
-  (e) plain `predict` with chunks of 10,000 rows (the former default), for what the chunk
-      size costs or gives.
+  (e) plain `predict` with the engines' chunks of 2,000 rows, for what the chunk size does.
 
 Each output must equal (a): the same rows and labels in the input's order (the shards' put
 back in chunk order), probabilities within 1e-6. Throughput is rows / wall seconds of the
@@ -40,6 +39,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -154,13 +154,16 @@ def by_chunk(rows: list, shards: list[list], count: int, chunk_rows: int) -> lis
     return out
 
 
-def equality(model: Path, data: Path, folder: Path, chunk_rows: int) -> dict:
+def equality(model: Path, data: Path, folder: Path, chunk_rows: int | None) -> dict:
+    """``chunk_rows`` None: each engine's default."""
     folder.mkdir(parents=True, exist_ok=True)
-    common = ["predict", "--model", model, "--data", data, "--overwrite", "--chunk-rows", chunk_rows]
+    common = ["predict", "--model", model, "--data", data, "--overwrite"]
+    common += ["--chunk-rows", chunk_rows] if chunk_rows else []
     runs, outputs = {}, {}
 
     def go(name, *extra, output=None):
         output = output or name
+        shutil.rmtree(folder / f"{output}.tsv.parts", ignore_errors=True)  # an interrupted benchmark's
         print(f"  {name} ...", flush=True)
         runs[name] = timed(command(*common, "--output", folder / f"{output}.tsv", "--probabilities",
                                    folder / f"{output}_p.tsv", *extra), folder / f"{output}.log")
@@ -171,14 +174,15 @@ def equality(model: Path, data: Path, folder: Path, chunk_rows: int) -> dict:
         go(f"shard {i}/2", "--shard", f"{i}/2", output=f"shard{i}")
     go("ray", "--engine", "ray")
     go("spark", "--engine", "spark")
-    go("plain, chunks of 10,000", "--chunk-rows", 10_000, output="plain_10000")
+    go("plain, the engines' chunks", "--chunk-rows", CHUNK_ROWS["ray"], output="plain_small_chunks")
     reference = read_predictions(folder / "plain.tsv")
     probabilities = np.loadtxt(folder / "plain_p.tsv", dtype=np.float64)
     rows = len(reference)
     shards = [read_predictions(folder / f"shard{i}.tsv") for i in range(2)]
     shard_p = [list(np.loadtxt(folder / f"shard{i}_p.tsv")) for i in range(2)]
-    outputs["shards"] = (by_chunk(rows, shards, 2, chunk_rows), np.array(by_chunk(rows, shard_p, 2, chunk_rows)))
-    for engine in ("ray", "spark", "plain_10000"):
+    local = chunk_rows or CHUNK_ROWS["local"]
+    outputs["shards"] = (by_chunk(rows, shards, 2, local), np.array(by_chunk(rows, shard_p, 2, local)))
+    for engine in ("ray", "spark", "plain_small_chunks"):
         outputs[engine] = (read_predictions(folder / f"{engine}.tsv"), np.loadtxt(folder / f"{engine}_p.tsv"))
     checks = {}
     for name, (predicted, p) in outputs.items():
@@ -189,10 +193,10 @@ def equality(model: Path, data: Path, folder: Path, chunk_rows: int) -> dict:
                         "max_probability_difference": float(np.abs(p - probabilities).max())}
     seconds = {"plain": runs["plain"]["seconds"], "shards": runs["shard 0/2"]["seconds"] + runs["shard 1/2"]["seconds"],
                "ray": runs["ray"]["seconds"], "spark": runs["spark"]["seconds"],
-               "plain_10000": runs["plain, chunks of 10,000"]["seconds"]}
-    return {"rows": rows, "chunk_rows": chunk_rows, "runs": runs, "checks": checks, "seconds": seconds,
+               "plain_small_chunks": runs["plain, the engines' chunks"]["seconds"]}
+    return {"rows": rows, "chunk_rows": chunk_rows or CHUNK_ROWS, "runs": runs, "checks": checks, "seconds": seconds,
             "rows_per_second": {k: rows / v for k, v in seconds.items()},
-            "overhead": {k: seconds[k] / seconds["plain"] - 1 for k in ("shards", "ray", "spark", "plain_10000")}}
+            "overhead": {k: seconds[k] / seconds["plain"] - 1 for k in seconds if k != "plain"}}
 
 
 def memory(model: Path, folder: Path, sizes: list[int]) -> dict:
@@ -205,6 +209,7 @@ def memory(model: Path, folder: Path, sizes: list[int]) -> dict:
             with source.open("rb") as src, data.open("wb") as dst:
                 for _, line in zip(range(size), src):
                     dst.write(line)
+        shutil.rmtree(folder / f"out_{size}.tsv.parts", ignore_errors=True)  # an interrupted benchmark's
         print(f"  memory: {size:,} lines ...", flush=True)
         run = timed(command("predict", "--model", model, "--data", data, "--output", folder / f"out_{size}.tsv",
                             "--probabilities", folder / f"out_{size}_p.tsv", "--overwrite"), folder / f"{size}.log")
@@ -243,13 +248,15 @@ def render(result: dict) -> str:
     lines = ["# Scoring at scale: engines, shards and memory", "",
              "Generated by `python benchmarks/scale.py`" + (" --quick" if result["quick"] else "") +
              f" on {result['cores']} CPU cores ({result['date']}).", "",
-             f"## Equality and throughput: {eq['rows']:,} lines, chunks of {eq['chunk_rows']:,}", "",
+             f"## Equality and throughput: {eq['rows']:,} lines, chunks of "
+             + (f"{eq['chunk_rows']:,} rows" if isinstance(eq["chunk_rows"], int) else
+                f"{eq['chunk_rows']['local']:,} rows ({eq['chunk_rows']['ray']:,} on an engine)"), "",
              "| run | rows | same texts | same labels | max probability difference | seconds | texts/s | "
              "overhead against plain |", "|---|---:|---|---|---:|---:|---:|---:|",
              f"| plain predict | {eq['rows']:,} | - | - | - | {eq['seconds']['plain']:.1f} | "
              f"{eq['rows_per_second']['plain']:.0f} | - |"]
     for name, label in (("shards", "--shard 0/2 + 1/2"), ("ray", "--engine ray"), ("spark", "--engine spark"),
-                        ("plain_10000", "plain, --chunk-rows 10000")):
+                        ("plain_small_chunks", f"plain, --chunk-rows {CHUNK_ROWS['ray']:,}")):
         c = eq["checks"][name]
         lines.append(f"| {label} | {c['rows']:,} | {c['same_texts']} | {c['same_labels']} | "
                      f"{c['max_probability_difference']:.1e} | {eq['seconds'][name]:.1f} | "
@@ -283,7 +290,7 @@ def main(argv=None) -> int:
     data = texts_file(RUNS / f"clinc_test_{rows}.txt", rows, shuffled=False)
     print(f"equality and throughput on {rows:,} lines", flush=True)
     result = {"quick": args.quick, "cores": len(os.sched_getaffinity(0)), "date": time.strftime("%Y-%m-%d"),
-              "equality": equality(model, data, RUNS / f"equality_{rows}", 1_000 if args.quick else CHUNK_ROWS)}
+              "equality": equality(model, data, RUNS / f"equality_{rows}", 1_000 if args.quick else None)}
     sizes = [20_000, 50_000, 100_000] if args.quick else [200_000, 1_000_000, 2_000_000]
     result["memory"] = memory(tiny(RUNS), RUNS / "memory", sizes)
     result["minutes"] = (time.time() - started) / 60

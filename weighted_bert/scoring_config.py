@@ -95,22 +95,25 @@ class PredictConfig(ScoreConfig):
                                         group="output")
     id_column: str | None = setting(None, "a column of the input (TSV, CSV, JSONL, Parquet) to copy first into the "
                                     "output, to join the answers back", group="output")
-    chunk_rows: int = setting(CHUNK_ROWS, "rows read, scored and written at a time: memory is bounded by a chunk, "
-                              "not the input", check=at_least(1), group="output")
+    chunk_rows: int | None = setting(None, "rows read, scored and written at a time: memory is bounded by a "
+                                     "chunk, not the input", check=at_least(1), group="output",
+                                     default_text="10,000; 2,000 with --engine ray or spark")
     shard: str | None = setting(None, "I/N: score only the chunks i with i %% N == I (of N tasks, numbered from 0), "
                                 "so that N tasks cover the input once", group="output", default_text="all of it")
     resume: bool = setting(False, "continue an interrupted predict into the same --output: the chunks it committed "
                            "are kept", group="output")
     overwrite: bool = setting(False, "replace an --output that exists", group="output")
     engine: str = setting(ENGINES[0], "where the chunks are scored: local (this process), ray (the Ray cluster at "
-                          "RAY_ADDRESS, else a local Ray), spark (Spark's master from PYSPARK_SUBMIT_ARGS or MASTER, else "
-                          "local[*]); the output is the same file", choices=ENGINES, group="engine")
+                          "RAY_ADDRESS, else a local Ray), spark (Spark's master from PYSPARK_SUBMIT_ARGS or MASTER, "
+                          "else local[*]); the output is the same file", choices=ENGINES, group="engine")
     workers: int | None = setting(None, "ray, spark: workers, each with the model and one CPU thread",
                                   check=at_least(1), group="engine", default_text="the engine's CPUs")
 
     def __post_init__(self):
         super().__post_init__()
         parse_shard(self.shard)
+        if self.chunk_rows is None:
+            self.chunk_rows = CHUNK_ROWS[self.engine]
         if self.workers is not None and self.engine == "local":
             raise SettingError("workers", self.workers, "is for --engine ray or spark (the local engine is this "
                                "process; --batch-size and the CPU threads set its speed)")

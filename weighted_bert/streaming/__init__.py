@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 
-# rows a chunk: few enough that an engine's workers share out an input's last chunks evenly
-# (at 10,000, 45,000 lines left one of two workers idle for its last half chunk: +18% time,
-# benchmarks/scale.py), many enough that a chunk's part files cost under 1% of its scoring
-CHUNK_ROWS = 2_000
 ENGINES = ("local", "ray", "spark")  # where the chunks are scored (see engines.py)
+# rows a chunk, by engine. Local: a chunk's texts are sorted by length for batching, and at 2,000
+# rows the batches pad more (+6 to 10% time on CLINC150, benchmarks/scale.py). On an engine: few
+# enough that single-threaded workers share out an input's last chunks evenly (at 10,000, 45,000
+# lines left one of two workers idle for the last half chunk: +18% against plain predict).
+CHUNK_ROWS = {"local": 10_000, "ray": 2_000, "spark": 2_000}
 
 
 @dataclass(frozen=True)
