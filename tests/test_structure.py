@@ -97,8 +97,8 @@ def test_no_unsafe_loading_in_the_package():
 # The package's layers, bottom to top: a module imports only from its own layer or below
 # (module-level and lazy imports alike). A new module joins a layer here, or the test fails.
 LAYERS = (
-    ("foundation", ("errors", "log", "page", "resources", "tokenizer_file", "speed", "files", "settings", "shot_groups",
-                    "export")),
+    ("foundation", ("errors", "log", "page", "resources", "tokenizer_file", "speed", "cpu", "files", "settings",
+                    "shot_groups", "export")),
     ("data", ("data", "labels", "label_audit.issues_file", "streaming.sources", "streaming.parts")),
     ("formulas", ("weights", "recipes", "loss_settings", "losses", "metrics", "multilabel", "multilabel.metrics",
                   "multilabel.thresholds", "multilabel.threshold_fit", "sampling", "calibration", "windows", "stage2",

@@ -22,6 +22,7 @@ from . import __doc__ as _package_doc
 from . import __version__
 from .cli_data import add_data_commands
 from .config import RunConfig
+from .cpu import share_the_cpu
 from .errors import SettingError, UserError
 from .log import set_verbosity
 from .scoring_config import CalibrateConfig, ExportConfig, PredictConfig, ScoreConfig, ServeConfig
@@ -333,6 +334,7 @@ def report_user_errors(func, *args, resumable: bool = False) -> int:
 
 def main(argv=None) -> int:
     """The command line; ``argv`` None: this process was started for it (its start-up is timed)."""
+    share_the_cpu()  # before torch is loaded: OpenMP reads its environment when it starts
     as_program, argv = argv is None, underscores_to_dashes(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     args.started_for_it = as_program

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from ..errors import UserError
 
 ENGINES = ("local", "ray", "spark")  # where the chunks are scored (see engines.py)
-# rows a chunk, by engine. Local: a chunk's texts are sorted by length for batching, and at 2,000
-# rows the batches pad more (+6 to 10% time on CLINC150, benchmarks/scale.py). On an engine: few
-# enough that single-threaded workers share out an input's last chunks evenly (at 10,000, 45,000
-# lines left one of two workers idle for the last half chunk: +18% against plain predict).
+# rows a chunk, by engine. Local: a chunk's texts are sorted by length for batching, and smaller
+# chunks pad more (2,000 against 10,000 rows on CLINC150: +6% in process, profiled; whole
+# processes on 45,000 lines +10% and +0%, benchmarks/scale.py). On an engine: few enough that its
+# single-threaded workers share out an input's last chunks evenly (at 10,000, 45,000 lines left one
+# of two workers idle for the last half chunk: +18% against plain predict).
 CHUNK_ROWS = {"local": 10_000, "ray": 2_000, "spark": 2_000}
 
 
