@@ -228,8 +228,9 @@ def plan(result: dict) -> list[str]:
     lines = [f"Measured here: plain `predict` answers {eq['rows_per_second']['plain']:.0f} texts/s on "
              f"{result['cores']} cores with this MiniLM-L6 (about {per_core:.0f} a core), the engines "
              f"{eq['rows_per_second']['ray']:.0f} (Ray) and {eq['rows_per_second']['spark']:.0f} (Spark); "
-             f"memory stays at the chunk's (table above), so a worker needs the model plus about "
-             f"{max(m['peak_mb'] for m in result['memory'].values()):.0f} MB whatever the input.", "",
+             f"memory does not grow with the input (table above: a process peaks at about "
+             f"{max(m['peak_mb'] for m in result['memory'].values()):.0f} MB with a 2-layer model, torch's "
+             "import included; a larger model adds its own size).", "",
              "| machines (16 cores each) | hours for 100M texts at the measured rate a core |", "|---:|---:|"]
     for machines in (1, 10, 50, 100):
         lines.append(f"| {machines} | {1e8 / (per_core * 16 * machines) / 3600:.1f} |")

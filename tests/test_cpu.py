@@ -40,13 +40,14 @@ def test_share_the_cpu_sets_only_what_the_user_left_unset(tmp_path, monkeypatch)
     monkeypatch.delitem(sys.modules, "torch", raising=False)  # as before torch is loaded
     environ = {}
     share_the_cpu(environ, _cgroup(tmp_path, "200000 100000"))
-    assert environ == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "2"}  # a container of 2 CPUs on 8
-    environ = {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "4"}
-    share_the_cpu(environ, tmp_path)
-    assert environ == {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "4"}
+    assert environ == {"GOMP_SPINCOUNT": "1000", "OMP_NUM_THREADS": "2"}  # a container of 2 CPUs on 8
+    for chosen in ({"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "4"}, {"GOMP_SPINCOUNT": "300000"}):
+        environ = dict(chosen)
+        share_the_cpu(environ, _cgroup(tmp_path / "none"))
+        assert environ == chosen  # the user's spin count or wait policy, and thread count, kept
     environ = {}
     share_the_cpu(environ, _cgroup(tmp_path / "none"))  # no limit: torch's own thread count is kept
-    assert environ == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert environ == {"GOMP_SPINCOUNT": "1000"}
 
 
 def test_share_the_cpu_changes_nothing_once_torch_is_loaded(tmp_path, monkeypatch):
@@ -56,9 +57,9 @@ def test_share_the_cpu_changes_nothing_once_torch_is_loaded(tmp_path, monkeypatc
     assert environ == {}
 
 
-def test_the_command_line_sets_the_wait_policy_before_torch_starts():
+def test_the_command_line_sets_the_spin_count_before_torch_starts():
     script = ("import os, sys\nfrom weighted_bert.cli import main\ntry:\n    main(['predict', '--help'])\n"
-              "except SystemExit:\n    pass\nimport torch\nprint(os.environ.get('OMP_WAIT_POLICY'))")
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+              "except SystemExit:\n    pass\nimport torch\nprint(os.environ.get('GOMP_SPINCOUNT'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "PASSIVE"
+    assert done.stdout.strip().splitlines()[-1] == "1000"
