@@ -2,6 +2,7 @@
 
     python benchmarks/shared_cpu.py                  # about 12 minutes on 2 CPU cores
     python benchmarks/shared_cpu.py --steps 10       # a smoke run
+    python benchmarks/shared_cpu.py --spin-counts 1000,10000,50000   # also these GOMP_SPINCOUNTs
 
 `weighted-bert train` at its defaults (the packaged MiniLM-L6 on CLINC150-LT,
 ../shared/data/clinc150_lt; the demo's length 64) for ``--steps`` optimizer steps, no
@@ -100,7 +101,10 @@ def render(results: dict, steps: int, cores: int) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--spin-counts", default="", help="comma-separated GOMP_SPINCOUNT values to add as policies")
     args = parser.parse_args(argv)
+    for count in filter(None, args.spin_counts.split(",")):
+        POLICIES[f"GOMP_SPINCOUNT={count}"] = {"GOMP_SPINCOUNT": count.strip()}
     cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="shared-cpu-") as tmp:
         results = measure(Path(tmp), args.steps)

@@ -8,9 +8,10 @@ thread sleeps. :func:`share_the_cpu`, called by the command line before torch is
 sets the OpenMP environment for both, unless the user has set it: ``GOMP_SPINCOUNT=1000``
 (a waiting thread spins about a microsecond, then sleeps) and, under a limit,
 ``OMP_NUM_THREADS`` to :func:`usable_cpus`. Measured (``benchmarks/shared_cpu.py``, MiniLM
-training on 2 cores): alone 3,100 real tokens/s against libgomp's default 3,170; two at once
-50% of alone each against 24%. ``OMP_WAIT_POLICY=PASSIVE`` (no spinning) gave 82% in a pair
-but cost 29% alone; 10,000 rounds kept 19% in a pair.
+training on 2 cores, two runs): alone 3,100 and 2,992 real tokens/s against libgomp's
+default 3,172 and 3,043; two at once 50% and 54% of alone each against 24% and 26%.
+``OMP_WAIT_POLICY=PASSIVE`` (no spinning) kept 82% and 92% in a pair but cost 29% and 25%
+alone; 10,000 rounds kept only 19% in a pair.
 """
 
 from __future__ import annotations
