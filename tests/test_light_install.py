@@ -1,8 +1,8 @@
 """The base install scores an exported model: the project installed with its declared base
-dependencies alone (pip, in a fresh virtual environment: no torch, no transformers) answers a
-file and the Python API as the full install does, and a command that needs the training stack
-says so in one line. pip installs the dependencies by name from the package registry; the
-test takes about 15 s."""
+dependencies and the serve extra (pip, in a fresh virtual environment: no torch, no
+transformers) answers a file, the Python API and a two-worker server as the full install
+does, and a command that needs the training stack says so in one line. pip installs the
+dependencies by name from the package registry; the test takes about 30 s."""
 
 import json
 import shutil
@@ -10,8 +10,10 @@ import subprocess
 import venv
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
+from helpers import stop_server
 
 from weighted_bert.cli import main
 
@@ -28,7 +30,7 @@ def test_the_base_install_scores_an_export_without_torch(trained_run, toy_data_d
 
     venv.create(tmp_path / "venv", with_pip=True)
     python = str(tmp_path / "venv" / "bin" / "python")
-    done = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)],
+    done = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{ROOT}[serve]"],
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -64,3 +66,16 @@ print(json.dumps({{"code": code, "labels": labels, "absent": absent}}))
         "error: this needs transformers, which the base install leaves out (it scores exported models: predict "
         '--backend onnx); install the training stack: pip install "weighted-bert[train]"']
     assert not (tmp_path / "t.tsv").exists() and not (tmp_path / "t.tsv.parts").exists()
+
+    # serve with the ONNX backend: two worker processes, no torch in either
+    server = subprocess.Popen([str(tmp_path / "venv" / "bin" / "weighted-bert"), "serve", "--model", str(run),
+                               "--backend", "onnx", "--workers", "2", "--port", "0"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        line = server.stdout.readline()
+        assert "http://" in line, line + server.stderr.read()
+        url = "http://" + line.split("http://", 1)[1].split(" ", 1)[0]
+        answer = httpx.post(f"{url}/predict", json={"inputs": "the striker scored a late goal"}, timeout=60).json()
+        assert answer[0][0]["label"] == out["labels"][0]  # the one text's classes, most probable first
+    finally:
+        stop_server(server)

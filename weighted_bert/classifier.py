@@ -270,9 +270,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def load_model(model, *, backend: str = "torch", **load_options) -> FineTuned:
+def load_model(model, *, backend: str = "torch", threads: int | None = None, **load_options) -> FineTuned:
     """A fine-tuned model folder as a :class:`~weighted_bert.model_folder.FineTuned`; with
-    ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export runs in place of the PyTorch model."""
+    ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export runs in place of the PyTorch model
+    (on ``threads`` threads; None: torch's count where torch is loaded, else the CPUs)."""
     fine_tuned = load_fine_tuned(model, weights=backend == "torch", **load_options)
     if backend == "torch":
         return fine_tuned
@@ -282,6 +283,6 @@ def load_model(model, *, backend: str = "torch", **load_options) -> FineTuned:
     if not path.is_file():
         raise RunError(f"{path}: no such ONNX model; write it first with `weighted-bert export --model "
                        f"{model}{' --quantize int8' if backend == 'onnx-int8' else ''}`")
-    onnx = OnnxClassifier(path, len(fine_tuned.label_map))
+    onnx = OnnxClassifier(path, len(fine_tuned.label_map), threads=threads)
     onnx.config = fine_tuned.model.config  # labels, problem type, position limit
     return dataclasses.replace(fine_tuned, model=onnx)

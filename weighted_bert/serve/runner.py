@@ -91,12 +91,14 @@ def _bind(config: ServeConfig) -> socket.socket:
 
 
 def _worker(config: ServeConfig, sock: socket.socket, threads: int, ready) -> None:
-    import torch
-
     from ..classifier import load_model
 
-    torch.set_num_threads(threads)  # before the model (and ONNX Runtime's session) is made
-    sys.exit(_serve_here(config, sock, load_model(config.model, backend=config.backend), ready=ready.set))
+    if config.backend == "torch":  # an ONNX backend needs no torch (the light install has none)
+        import torch
+
+        torch.set_num_threads(threads)
+    model = load_model(config.model, backend=config.backend, threads=threads)
+    sys.exit(_serve_here(config, sock, model, ready=ready.set))
 
 
 def _precision(config: ServeConfig) -> str:
