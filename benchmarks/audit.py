@@ -40,6 +40,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -73,17 +74,27 @@ def read_rows(path: Path) -> list[tuple[str, str]]:
 
 
 def flips(labels: list[str], rate: float, kind: str, seed: int, confused: dict | None) -> dict[int, str]:
-    """Row index -> the wrong label it gets."""
+    """Row index -> the wrong label it gets. No class may vanish from training (dev and test
+    keep it): where every row given a class was flipped away, its first such row keeps its
+    label and another row, drawn from a further permutation, is flipped in its place (no
+    class vanished at seed 0, so its flips are as before)."""
     rng = np.random.default_rng(seed)
     classes = sorted(set(labels))
+
+    def wrong(i):
+        return str(rng.choice([c for c in classes if c != labels[i]])) if kind == "uniform" else confused[labels[i]]
+
     chosen = rng.choice(len(labels), size=round(rate * len(labels)), replace=False)
-    out = {}
-    for i in sorted(chosen.tolist()):
-        if kind == "uniform":
-            out[i] = str(rng.choice([c for c in classes if c != labels[i]]))
-        else:
-            out[i] = confused[labels[i]]
-    return out
+    out = {i: wrong(i) for i in sorted(chosen.tolist())}
+    spare = None
+    while vanished := sorted(set(labels) - {out.get(i, y) for i, y in enumerate(labels)}):
+        spare = spare if spare is not None else iter(rng.permutation(len(labels)).tolist())
+        keep = min(i for i in out if labels[i] == vanished[0])
+        del out[keep]
+        candidate = next(i for i in spare if i not in out and i != keep and Counter(
+            out.get(j, y) for j, y in enumerate(labels))[labels[i]] > 1)
+        out[candidate] = wrong(candidate)
+    return dict(sorted(out.items()))
 
 
 def most_confused(run: Path) -> dict[str, str]:
