@@ -70,15 +70,15 @@ def stream_predict(config) -> int:
 
 def _score(config, classifier: Classifier, task, read_options: dict, parts: Parts) -> int:
     shard = parse_shard(config.shard)
-    found, kept = [], 0
+    found = kept = 0  # this shard's chunks, and those committed by an earlier run
 
     def work():
-        nonlocal kept
+        nonlocal found, kept
         for index, load in chunks(config.data, chunk_rows=config.chunk_rows, read_options=read_options,
                                   pair=bool(classifier.fine_tuned.info.pair), id_column=config.id_column):
             if not shard.mine(index):
                 continue
-            found.append(index)
+            found += 1
             if parts.done(index):
                 kept += 1
                 continue
