@@ -162,6 +162,14 @@ def test_predict_for_another_target_prior_is_the_bayes_shift(trained_run, toy_da
     keep_calibration(fine_tuned, Calibration(log_prior=list(log_prior_from_counts(fine_tuned.info.class_counts)),
                                              target_log_prior=list(old), tau=1.0, accepted=True))
     before = probabilities()
+    # read without the calibration, the raw answers carry the recipe's prior, not the decision's
+    from weighted_bert.classifier import Classifier
+
+    raw = Classifier(load_fine_tuned(run), calibration=False)
+    uniform = Classifier(load_fine_tuned(run), calibration=False, target_prior="uniform")
+    np.testing.assert_allclose(uniform.shift, 0, atol=1e-6)  # inverse weights answer for uniform; not log(1/3) - old
+    texts = [line.split("\t")[0] for line in test.read_text().splitlines()[:5]]
+    np.testing.assert_allclose(uniform.predict_proba(texts), raw.predict_proba(texts), atol=1e-6)
     prior = tmp_path / "prior.json"
     prior.write_text(json.dumps({"finance": 0.1, "sport": 0.1, "weather": 0.8}))
     after = probabilities("--target-prior", str(prior))

@@ -22,7 +22,7 @@ from .errors import RunError, UserError
 from .model_folder import FineTuned, load_fine_tuned
 from .prediction import predict_logits, row_lengths
 from .windows import check_windows
-from .windows.reading import Windows, aggregate, encode_windows
+from .windows.reading import Windows, aggregate, encode_windows, mean_over_windows
 
 IN_MEMORY = "<texts>"  # the path of a Dataset made from texts in memory (its lines: position + 1)
 
@@ -60,7 +60,7 @@ class Classifier:
         self.fine_tuned, self.batch_size, self.precision = fine_tuned, batch_size, precision
         self.calibration = calibration
         self.target_prior = target_prior
-        self.shift = fine_tuned.prior_shift(target_prior) if target_prior else None
+        self.shift = fine_tuned.prior_shift(target_prior, calibrated=calibration) if target_prior else None
         self.plan = fine_tuned.window_plan.replace(stride=stride, max_windows=max_windows, aggregation=aggregation)
         check_windows(fine_tuned.max_seq_length, self.plan.stride, self.plan.max_windows)
 
@@ -145,7 +145,7 @@ class Classifier:
     def _forward(self, windows: Windows) -> np.ndarray:
         """Raw logits a document: its windows' aggregated by the plan's rule."""
         return aggregate(self._window_forward(windows), windows.starts, self.plan.aggregation,
-                         multi_label=self.multi_label)
+                         self.fine_tuned.outputs)
 
     def windows(self, data) -> Windows:
         """``data``'s token ids as the model reads them: a window a short text, several a long one."""
@@ -185,8 +185,8 @@ class Classifier:
         windows = self.windows(data)
         raw, inputs = predict_logits(model, self.fine_tuned.tokenizer, windows.encodings, batch_size=self.batch_size,
                                      precision=self.precision, inputs_of=model.get_submodule(name))
-        logits = aggregate(raw, windows.starts, self.plan.aggregation, multi_label=self.multi_label)
-        return self._answerable(logits), aggregate(inputs, windows.starts, "mean", multi_label=False)
+        logits = aggregate(raw, windows.starts, self.plan.aggregation, self.fine_tuned.outputs)
+        return self._answerable(logits), mean_over_windows(inputs, windows.starts)
 
     def logits_and_embeddings(self, data) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`logits` and each text's sentence embedding: the encoder's last hidden states
@@ -196,14 +196,14 @@ class Classifier:
         windows = self.windows(data)
         raw, pooled = predict_logits(self.fine_tuned.model, self.fine_tuned.tokenizer, windows.encodings,
                                      batch_size=self.batch_size, precision=self.precision, mean_pooled=True)
-        logits = aggregate(raw, windows.starts, self.plan.aggregation, multi_label=self.multi_label)
-        return self._answerable(logits), aggregate(pooled, windows.starts, "mean", multi_label=False)
+        logits = aggregate(raw, windows.starts, self.plan.aggregation, self.fine_tuned.outputs)
+        return self._answerable(logits), mean_over_windows(pooled, windows.starts)
 
     def document_logits(self, window_logits: np.ndarray, windows: Windows) -> np.ndarray:
         """What :meth:`logits` gives, from :meth:`window_logits`' output: to read the same
         windows by several rules (``with_options(aggregation=...)``) without scoring them again."""
         return self._answerable(aggregate(window_logits, windows.starts, self.plan.aggregation,
-                                          multi_label=self.multi_label))
+                                          self.fine_tuned.outputs))
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return self.fine_tuned.probabilities(logits)
@@ -220,17 +220,8 @@ class Classifier:
         model has one and calibration is on, else the most probable class. Multi-label: the
         labels at or above their thresholds (0.5 without), at most ``top_k``, at least one with
         ``at_least_one``."""
-        ft = self.fine_tuned
-        if ft.multi_label:
-            decided = ft.decide_sets(probabilities, top_k=top_k, at_least_one=at_least_one)
-            names = self.labels
-            return decided, [[names[j] for j in np.flatnonzero(row)[np.argsort(-p[row], kind="stable")]]
-                             for row, p in zip(decided, np.asarray(probabilities))]
-        if top_k is not None or at_least_one:
-            raise UserError(f"{ft.path}: top_k and at_least_one are for multi-label models; this one gives one "
-                            "label a text")
-        decided = ft.decide(probabilities, use_calibration=self.calibration)
-        return decided, [ft.label_of(i) for i in decided]
+        return self.fine_tuned.outputs.decide(self.fine_tuned, probabilities, use_calibration=self.calibration,
+                                              top_k=top_k, at_least_one=at_least_one)
 
     def predict(self, data, *, top_k: int | None = None, at_least_one: bool = False) -> list:
         """Each text's label (an abstention: the calibration's ``abstain_label``), or for a

@@ -103,9 +103,9 @@ def calibrate_model(config):
     classifier = Classifier.load(config.model, backend=config.backend, batch_size=config.batch_size,
                                  precision=config.precision, calibration=False)
     fine_tuned = classifier.fine_tuned
-    if fine_tuned.multi_label:
-        raise UserError(f"{fine_tuned.path}: a multi-label model; its decision is its per-label thresholds, fitted "
-                        "on dev by train (--thresholds per_label|global|none); calibrate is for single-label models")
+    fine_tuned.outputs.refuse_label_sets(
+        f"{fine_tuned.path}: a multi-label model; its decision is its per-label thresholds, fitted on dev by train "
+        "(--thresholds per_label|global|none); calibrate is for single-label models")
     counts = fine_tuned.info.class_counts
     labels = fine_tuned.label_map.labels
     if not counts:

@@ -141,6 +141,13 @@ class FineTuned:
             "multi_label_classification"
 
     @property
+    def outputs(self):
+        """What the model's outputs mean (:mod:`weighted_bert.outputs`): softmax or one sigmoid a label."""
+        from .outputs import outputs_of
+
+        return outputs_of(self.multi_label)
+
+    @property
     def max_seq_length(self) -> int:
         """The training truncation; for a model from elsewhere, its own position limit."""
         if self.info.max_seq_length:
@@ -181,11 +188,12 @@ class FineTuned:
                      "--no-calibration turns it off")
         return raw if calibration.folded_into else calibration.apply(raw).astype(raw.dtype)
 
-    def prior_shift(self, spec: str):
+    def prior_shift(self, spec: str, *, calibrated: bool = True):
         """``log(new) - log(old)`` in label order, the Bayes shift of calibrated probabilities
         (Saerens et al., 2002) to ``spec`` from the prior the model's answers carry: the target
-        prior its decision was fitted for, or where no decision moved its answers, the prior its
-        training recipe answers for in theory (:func:`~.calibration.inputs.trained_log_prior`)."""
+        prior its decision was fitted for, or where no decision moved its answers (or the
+        answers are read without the calibration: ``calibrated=False``), the prior its training
+        recipe answers for in theory (:func:`~.calibration.inputs.trained_log_prior`)."""
         import numpy as np
 
         from .calibration.inputs import target_log_prior
@@ -194,7 +202,7 @@ class FineTuned:
         if spec == "dev":
             raise UserError("--target-prior dev is for fitting on a dev file (train, calibrate); here give train, "
                             "uniform or a JSON file of label -> frequency")
-        old, source = self._answers_prior()
+        old, source = self._answers_prior(calibrated)
         if old is None:
             raise UserError(f"{self.path}: --target-prior needs to know the prior this model's answers carry: a "
                             f"decision fitted for a target prior (train --target-prior, or calibrate --objective "
@@ -205,15 +213,16 @@ class FineTuned:
                                [1] * len(self.label_map), dev_labels=[])
         return new - np.asarray(old)
 
-    def _answers_prior(self):
+    def _answers_prior(self, calibrated: bool = True):
         """``(log prior or None, where it comes from, in words)`` for :meth:`prior_shift`."""
-        calibration = self.calibration
+        calibration = self.calibration if calibrated else None
         if calibration is not None and calibration.target_log_prior is not None:
             return calibration.target_log_prior, "the target prior its decision was fitted for"
         if calibration is not None and (calibration.tau or calibration.biases is not None):
             return None, f"a decision fitted for {calibration.objective}, which no prior describes"
         prior, source = self.recipe_prior()
-        return prior, (f"{source} (no decision was fitted that moves it)" if prior is not None else source)
+        unmoved = "no decision was fitted that moves it" if calibrated else "the calibration not applied"
+        return prior, (f"{source} ({unmoved})" if prior is not None else source)
 
     def recipe_prior(self):
         """``(log prior or None, in words)``: the class prior the training recipe's raw logits
@@ -224,9 +233,10 @@ class FineTuned:
         from .settings import default_of
 
         settings, loss = self.info.settings or {}, self.info.loss
-        if self.multi_label or not settings or not self.info.class_counts:
-            return None, ("sigmoid outputs (multi-label), to which one class prior does not apply" if self.multi_label
-                          else "no training recipe on record")
+        if not self.outputs.prior_applies:
+            return None, self.outputs.no_prior
+        if not settings or not self.info.class_counts:
+            return None, "no training recipe on record"
         sampling = settings.get("sampling", default_of(RunConfig, "sampling"))
         prior = trained_log_prior(loss, {**settings, **(self.info.loss_options or {})}, sampling,
                                   self.info.class_counts, self.label_map.labels)
@@ -235,17 +245,7 @@ class FineTuned:
 
     def probabilities(self, logits):
         """Class probabilities (softmax), or for a multi-label model one sigmoid per label."""
-        from .prediction import sigmoid, softmax
-
-        return sigmoid(logits) if self.multi_label else softmax(logits)
-
-    def decide_sets(self, scores, *, top_k: int | None = None, at_least_one: bool = False):
-        """Multi-label: the 0/1 decisions (rows x labels) for sigmoid ``scores`` by the saved
-        thresholds (0.5 without), at most ``top_k`` a row, at least one with ``at_least_one``."""
-        from .multilabel.thresholds import Thresholds
-
-        thresholds = self.thresholds or Thresholds.half(self.label_map.labels)
-        return thresholds.decide(scores, top_k=top_k, at_least_one=at_least_one)
+        return self.outputs.probabilities(logits)
 
     def decide(self, probabilities, *, use_calibration: bool = True):
         """Class index per row of (calibrated) ``probabilities``: the calibration's decision rule

@@ -9,6 +9,9 @@ and the model card describe the task. The task is chosen where it is known (the 
 file's labels, a model folder's record) by :func:`task_of`; the code that uses it does
 not ask again.
 
+A task is its outputs (:mod:`weighted_bert.outputs`: probabilities, the answer rule, the
+join of a long text's windows, which the model layer uses alone) plus the above.
+
 The decision itself is the model's (:class:`~weighted_bert.model_folder.FineTuned`: the
 calibration's rule, or the per-label thresholds) and is fitted by the run
 (:mod:`weighted_bert.training.decisions`).
@@ -25,15 +28,15 @@ from .data import DEFAULT_SEPARATOR
 from .data.readers import JSONL_EXTENSIONS
 from .errors import DataFormatError, UserError
 from .log import get_logger
+from .outputs import LabelSet, OneClass
 from .result_files import write_predictions, write_test_results
 
 log = get_logger(__name__)
 
 
-class SingleLabel:
+class SingleLabel(OneClass):
     """One class a text: softmax outputs, the calibration's decision rule."""
 
-    multi_label = False
     noun = "classes"
     kind = "text classifier"
 
@@ -116,10 +119,9 @@ class SingleLabel:
         return []
 
 
-class MultiLabel:
+class MultiLabel(LabelSet):
     """A set of labels a text: one sigmoid a label, per-label thresholds."""
 
-    multi_label = True
     noun = "labels"
     kind = "multi-label text classifier (each text gets a set of labels)"
 

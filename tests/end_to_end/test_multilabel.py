@@ -16,6 +16,7 @@ from weighted_bert.data import read_dataset
 from weighted_bert.labels import LabelMap
 from weighted_bert.multilabel.threshold_fit import SHRINK
 from weighted_bert.multilabel.thresholds import Thresholds
+from weighted_bert.outputs import LABEL_SET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,7 +169,7 @@ def test_a_long_text_is_read_in_windows_label_by_label(ml_run):
         classifier = weighted_bert.load(ml_run, window_aggregation=rule, max_windows=16)
         logits, windows = classifier.with_options(calibration=False).window_logits([text])
         assert windows.counts[0] > 2  # the tiny model reads 64 tokens a window
-        expected = aggregate(logits, windows.starts, rule, multi_label=True)[0]
+        expected = aggregate(logits, windows.starts, rule, LABEL_SET)[0]
         if rule == "max":
             np.testing.assert_allclose(expected, logits.max(axis=0), rtol=1e-6)
         assert classifier.fine_tuned.calibration is None  # a multi-label model decides by its thresholds

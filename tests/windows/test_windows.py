@@ -13,6 +13,7 @@ from helpers import FILLER, KEYWORDS, TRAIN_FLAGS
 from weighted_bert.cli import main
 from weighted_bert.data import Example
 from weighted_bert.errors import SettingError, UserError
+from weighted_bert.outputs import LABEL_SET, ONE_CLASS
 from weighted_bert.prediction import EncodedDataset
 from weighted_bert.windows import AGGREGATIONS, WindowPlan, check_windows
 from weighted_bert.windows.reading import aggregate, choose_aggregation, encode_windows, windows_needed
@@ -22,22 +23,22 @@ def test_mean_max_and_first_by_hand():
     # two documents: windows 0-1 and window 2
     logits = np.array([[2.0, 0.0], [0.0, 4.0], [1.0, 3.0]], dtype=np.float32)
     starts = np.array([0, 2, 3])
-    assert aggregate(logits, starts, "mean", multi_label=False).tolist() == [[1.0, 2.0], [1.0, 3.0]]
-    assert aggregate(logits, starts, "first", multi_label=False).tolist() == [[2.0, 0.0], [1.0, 3.0]]
+    assert aggregate(logits, starts, "mean", ONE_CLASS).tolist() == [[1.0, 2.0], [1.0, 3.0]]
+    assert aggregate(logits, starts, "first", ONE_CLASS).tolist() == [[2.0, 0.0], [1.0, 3.0]]
     # max: per class the highest softmax probability of any window, as log-probabilities
     p0 = 1 / (1 + np.exp(-2.0))  # window 0: class 0 at e^2 / (e^2 + 1)
     p1 = 1 / (1 + np.exp(-4.0))  # window 1: class 1 at e^4 / (1 + e^4)
-    np.testing.assert_allclose(aggregate(logits, starts, "max", multi_label=False)[0], np.log([p0, p1]), atol=1e-6)
+    np.testing.assert_allclose(aggregate(logits, starts, "max", ONE_CLASS)[0], np.log([p0, p1]), atol=1e-6)
     # a one-window document keeps its own softmax under every rule
-    one = aggregate(logits, starts, "max", multi_label=False)[1]
+    one = aggregate(logits, starts, "max", ONE_CLASS)[1]
     np.testing.assert_allclose(np.exp(one) / np.exp(one).sum(), np.exp([1, 3]) / np.exp([1, 3]).sum(), rtol=1e-6)
     # multi-label max: the highest logit of each label (sigmoid is monotone)
-    assert aggregate(logits, starts, "max", multi_label=True).tolist() == [[2.0, 4.0], [1.0, 3.0]]
+    assert aggregate(logits, starts, "max", LABEL_SET).tolist() == [[2.0, 4.0], [1.0, 3.0]]
     # one window each: unchanged, whatever the rule
-    assert aggregate(logits, np.arange(4), "max", multi_label=False) is not None
-    np.testing.assert_array_equal(aggregate(logits, np.arange(4), "mean", multi_label=False), logits)
+    assert aggregate(logits, np.arange(4), "max", ONE_CLASS) is not None
+    np.testing.assert_array_equal(aggregate(logits, np.arange(4), "mean", ONE_CLASS), logits)
     with pytest.raises(SettingError):
-        aggregate(logits, starts, "median", multi_label=False)
+        aggregate(logits, starts, "median", ONE_CLASS)
 
 
 def test_the_best_rule_on_dev_wins_and_ties_keep_the_earlier():

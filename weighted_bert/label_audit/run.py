@@ -34,6 +34,7 @@ from ..errors import RunError, SettingError, UserError
 from ..files import atomic_write_bytes, atomic_write_text, write_json
 from ..labels import build_label_map
 from ..log import get_logger
+from ..outputs import outputs_of
 from ..run_folder import COMPARE_PLAN, MODEL, RUN_SUMMARY
 from ..settings import build
 from ..shot_groups import shot_group
@@ -76,9 +77,8 @@ def run_audit(settings: dict, *, output_dir, audit: AuditSettings | None = None)
     from ..training.runner import read_splits
 
     train, dev, test = read_splits(base)
-    if train.multi_label:
-        raise UserError(f"{train.path}: the labels are lists (multi-label); the audit judges single-label data, "
-                        "one label a row")
+    outputs_of(train.multi_label).refuse_label_sets(
+        f"{train.path}: the labels are lists (multi-label); the audit judges single-label data, one label a row")
     label_map = build_label_map(train, explicit=base.labels, order=base.label_order)
     y = np.asarray(label_map.encode(train))
     counts = np.bincount(y, minlength=len(label_map))

@@ -124,7 +124,7 @@ def create_app(state: ServerState) -> FastAPI:
     labels = list(state.fine_tuned.label_map.labels)
     calibration = state.fine_tuned.calibration
     rule = state.config.calibration and calibration is not None and calibration.decision_rule is not None
-    multi_label = state.fine_tuned.multi_label
+    says_decisions = state.fine_tuned.outputs.says_decisions(rule)
 
     @app.post("/predict", summary="Classify one text or a list of texts")
     async def predict(request: Request):
@@ -172,7 +172,7 @@ def create_app(state: ServerState) -> FastAPI:
         headers = {"X-Truncated-Inputs": ",".join(cut)} if cut else {}
         if any(n > 1 for n in said.windows):  # each input's windows, where one was read in several
             headers["X-Windows"] = ",".join(str(n) for n in said.windows)
-        if multi_label or rule:  # each input's label set (by the thresholds), or its label by the decision rule
+        if says_decisions:  # each input's label set (by the thresholds), or its label by the decision rule
             headers["X-Decisions"] = json.dumps(said.labels)
         return JSONResponse(answers, headers=headers)
 

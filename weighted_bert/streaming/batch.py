@@ -20,14 +20,13 @@ Spark::
 from __future__ import annotations
 
 from ..errors import UserError
-from ..labels import SET_SEPARATOR
 
 ANSWERS = ("predicted_label", "probability", "truncated", "windows")
 
 
 class BatchScorer:
     """``BatchScorer(model, text_column="text", ...)(batch) -> batch + ANSWERS``. A multi-label
-    model's ``predicted_label`` is its label set joined by ``|`` (most probable first) and its
+    model's ``predicted_label`` is its label set joined by ``;`` (most probable first) and its
     ``probability`` that of its most probable label; an abstention is the calibration's label."""
 
     def __init__(self, model, *, text_column: str = "text", text_pair_column: str | None = None, batch_size: int = 64,
@@ -72,13 +71,7 @@ class BatchScorer:
             return out
         answers = self.classifier.answer(texts, top_k=self.top_k, at_least_one=self.at_least_one,
                                          measure_truncation=True)
-        p = answers.probabilities
-        if self.classifier.multi_label:
-            out["predicted_label"] = [SET_SEPARATOR.join(labels) for labels in answers.labels]
-            out["probability"] = p.max(axis=1).astype(float)
-        else:  # the decided class's probability (an abstention: the highest, below the threshold), as predict writes
-            out["predicted_label"] = answers.labels
-            out["probability"] = [float(p[i, k] if k >= 0 else p[i].max()) for i, k in enumerate(answers.decided)]
+        out["predicted_label"], out["probability"] = self.classifier.fine_tuned.outputs.answer_columns(answers)
         out["truncated"] = answers.truncated
         out["windows"] = answers.windows
         return out

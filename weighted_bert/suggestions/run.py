@@ -48,9 +48,9 @@ def suggest(classifier: Classifier, data, *, budget: int, strategy: str = STRATE
     """The picks, in pick order: dicts of :data:`COLUMNS` (``line``: the text's place in ``data``)."""
     if strategy not in STRATEGIES:
         raise UserError(f"strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
-    if classifier.multi_label:
-        raise UserError(f"{classifier.path}: a multi-label model; suggest shares its picks out by class and needs a "
-                        "single-label model")
+    classifier.fine_tuned.outputs.refuse_label_sets(
+        f"{classifier.path}: a multi-label model; suggest shares its picks out by class and needs a single-label "
+        "model")
     if (data.examples if isinstance(data, Dataset) else list(data) if not isinstance(data, str) else True) == []:
         raise UserError(f"{getattr(data, 'path', 'the pool')}: the pool is empty; expected texts to pick from")
     pool = classifier.dataset(data)

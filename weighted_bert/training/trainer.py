@@ -117,6 +117,7 @@ class WeightedTrainer(Trainer):
         Datasets other than ours take the Trainer's loop."""
         from transformers.trainer_utils import EvalLoopOutput, EvalPrediction
 
+        from ..outputs import outputs_of
         from ..prediction import EncodedDataset, predict_logits
         from ..windows.reading import aggregate
 
@@ -129,7 +130,7 @@ class WeightedTrainer(Trainer):
                                            batch_size=self.args.eval_batch_size)
         labels = dataset.labels
         logits = window_logits if dataset.starts is None else aggregate(
-            window_logits, dataset.starts, self.window_aggregation, multi_label=labels.ndim == 2)
+            window_logits, dataset.starts, self.window_aggregation, outputs_of(labels.ndim == 2))
         metrics = self.compute_metrics(EvalPrediction(predictions=logits, label_ids=labels)) \
             if self.compute_metrics is not None else {}
         with torch.no_grad():

@@ -36,14 +36,14 @@ def settle_windows(config, classifier: FineTuned, trainer, dev, output: Path) ->
         starts = None if windows.one_each else windows.starts
     if starts is None:  # every dev text fits one window
         return window_logits
-    task, multi_label = task_of(classifier.multi_label), classifier.multi_label
+    task = task_of(classifier.multi_label)
     record = dict(classifier.info.windows)
     if config.window_aggregation == WINDOW_CHOICE:
         targets = task.targets(classifier.label_map, dev)
         metric = config.metric_for_best_model
 
         def score(rule):
-            metrics = task.epoch_metrics(aggregate(window_logits, starts, rule, multi_label=multi_label), targets,
+            metrics = task.epoch_metrics(aggregate(window_logits, starts, rule, task), targets,
                                          train_counts=classifier.info.class_counts,
                                          many_threshold=config.many_threshold, few_threshold=config.few_threshold)
             return metrics.get(metric, metrics["macro_f1"])
@@ -54,4 +54,4 @@ def settle_windows(config, classifier: FineTuned, trainer, dev, output: Path) ->
         record.update(aggregation=rule, chosen_by=f"dev {metric}", dev_scores=scores)
         classifier.info.windows = record
         classifier.info.write(output / MODEL)
-    return aggregate(window_logits, starts, record["aggregation"], multi_label=multi_label)
+    return aggregate(window_logits, starts, record["aggregation"], task)

@@ -1,9 +1,10 @@
 """Cutting texts into windows and joining the windows' logits (see :mod:`weighted_bert.windows`).
 
+>>> from weighted_bert.outputs import ONE_CLASS
 >>> logits = np.array([[2.0, 0.0], [0.0, 4.0], [1.0, 1.0]], dtype=np.float32)
->>> aggregate(logits, np.array([0, 2, 3]), "mean", multi_label=False).tolist()
+>>> aggregate(logits, np.array([0, 2, 3]), "mean", ONE_CLASS).tolist()
 [[1.0, 2.0], [1.0, 1.0]]
->>> aggregate(logits, np.array([0, 2, 3]), "first", multi_label=False).tolist()
+>>> aggregate(logits, np.array([0, 2, 3]), "first", ONE_CLASS).tolist()
 [[2.0, 0.0], [1.0, 1.0]]
 """
 
@@ -149,8 +150,9 @@ def _windows_of(backend, example, max_seq_length: int, stride: int, direction: s
     return windows, len(windows)
 
 
-def aggregate(logits: np.ndarray, starts: np.ndarray, rule: str, *, multi_label: bool) -> np.ndarray:
-    """Per document (windows ``starts[i]:starts[i + 1]``) one row of logits by ``rule``."""
+def aggregate(logits: np.ndarray, starts: np.ndarray, rule: str, outputs) -> np.ndarray:
+    """Per document (windows ``starts[i]:starts[i + 1]``) one row of logits by ``rule``;
+    ``outputs`` (:mod:`weighted_bert.outputs`) says what ``max`` takes the largest of."""
     logits = np.asarray(logits, dtype=np.float32)
     if len(starts) - 1 == len(logits):
         return logits
@@ -158,14 +160,18 @@ def aggregate(logits: np.ndarray, starts: np.ndarray, rule: str, *, multi_label:
     if rule == "first":
         return logits[first]
     if rule == "mean":
-        return (np.add.reduceat(logits, first, axis=0) / np.diff(starts)[:, None]).astype(np.float32)
+        return mean_over_windows(logits, starts)
     if rule == "max":
-        if multi_label:
-            return np.maximum.reduceat(logits, first, axis=0)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return np.maximum.reduceat(log_p, first, axis=0).astype(np.float32)
+        return outputs.join_max(logits, first)
     raise SettingError("window_aggregation", rule, "is not one of " + ", ".join(AGGREGATIONS))
+
+
+def mean_over_windows(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per document the mean of its windows' rows (logits, or features)."""
+    values = np.asarray(values, dtype=np.float32)
+    if len(starts) - 1 == len(values):
+        return values
+    return (np.add.reduceat(values, np.asarray(starts[:-1]), axis=0) / np.diff(starts)[:, None]).astype(np.float32)
 
 
 def choose_aggregation(score_of, *, greater_is_better: bool = True) -> tuple[str, dict[str, float]]:
