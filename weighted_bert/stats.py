@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DEFAULT_SEPARATOR, Columns, Dataset, find_data_files, read_dataset
+from .data import Columns, Dataset, find_data_files, label_separator_for, read_dataset
 from .errors import DataFormatError
 from .files import atomic_write_bytes, write_json
 from .labels import LabelMap, labels_of
@@ -98,7 +98,7 @@ def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_
     for name, file in splits.items():
         datasets[name] = read_dataset(file, labels="required" if name == "train" else "optional", pair=pair,
                                       columns=columns, multi_label=multi_label,
-                                      label_separator=label_separator or (DEFAULT_SEPARATOR if multi_label else None))
+                                      label_separator=label_separator_for(label_separator, multi_label))
         pair = datasets[name].is_pair if pair is None else pair
         multi_label = datasets[name].multi_label if datasets[name].has_labels else multi_label
     result = {"splits": {}, "unit": "tokens" if tokenizer is not None else "whitespace words"}

@@ -84,6 +84,12 @@ DEFAULT_SEPARATOR = ","  # between the labels of a multi-label row in a TSV/CSV/
 DEFAULT_LABEL, PLURAL_LABEL = "label", "labels"  # a file without the default column may name it "labels"
 
 
+def label_separator_for(given: str | None, multi_label: bool | None) -> str | None:
+    """The separator a multi-label run splits label fields at: the one given, else
+    :data:`DEFAULT_SEPARATOR` where the task is known to be multi-label (None: JSONL lists only)."""
+    return given or (DEFAULT_SEPARATOR if multi_label else None)
+
+
 @dataclass(frozen=True)
 class Columns:
     """Column (or key) names for formats with a header."""

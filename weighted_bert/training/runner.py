@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import RunConfig
-from ..data import DEFAULT_SEPARATOR, Dataset, find_data_files, read_dataset
+from ..data import Dataset, find_data_files, label_separator_for, read_dataset
 from ..errors import RunError
 from ..files import atomic_write_bytes, atomic_write_text, write_json
 from ..labels import LabelMap, build_label_map
@@ -157,7 +157,7 @@ def read_splits(config: RunConfig, pair: bool | None = None, multi_label: bool |
                            f"or name it with {flag}")
     multi_label = config.multi_label if config.do_train else multi_label
     read = dict(columns=config.columns(), on_bad_line=config.on_bad_line,
-                label_separator=config.label_separator or (DEFAULT_SEPARATOR if multi_label else None))
+                label_separator=label_separator_for(config.label_separator, multi_label))
     train = read_dataset(files.train, labels="required", pair=pair, multi_label=multi_label,
                          **read) if config.do_train else None
     if train is not None:
