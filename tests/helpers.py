@@ -79,7 +79,8 @@ def build_tiny_bert(folder: Path, words: list[str]) -> Path:
 # which are chosen for pretrained encoders.
 TRAIN_FLAGS = ["--epochs", "12", "--learning-rate", "3e-3", "--head-learning-rate", "none",
                "--early-stopping-patience", "none", "--batch-size", "8", "--warmup-ratio", "0.1",
-               "--logging-steps", "5", "--no-progress", "--seed", "7", "--precision", "fp32"]
+               "--logging-steps", "5", "--no-progress", "--seed", "7", "--precision", "fp32",
+               "--no-export-onnx"]  # the export at train's end: tests/test_export.py
 
 
 # A real server process on a free port (tests/serve/test_serve.py and the tests that check

@@ -58,3 +58,71 @@ def test_onnx_backend_without_an_export_says_what_to_run(trained_run, toy_data_d
 def test_the_int8_check_needs_int8(trained_run, capsys):
     assert main(["export", "--model", str(trained_run), "--check-data", "dev.txt"]) == 2
     assert "checks the int8 model; it needs --quantize int8" in capsys.readouterr().err
+
+
+def test_train_writes_an_export_that_predict_answers_through_by_default(tiny_bert, toy_data_dir, tmp_path, capsys):
+    """`train` exports at its end; `--backend auto` answers through the export while it matches the
+    weights (the same probabilities as torch, no torch imported), follows a calibration folded in,
+    and leaves an export of other weights alone (auto: torch; asked for: a clear error)."""
+    pytest.importorskip("onnxscript")
+    import os
+
+    from helpers import TRAIN_FLAGS
+    from safetensors.numpy import load_file, save_file
+
+    from weighted_bert.calibration import Calibration, log_prior_from_counts
+    from weighted_bert.export import export_is_current, resolve_backend
+    from weighted_bert.inference import keep_calibration
+    from weighted_bert.model_folder import load_fine_tuned
+
+    flags = [f for f in TRAIN_FLAGS if f != "--no-export-onnx"]
+    flags[flags.index("--epochs") + 1] = "2"
+    run, test = tmp_path / "run", toy_data_dir / "test_data.txt"
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(run),
+                 *flags]) == 0
+    model = run / "model"
+    record = json.loads((model / "onnx" / "export.json").read_text())
+    assert [w["file"] for w in record["weights"]] == ["model.safetensors"]
+    assert len(record["weights"][0]["sha256"]) == 64 and export_is_current(model) == (True, "")
+    assert resolve_backend(run, "auto") == "onnx" and resolve_backend(run, "auto", "bf16") == "torch"
+
+    def probabilities(*flags):
+        out = tmp_path / "probs.tsv"
+        assert main(["predict", "--model", str(run), "--data", str(test), "--output", str(tmp_path / "p.tsv"),
+                     "--overwrite", "--probabilities", str(out), *flags]) == 0
+        return np.loadtxt(out, delimiter="\t")
+
+    def lean_probabilities():  # a fresh process, the default backend: no torch, transformers or scikit-learn
+        out = tmp_path / "lean.tsv"
+        script = ("import sys; from weighted_bert.cli import main; "
+                  f"code = main(['predict', '--model', {str(run)!r}, '--data', {str(test)!r}, '--output', "
+                  f"{str(tmp_path / 'lean_p.tsv')!r}, '--overwrite', '--probabilities', {str(out)!r}]); "
+                  "print(code, sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules))")
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+        assert done.stdout.split() == ["0", "[]"], done.stderr
+        return np.loadtxt(out, delimiter="\t")
+
+    np.testing.assert_allclose(lean_probabilities(), probabilities("--backend", "torch"), atol=1e-5)
+    # a decision folded into the weights: the export is written again, and still answers as torch does
+    before = np.loadtxt(tmp_path / "probs.tsv", delimiter="\t")
+    fine_tuned = load_fine_tuned(run)
+    log_train = log_prior_from_counts(fine_tuned.info.class_counts)
+    keep_calibration(fine_tuned, Calibration(log_prior=list(log_train), tau=1.0, accepted=True))
+    assert export_is_current(model) == (True, "")
+    calibrated = probabilities("--backend", "torch")
+    assert np.abs(calibrated - before).max() > 1e-3  # the decision moved the answers
+    np.testing.assert_allclose(lean_probabilities(), calibrated, atol=1e-5)
+    # a copy with new file times: the contents decide (hashed)
+    os.utime(model / "model.safetensors", ns=(1, 1))
+    assert export_is_current(model) == (True, "")
+    # weights changed by another tool: auto answers with torch, an explicit onnx says what to run
+    tensors = load_file(model / "model.safetensors")
+    bias = next(name for name in tensors if name.endswith("classifier.bias"))
+    tensors[bias] = tensors[bias] + np.float32(5.0) * (np.arange(len(tensors[bias])) == 0)
+    save_file(tensors, model / "model.safetensors", metadata={"format": "pt"})
+    assert export_is_current(model) == (False, "model.safetensors changed since the export")
+    assert resolve_backend(run, "auto") == "torch"
+    np.testing.assert_allclose(probabilities(), probabilities("--backend", "torch"), atol=1e-7)
+    capsys.readouterr()
+    assert main(["predict", "--model", str(run), "--data", str(test), "--output", "-", "--backend", "onnx"]) == 2
+    assert "out of date (model.safetensors changed since the export)" in capsys.readouterr().err

@@ -57,14 +57,21 @@ print(json.dumps({{"code": code, "labels": labels, "absent": absent}}))
 
     assert out["labels"] == load(run, backend="onnx").predict(["the striker scored a late goal"])
 
+    # the default backend (auto) answers through the export there too
+    default = subprocess.run([str(tmp_path / "venv" / "bin" / "weighted-bert"), "predict", "--model", str(run),
+                              "--data", str(data), "--output", str(tmp_path / "auto.tsv")],
+                             capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert (tmp_path / "auto.tsv").read_text().splitlines() == full
+
     # the PyTorch backend and training need the train extra: one line that says which install
     torch_backend = subprocess.run([str(tmp_path / "venv" / "bin" / "weighted-bert"), "predict", "--model", str(run),
-                                    "--data", str(data), "--output", str(tmp_path / "t.tsv")],
+                                    "--data", str(data), "--output", str(tmp_path / "t.tsv"), "--backend", "torch"],
                                    capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
     assert torch_backend.returncode == 2
     assert torch_backend.stderr.strip().splitlines() == [
-        "error: this needs transformers, which the base install leaves out (it scores exported models: predict "
-        '--backend onnx); install the training stack: pip install "weighted-bert[train]"']
+        "error: this needs transformers, which the base install leaves out (it answers through a model folder's ONNX "
+        'export: predict, serve, load); install the training stack: pip install "weighted-bert[train]"']
     assert not (tmp_path / "t.tsv").exists() and not (tmp_path / "t.tsv.parts").exists()
 
     # serve with the ONNX backend: two worker processes, no torch in either

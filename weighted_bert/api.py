@@ -201,12 +201,13 @@ def _missing(label) -> bool:
     return False
 
 
-def load(path, *, backend: str = "torch", precision: str = "fp32", batch_size: int = 64,
+def load(path, *, backend: str = "auto", precision: str = "fp32", batch_size: int = 64,
          target_prior: str | None = None, stride: int | None = None, max_windows: int | None = None,
          window_aggregation: str | None = None) -> Classifier:
     """A trained model folder (``train``'s output folder or its ``model/``) as a
     :class:`~weighted_bert.classifier.Classifier`;
-    ``backend`` ``onnx``/``onnx-int8`` runs its ONNX export; ``target_prior`` (train, uniform or
+    ``backend``: ``auto`` answers through the folder's ONNX export where it matches the weights
+    (torch otherwise), ``torch``, ``onnx`` or ``onnx-int8`` as asked; ``target_prior`` (train, uniform or
     a JSON file of label -> frequency) answers for those class frequencies, as ``predict
     --target-prior`` does; ``stride``, ``max_windows`` and ``window_aggregation`` read long texts
     otherwise than the model folder says, as ``predict``'s flags of those names do."""

@@ -46,7 +46,8 @@ def candidates(multi_label: bool) -> list[tuple[str, float]]:
 def auto_compare(*, model: str, output_dir, settings: dict, budget_minutes: float, seed: int) -> dict:
     """Run the successive halving and score the winner on test; returns the summary written
     to ``auto.json``."""
-    from .training.runner import read_splits, run
+    from .run_folder import MODEL
+    from .training.runner import export_saved, read_splits, run
 
     output = Path(output_dir) / "auto"
     probe = RunConfig(model=model, output_dir=str(output), **{**settings, "seed": seed})
@@ -62,7 +63,7 @@ def auto_compare(*, model: str, output_dir, settings: dict, budget_minutes: floa
             folder = output / f"rung{rung}" / f"{recipe}_lr{lr:g}"
             config = RunConfig(model=model, output_dir=str(folder), **{
                 **settings, "recipe": recipe, "learning_rate": lr, "max_steps": steps, "seed": seed,
-                "do_predict": False, "overwrite_output_dir": True, "progress": False})
+                "do_predict": False, "overwrite_output_dir": True, "progress": False, "export_onnx": False})
             started = time.perf_counter()
             result = run(config)
             spent_seconds += time.perf_counter() - started
@@ -81,6 +82,8 @@ def auto_compare(*, model: str, output_dir, settings: dict, budget_minutes: floa
         pool = [(r["recipe"], r["learning_rate"]) for r in keep]
         steps, rung = steps * 2, rung + 1
     best = rungs[-1][0]
+    if probe.export_onnx:  # the winner's folder only, as train would have written it
+        export_saved(Path(best["folder"]) / MODEL)
     final = RunConfig(model=best["folder"], output_dir=str(output / "winner"), **{
         **{k: v for k, v in settings.items() if k in SCORING_SETTINGS},
         "do_train": False, "overwrite_output_dir": True, "progress": False})

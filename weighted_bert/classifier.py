@@ -65,10 +65,12 @@ class Classifier:
         check_windows(fine_tuned.max_seq_length, self.plan.stride, self.plan.max_windows)
 
     @classmethod
-    def load(cls, model, *, backend: str = "torch", load_options: dict | None = None, **options) -> Classifier:
+    def load(cls, model, *, backend: str = "auto", load_options: dict | None = None, **options) -> Classifier:
         """A fine-tuned model folder; with ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export
-        (written by ``weighted-bert export``) runs in place of the PyTorch model."""
-        return cls(load_model(model, backend=backend, **(load_options or {})), **options)
+        (written by ``train`` or ``weighted-bert export``) runs in place of the PyTorch model;
+        ``auto``: the export where it is current (:func:`~weighted_bert.export.resolve_backend`)."""
+        precision = {"precision": options["precision"]} if "precision" in options else {}
+        return cls(load_model(model, backend=backend, **precision, **(load_options or {})), **options)
 
     @classmethod
     def from_config(cls, config, *, weights: bool = True) -> Classifier:
@@ -261,19 +263,25 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def load_model(model, *, backend: str = "torch", threads: int | None = None, **load_options) -> FineTuned:
+def load_model(model, *, backend: str = "auto", threads: int | None = None, **load_options) -> FineTuned:
     """A fine-tuned model folder as a :class:`~weighted_bert.model_folder.FineTuned`; with
     ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export runs in place of the PyTorch model
-    (on ``threads`` threads; None: torch's count where torch is loaded, else the CPUs)."""
+    (on ``threads`` threads; None: torch's count where torch is loaded, else the CPUs); ``auto``:
+    see :func:`~weighted_bert.export.resolve_backend`."""
+    from .export import OnnxClassifier, export_is_current, onnx_path, resolve_backend
+
+    backend = resolve_backend(model, backend, load_options.pop("precision", "fp32"))
     fine_tuned = load_fine_tuned(model, weights=backend == "torch", **load_options)
     if backend == "torch":
         return fine_tuned
-    from .export import OnnxClassifier, onnx_path
-
     path = onnx_path(fine_tuned.path, backend)
+    again = f"`weighted-bert export --model {model}{' --quantize int8' if backend == 'onnx-int8' else ''}`"
     if not path.is_file():
-        raise RunError(f"{path}: no such ONNX model; write it first with `weighted-bert export --model "
-                       f"{model}{' --quantize int8' if backend == 'onnx-int8' else ''}`")
+        raise RunError(f"{path}: no such ONNX model; write it first with {again}")
+    current, why = export_is_current(fine_tuned.path)
+    if current is False:
+        raise RunError(f"{path}: out of date ({why}): it would not answer as the model folder does; write it "
+                       f"again with {again}")
     onnx = OnnxClassifier(path, len(fine_tuned.label_map), threads=threads)
     onnx.config = fine_tuned.model.config  # labels, problem type, position limit
     return dataclasses.replace(fine_tuned, model=onnx)

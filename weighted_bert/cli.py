@@ -326,9 +326,9 @@ def report_user_errors(func, *args, resumable: bool = False) -> int:
     except ModuleNotFoundError as err:
         if (err.name or "").split(".")[0] not in TRAINING_STACK or os.environ.get("WEIGHTED_BERT_DEBUG"):
             raise
-        print(f"error: this needs {err.name}, which the base install leaves out (it scores exported models: "
-              'predict --backend onnx); install the training stack: pip install "weighted-bert[train]"',
-              file=sys.stderr)
+        print(f"error: this needs {err.name}, which the base install leaves out (it answers through a model "
+              "folder's ONNX export: predict, serve, load); install the training stack: pip install "
+              '"weighted-bert[train]"', file=sys.stderr)
         return 2
 
 

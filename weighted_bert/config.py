@@ -28,7 +28,7 @@ from .windows import AGGREGATIONS, MAX_WINDOWS, WINDOW_CHOICE, WindowPlan, check
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCORING_PRECISIONS = ("fp32", "bf16")
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")  # auto: export.resolve_backend
 BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll", "micro_f1", "map")
 MULTI_LABEL_METRICS = ("macro_f1", "micro_f1", "map", "nll")  # what a multi-label dev evaluation has
 TRACKERS = ("none", "tensorboard", "mlflow", "wandb", "all")
@@ -169,6 +169,10 @@ class RunConfig(DataSettings, LossSettings):
     logging_steps: int = setting(10, "log the training loss every N steps", check=at_least(1), group="optimisation")
     overwrite_output_dir: bool = setting(False, "allow writing over another run's results in --output-dir")
     keep_checkpoints: bool = setting(False, "keep the checkpoints folder after a finished run")
+    export_onnx: bool = setting(True, "after training, also write model/onnx/model.onnx (checked against PyTorch): "
+                                "predict, evaluate, serve and weighted_bert.load answer through it by default (the "
+                                "same answers, a start without torch); costs an export (about 8 s for MiniLM-L6) and "
+                                "a second copy of the weights on disk", group="model and output")
     save_steps: int | None = setting(None, "write a resumable checkpoint (and score dev) every N optimizer steps",
                                      check=at_least(1), seed=("save_checkpoints_steps",), default_text="each epoch")
     resume: bool = setting(False, "resume from the last complete checkpoint in --output-dir, and fail if there is "

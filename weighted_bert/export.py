@@ -1,12 +1,18 @@
 """Export a fine-tuned classifier to ONNX, optionally int8, and predict with ONNX Runtime.
 
-``weighted-bert export --model-dir RUN [--quantize int8]`` writes ``RUN/model/onnx/model.onnx``
-(and ``model.int8.onnx``): the graph from ``torch.onnx.export`` (the torch.export-based
-exporter) with batch and sequence length dynamic, checked against the PyTorch model on
-sample inputs before it is kept. int8 is ONNX Runtime's dynamic quantisation (weights int8,
-activations quantised per batch at run time) of the fp32 graph. ``predict --backend onnx``
-(or ``onnx-int8``) runs it; the tokenizer and labels stay those of the model folder, and a
-calibration is in the weights (folded by ``calibrate``): one that is not is refused. Needs the ``onnx`` extra: ``pip install "weighted-bert[onnx]"``.
+``train`` writes ``model/onnx/model.onnx`` at the end of a run (``--no-export-onnx``: not),
+and ``weighted-bert export --model-dir RUN [--quantize int8]`` writes it (and
+``model.int8.onnx``) for any model folder: the graph from ``torch.onnx.export`` (the
+torch.export-based exporter) with batch and sequence length dynamic, checked against the
+PyTorch model on sample inputs before it is kept, and ``onnx/export.json`` recording the weight
+files it was exported from. int8 is ONNX Runtime's dynamic quantisation (weights int8,
+activations quantised per batch at run time) of the fp32 graph. ``--backend auto`` (the
+default of ``predict``, ``evaluate``, ``serve`` and ``weighted_bert.load``) answers through the
+fp32 graph where it matches the folder's weights (:func:`resolve_backend`); ``--backend onnx``
+(or ``onnx-int8``) asks for it. The tokenizer and labels stay those of the model folder, and a
+calibration is in the weights (folded by ``calibrate``, which exports again): one that is not
+is refused. Exporting needs ``onnx`` and ``onnxscript`` (in the ``train`` extra); answering
+through an export needs only the base install.
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from types import SimpleNamespace
 import numpy as np
 
 from .errors import UserError, check_choice
+from .files import read_json_object, write_json
 from .log import get_logger
 
 log = get_logger(__name__)
 
 ONNX_DIR = "onnx"
 FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
+RECORD = "export.json"  # in onnx/: the weight files the graphs were exported from (see weights_fingerprint)
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+AUTO = "auto"  # the backend setting that picks the fastest exact backend the folder and machine have
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 SAMPLE = ["a short one", "and a somewhat longer sentence to make the batch ragged", "x"]
 
@@ -42,7 +52,7 @@ def _need_onnx(*, exporting: bool = True):
             import onnxscript  # noqa: F401
     except ImportError:
         raise ExportError('ONNX export needs onnx and onnxscript, and prediction onnxruntime: '
-                          'pip install "weighted-bert[onnx]"') from None
+                          'pip install "weighted-bert[train]"') from None
 
 
 def _logits_only(model):
@@ -112,6 +122,7 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
                           f"(more than {tolerance}); nothing was written")
     partial.replace(target)
     written = [target]
+    write_json(folder / RECORD, {"weights": weights_fingerprint(fine_tuned.path, digest=True)})
     if quantize == "int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -122,6 +133,86 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
         partial.replace(int8)
         written.append(int8)
     return written
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_fingerprint(model_path, *, digest: bool) -> list[dict]:
+    """Each weight file of the model folder: name, size, modification time and (``digest``) SHA-256."""
+    found = []
+    for path in sorted({p for pattern in WEIGHT_FILES for p in Path(model_path).glob(pattern)}):
+        stat = path.stat()
+        entry = {"file": path.name, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        if digest:
+            entry["sha256"] = _sha256(path)
+        found.append(entry)
+    return found
+
+
+def export_is_current(model_path) -> tuple[bool | None, str]:
+    """Whether the folder's ONNX graphs were exported from its weights as they are now: ``(True,
+    "")``, ``(False, why)`` (the weights changed since: a calibration folded in, training
+    resumed), or ``(None, why)`` for an export that did not record its weights (an earlier
+    version's). Sizes and times are compared first; a file whose time differs (a copy) is hashed."""
+    record_path = Path(model_path) / ONNX_DIR / RECORD
+    if not record_path.is_file():
+        return None, f"{record_path.parent} does not record which weights it was exported from (an earlier version)"
+    recorded = read_json_object(record_path, "the record `weighted-bert export` writes").get("weights")
+    now = weights_fingerprint(model_path, digest=False)
+    if not isinstance(recorded, list) or [(r.get("file"), r.get("bytes")) for r in recorded if isinstance(r, dict)] \
+            != [(n["file"], n["bytes"]) for n in now]:
+        return False, "the weight files changed since the export"
+    for old, new in zip(recorded, now):
+        if old.get("mtime_ns") != new["mtime_ns"] and _sha256(Path(model_path) / new["file"]) != old.get("sha256"):
+            return False, f"{new['file']} changed since the export"
+    return True, ""
+
+
+def _model_folder(model) -> Path | None:
+    """A ``train`` output folder's ``model/`` (or the model folder itself); None for anything else."""
+    path = Path(str(model)).expanduser()
+    for folder in (path, path / "model"):
+        if (folder / "config.json").is_file():
+            return folder
+    return None
+
+
+def _gpu_visible() -> bool:
+    """An NVIDIA GPU this process may use, seen without importing torch."""
+    import os
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
+def resolve_backend(model, backend: str, precision: str = "fp32") -> str:
+    """``backend`` as given, or for ``auto`` the fastest exact backend: ``onnx`` (ONNX Runtime,
+    fp32: the PyTorch logits within 1e-4, checked at export; a start without torch) where the
+    model folder holds an export of its current weights, ONNX Runtime is installed, no GPU is
+    visible and bf16 was not asked for; else ``torch``."""
+    if backend != AUTO:
+        return backend
+    import importlib.util
+
+    folder = _model_folder(model)
+    if precision == "bf16" or folder is None or not onnx_path(folder, "onnx").is_file() or _gpu_visible() \
+            or importlib.util.find_spec("onnxruntime") is None:
+        return "torch"
+    current, why = export_is_current(folder)
+    if not current:
+        log.info(f"--backend auto: torch, not the ONNX export: {why}")
+        return "torch"
+    return "onnx"
 
 
 @contextlib.contextmanager

@@ -159,13 +159,17 @@ def keep_calibration(fine_tuned: FineTuned, calibration) -> None:
     transformers, ONNX and serving engines answer as ``predict`` does), and recorded in
     ``calibration.json``; where it cannot be folded, the file says why and only
     weighted-bert's own commands apply it."""
+    from .export import export_onnx, onnx_path
     from .model_folder import fold_calibration
 
     if fine_tuned.model.__class__.__name__ == "OnnxClassifier":
-        fine_tuned = load_model(fine_tuned.path)  # the weights that are folded into are PyTorch's
-    reason = fold_calibration(fine_tuned, calibration)
+        fine_tuned = load_model(fine_tuned.path, backend="torch")  # the weights that are folded into are PyTorch's
+    exported = {b: onnx_path(fine_tuned.path, b).is_file() for b in ("onnx", "onnx-int8")}
+    reason = fold_calibration(fine_tuned, calibration)  # removes an export of the weights before
     calibration.not_folded_because = reason
     if reason:
         log.warning(f"{fine_tuned.path}: the calibration is not folded into the weights ({reason}); "
                     "weighted-bert's own commands apply it, other runtimes will not")
     calibration.write(Path(fine_tuned.path) / CALIBRATION)
+    if exported["onnx"] and not reason:  # the folder keeps an export of its weights as they now are
+        export_onnx(load_model(fine_tuned.path, backend="torch"), quantize="int8" if exported["onnx-int8"] else None)

@@ -90,9 +90,8 @@ def fold_calibration(fine_tuned: FineTuned, calibration) -> str | None:
     partial.replace(weights)
     calibration.folded_into = name
     onnx = folder / "onnx"
-    if onnx.is_dir():  # exported before: it would answer without the adjustment
+    if onnx.is_dir():  # exported before: it would answer without the adjustment (calibrate exports again)
         shutil.rmtree(onnx)
-        log.info(f"removed {onnx}, exported before this calibration; run `weighted-bert export` again")
     return None
 
 

@@ -25,6 +25,21 @@ def _retarget_needs_calibration(config) -> None:
                            "--no-calibration")
 
 
+BACKEND_HELP = ("auto (the model folder's ONNX export of its current weights, run by ONNX Runtime: the same answers, "
+                "a start without torch; else torch, and torch on a GPU or with --precision bf16), torch, or the ONNX "
+                "models `train` or `weighted-bert export` write: onnx (fp32) or onnx-int8")
+
+
+AUTO = BACKENDS[0]
+
+
+def _resolve_backend(config) -> None:
+    """``auto`` made concrete once, where the settings are made (see :func:`export.resolve_backend`)."""
+    from .export import resolve_backend  # numpy: not for --help
+
+    config.backend = resolve_backend(config.model, config.backend, config.precision)
+
+
 def _prior_to_predict_for(value: str) -> str | None:
     if value in ("train", "uniform") or Path(value).is_file():
         return None
@@ -59,8 +74,7 @@ class ScoreConfig(WindowOverrides, DataSettings):
     data: str = setting(help="data file (predict: - for lines of text on standard input)", aliases=("input",),
                         group="data")
     batch_size: int = setting(64, "texts per batch", check=at_least(1), group="speed")  # length-sorted: little padding
-    backend: str = setting("torch", "torch, or the ONNX model written by `weighted-bert export` (fp32 or int8) run "
-                           "by ONNX Runtime", choices=BACKENDS, group="speed")
+    backend: str = setting(AUTO, BACKEND_HELP, choices=BACKENDS, group="speed")
     precision: str = setting("fp32", "torch backend: fp32, or bf16 autocast (faster where the hardware has bf16)",
                              choices=SCORING_PRECISIONS, group="speed")  # exact by default
     calibration: bool = setting(True, "apply the model folder's calibration.json (from `weighted-bert calibrate`)",
@@ -80,6 +94,7 @@ class ScoreConfig(WindowOverrides, DataSettings):
     def __post_init__(self):
         validate(self)
         _retarget_needs_calibration(self)
+        _resolve_backend(self)
 
 
 @dataclass(kw_only=True)
@@ -158,6 +173,7 @@ class CalibrateConfig(ScoreConfig):
 
     def __post_init__(self):
         validate(self)
+        _resolve_backend(self)  # the dev logits; the calibration is folded into the PyTorch weights
         takers = {"target_prior": PRIOR_OBJECTIVES, "costs": ("cost",), "target_class": ("recall_at_precision",),
                   "min_precision": ("recall_at_precision",),
                   "per_class_bias": tuple(o for o in OBJECTIVES if o != "recall_at_precision")}
@@ -200,6 +216,8 @@ class SuggestConfig(ScoreConfig):
         if self.top_k is not None or self.at_least_one:
             raise SettingError("top_k" if self.top_k is not None else "at_least_one", self.top_k or True,
                                "is for multi-label answers; suggest picks from single-label models")
+        if self.backend == AUTO:
+            self.backend = "torch"  # the sentence embeddings are read from the PyTorch encoder
 
 
 @dataclass(kw_only=True)
@@ -233,8 +251,7 @@ class ServeConfig(WindowOverrides):
 
     model: str = setting(help="output folder of `train` (or its model/ subfolder)", aliases=("model-dir",),
                          group="model")
-    backend: str = setting("torch", "torch, or the ONNX model written by `weighted-bert export` (fp32 or int8)",
-                           choices=BACKENDS, group="model")
+    backend: str = setting(AUTO, BACKEND_HELP, choices=BACKENDS, group="model")
     precision: str = setting("auto", "torch backend: auto (bf16 on GPUs that have it and on CPUs where it "
                              "measures faster than fp32), fp32 or bf16",
                              choices=("auto", *SCORING_PRECISIONS), group="model")
@@ -261,3 +278,4 @@ class ServeConfig(WindowOverrides):
     def __post_init__(self):
         validate(self)
         _retarget_needs_calibration(self)
+        _resolve_backend(self)

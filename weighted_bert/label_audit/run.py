@@ -148,7 +148,7 @@ def _fold(settings: dict, output: Path, i: int, k: int, train: Dataset, held: np
                                "dev_file": str(dev_file) if dev_file else None, "test_file": None,
                                "do_predict": False, "labels": list(label_map.labels),
                                "text_pair_column": "text_pair" if train.is_pair and not columns.text_pair
-                               else columns.text_pair, "on_bad_line": "error"})
+                               else columns.text_pair, "on_bad_line": "error", "export_onnx": False})
     planned = {**planned_fingerprint(config), "held_out_lines": [train.examples[j].line for j in held]}
     scores = folder / HELD_OUT
     what = f"fold {i + 1} of {k}"

@@ -30,7 +30,7 @@ class BatchScorer:
     ``probability`` that of its most probable label; an abstention is the calibration's label."""
 
     def __init__(self, model, *, text_column: str = "text", text_pair_column: str | None = None, batch_size: int = 64,
-                 backend: str = "torch", precision: str = "fp32", target_prior: str | None = None,
+                 backend: str = "auto", precision: str = "fp32", target_prior: str | None = None,
                  stride: int | None = None, max_windows: int | None = None, window_aggregation: str | None = None,
                  top_k: int | None = None, at_least_one: bool = False):
         from ..classifier import Classifier

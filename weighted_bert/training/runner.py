@@ -30,6 +30,7 @@ from ..run_folder import (
     CHECKPOINTS,
     CLASS_WEIGHTS,
     EXCLUDED_ROWS,
+    MODEL,
     RUN_SUMMARY,
     TENSORBOARD,
     TRAINING_CURVES,
@@ -125,6 +126,9 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
             # dev's raw logits, once: the window rule and the decision fit on them, dev's results are scored from them
             raw_dev = settle_windows(config, classifier, trainer, dev, output)
             classifier = fit_decision(config, classifier, dev, output, raw_dev)
+        if config.export_onnx:
+            with stages("export"):
+                export_saved(output / MODEL)
     else:
         raw_dev = None
     score_splits(config, classifier, loss_fn, dev, test, output, result, stages, raw_dev)
@@ -324,6 +328,18 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     curves = training_curves_png(trainer.state.log_history)
     if curves is not None:
         atomic_write_bytes(output / TRAINING_CURVES, curves)
+
+
+def export_saved(model_dir: Path) -> None:
+    """The ONNX graph of the saved weights (calibration folded in), which ``--backend auto``
+    answers through; a model the exporter cannot take is said, and answers with torch."""
+    from ..export import export_onnx
+
+    try:
+        export_onnx(load_fine_tuned(model_dir))
+    except Exception as err:  # an architecture the exporter cannot trace, onnxscript missing: the run stands
+        log.warning(f"{model_dir}: no ONNX export ({type(err).__name__}: {err}); predict, evaluate and serve answer "
+                    "with torch (--no-export-onnx skips the export)")
 
 
 def label_task(config: RunConfig, train: Dataset) -> RunConfig:
