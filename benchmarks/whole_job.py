@@ -107,11 +107,12 @@ def predict_jobs(run: Path, inputs: dict[str, Path], out: Path, pairs: int) -> d
         jobs = {"pipeline script (batch 32)": lambda src, dst: [sys.executable, str(HERE / "pipeline_job.py"), model,
                                                                  str(src), str(dst)]}
         jobs["weighted-bert predict (the default: --backend auto)"] = (
-            lambda src, dst: [*OURS, "predict", "--model", model, "--data", str(src), "--output", str(dst), "--quiet"])
+            lambda src, dst: [*OURS, "predict", "--model", model, "--data", str(src), "--output", str(dst), "--quiet",
+                              "--overwrite"])
         for backend in ("torch", "onnx", "onnx-int8"):
             jobs[f"weighted-bert predict --backend {backend}"] = (
                 lambda src, dst, b=backend: [*OURS, "predict", "--model", model, "--data", str(src), "--output",
-                                             str(dst), "--backend", b, "--quiet"])
+                                             str(dst), "--backend", b, "--quiet", "--overwrite"])
         names = list(jobs) if pair % 2 == 0 else list(reversed(jobs))
         for size, src in inputs.items():
             for name in names:
