@@ -73,17 +73,19 @@ class Classifier:
         return cls(load_model(model, backend=backend, **precision, **(load_options or {})), **options)
 
     @classmethod
-    def from_config(cls, config, *, weights: bool = True) -> Classifier:
+    def from_config(cls, config, *, weights: bool = True, threads: int | None = None) -> Classifier:
         """From a :class:`~weighted_bert.scoring_config.ScoreConfig` (or any settings object
         with its scoring fields). ``weights=False``: the folder's labels, settings and tokenizer
         without the PyTorch weights where it can (see :func:`load_fine_tuned`), for checking the
-        settings where other processes will answer."""
+        settings where other processes will answer. ``threads``: an ONNX backend's CPU threads
+        (a worker sharing the machine; torch's are set by the caller)."""
         options = dict(batch_size=config.batch_size, precision=config.precision,
                        calibration=getattr(config, "calibration", True),
                        target_prior=getattr(config, "target_prior", None), **config.window_overrides())
         if not weights and config.backend == "torch":
             return cls(load_fine_tuned(config.model, weights=False), **options)
-        return cls.load(config.model, backend=config.backend, **options)
+        return cls.load(config.model, backend=config.backend, load_options={"threads": threads} if threads else None,
+                        **options)
 
     def with_options(self, **changes) -> Classifier:
         """The same model with other options (``batch_size``, ``calibration``, ...)."""

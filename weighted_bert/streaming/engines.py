@@ -64,7 +64,7 @@ class ChunkScorer:
 
             torch.set_num_threads(threads)
         self.config = config
-        self.classifier = classifier or Classifier.from_config(config)
+        self.classifier = classifier or Classifier.from_config(config, threads=threads)
         self.task = task_of(self.classifier.multi_label)
 
     def __call__(self, index: int, load: Callable) -> Scored:
