@@ -18,6 +18,7 @@ through an export needs only the base install.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import warnings
@@ -136,10 +137,18 @@ def export_onnx(fine_tuned, *, quantize: str | None = None, tolerance: float = 1
 
 
 def _sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    """Once a process per file version: a command checks the export where its settings are made
+    and again where the model loads."""
     import hashlib
 
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
