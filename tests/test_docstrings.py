@@ -9,7 +9,7 @@ MODULES = ["weighted_bert.weights", "weighted_bert.speed", "weighted_bert.losses
            "weighted_bert.losses.focal", "weighted_bert.losses.dice", "weighted_bert.losses.logit_adjusted",
            "weighted_bert.losses.ldam", "weighted_bert.losses.multilabel.bce",
            "weighted_bert.losses.multilabel.sigmoid_focal", "weighted_bert.losses.multilabel.asymmetric",
-           "weighted_bert.losses.multilabel.cb_ntr"]
+           "weighted_bert.losses.multilabel.cb_ntr", "weighted_bert.windows.reading"]
 
 
 @pytest.mark.parametrize("name", MODULES)

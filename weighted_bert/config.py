@@ -24,7 +24,8 @@ from .sampling import SAMPLINGS
 from .settings import at_least, between, remember_given, resolved_copy, setting, validate, was_given
 from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 from .stage2 import STAGES
-from .windows import AGGREGATIONS, MAX_WINDOWS, WINDOW_CHOICE, WindowPlan, check_windows, default_stride
+from .windows import (AGGREGATIONS, DOCUMENT_RULE, MAX_WINDOWS, WINDOW_CHOICE, WINDOW_TRAINING, WINDOW_TRAININGS,
+                      WindowPlan, check_windows, default_stride)
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCORING_PRECISIONS = ("fp32", "bf16")
@@ -156,8 +157,14 @@ class RunConfig(DataSettings, LossSettings):
                                group="long documents")  # why 1: weighted_bert/windows/__init__.py
     window_aggregation: str = setting(WINDOW_CHOICE, "how a long text's windows answer together: mean (of the "
                                       "logits), max (per class, of the probabilities), first (the first window's), "
-                                      "or auto (the one that scores best on dev's long texts; mean when it has "
-                                      "none)", choices=(WINDOW_CHOICE, *AGGREGATIONS), group="long documents")
+                                      "logsumexp (per class, a smooth max of the logits), or auto (the one that "
+                                      "scores best on dev's long texts; when it has none, mean, or logsumexp after "
+                                      "--window-training documents)", choices=(WINDOW_CHOICE, *AGGREGATIONS), group="long documents")
+    window_training: str = setting(WINDOW_TRAINING, "how training reads a long text: turns (each epoch one of its "
+                                   "windows, in turn, taught the text's label) or documents (all its windows in one "
+                                   "step, the loss on their joined logits: the model learns which windows carry the "
+                                   "evidence; an epoch costs every window, a batch holds up to --batch-size x "
+                                   "--max-windows windows)", choices=WINDOW_TRAININGS, group="long documents")
     warmup_ratio: float = setting(0.1, "fraction of steps with linear warmup", check=between(0, 1),
                                   seed=("warmup_proportion",), group="optimisation")  # the seed's warmup_proportion
     max_grad_norm: float = setting(1.0, "gradient clipping norm", check=at_least(0, strict=True),
@@ -222,6 +229,9 @@ class RunConfig(DataSettings, LossSettings):
         if self.stride is not None and self.max_windows == 1:
             raise SettingError("stride", self.stride, "is the overlap of windows; it needs --max-windows above 1 "
                                "(1, the default, truncates)")
+        if was_given(self, "window_training") and self.max_windows == 1:
+            raise SettingError("window_training", self.window_training, "is how training reads texts longer than "
+                               "one window; it needs --max-windows above 1 (1, the default, truncates)")
         if self.exclude_top is not None and self.exclude is None:
             raise SettingError("exclude_top", self.exclude_top, "chooses rows of the --exclude file; give --exclude "
                                "label_issues.tsv too")
@@ -236,9 +246,11 @@ class RunConfig(DataSettings, LossSettings):
                                f"that take class weights: {takers}")
 
     def window_plan(self) -> WindowPlan:
-        """How training reads long texts (``auto``: mean until dev has chosen)."""
+        """How training reads long texts (``auto``: mean until dev has chosen; training on whole
+        documents joins their windows by logsumexp)."""
         stride = default_stride(self.max_seq_length) if self.stride is None else self.stride
-        rule = AGGREGATIONS[0] if self.window_aggregation == WINDOW_CHOICE else self.window_aggregation
+        auto = DOCUMENT_RULE if self.window_training == "documents" else AGGREGATIONS[0]
+        rule = auto if self.window_aggregation == WINDOW_CHOICE else self.window_aggregation
         return WindowPlan(stride, self.max_windows, rule)
 
     def _settle_task(self) -> None:

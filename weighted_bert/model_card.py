@@ -183,6 +183,7 @@ def _recipe(model_dir: Path, info: TrainingInfo) -> list[tuple[str, str]]:
         rows.append(("long texts", f"read in windows of max seq length tokens, stride {w['stride']}, at most "
                      f"{w['max_windows']}, joined by {w['aggregation']}"
                      + (f" (chosen by {w['chosen_by']})" if w.get("chosen_by") else "")
+                     + (f"; trained on {w['training']}" if w.get("training") else "")
                      + "; other runtimes read the first window only"))
     return [(str(k), str(v)) for k, v in rows]
 

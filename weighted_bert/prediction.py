@@ -91,10 +91,13 @@ class EncodedDataset:
     With ``starts`` (long documents, see :mod:`weighted_bert.windows`) the rows of
     ``encodings`` are windows, those of document i ``starts[i]:starts[i + 1]``, and an item is a
     document: in epoch e (:meth:`set_epoch`) its window ``(offset + e) mod k`` from a seeded
-    offset, so that each epoch a document gives one window and over k epochs each of its k."""
+    offset, so that each epoch a document gives one window and over k epochs each of its k.
+    With ``whole`` an item is every window of its document (``documents`` training: the
+    collator of :mod:`weighted_bert.training.documents` flattens them and counts them)."""
 
     def __init__(self, encodings: dict[str, Sequence], labels: Sequence[int] | None = None,
-                 lines: Sequence[int] | None = None, *, starts: Sequence[int] | None = None, seed: int = 0):
+                 lines: Sequence[int] | None = None, *, starts: Sequence[int] | None = None, seed: int = 0,
+                 whole: bool = False):
         self.encodings = encodings
         labels = None if labels is None else np.asarray(labels)
         # class ids, or (multi-label) rows of 0/1 targets
@@ -105,6 +108,7 @@ class EncodedDataset:
         self._length = rows if self.starts is None else len(self.starts) - 1
         if self.starts is not None:
             self.offsets = np.random.default_rng(seed).integers(0, np.diff(self.starts))
+        self.whole = whole and self.starts is not None
         self.epoch = 0
         self._lengths = None
 
@@ -122,18 +126,24 @@ class EncodedDataset:
         return int(start + (self.offsets[index] + self.epoch) % (self.starts[index + 1] - start))
 
     def lengths(self) -> np.ndarray:
-        """Tokens in each item (a document: its first window's, the longest but its last)."""
+        """Tokens in each item (a document: its first window's, the longest but its last; a
+        whole document: all its windows')."""
         if self._lengths is None:
             lengths = row_lengths(self.encodings["input_ids"])
-            self._lengths = lengths if self.starts is None else lengths[self.starts[:-1]]
+            self._lengths = (lengths if self.starts is None else np.add.reduceat(lengths, self.starts[:-1])
+                             if self.whole else lengths[self.starts[:-1]])
         return self._lengths
 
     def mean_length(self) -> float:
         return float(self.lengths().mean()) if self._length else 0.0
 
     def __getitem__(self, index: int) -> dict:
-        row = self.row(index)
-        item = {key: values[row] for key, values in self.encodings.items()}
+        if self.whole:
+            rows = range(self.starts[index], self.starts[index + 1])
+            item = {key: [values[row] for row in rows] for key, values in self.encodings.items()}
+        else:
+            row = self.row(index)
+            item = {key: values[row] for key, values in self.encodings.items()}
         if self.labels is not None:
             label = self.labels[index]
             item["labels"] = label.tolist() if self.labels.ndim == 2 else int(label)

@@ -54,7 +54,8 @@ class WindowOverrides:
                                  group="long documents", default_text="the model's")
     max_windows: int | None = setting(None, "windows a long text is read in at most (1: truncate)",
                                       check=at_least(1), group="long documents", default_text="the model's")
-    window_aggregation: str | None = setting(None, "how a long text's windows answer together: mean, max or first",
+    window_aggregation: str | None = setting(None, "how a long text's windows answer together: mean, max, first or "
+                                             "logsumexp",
                                              choices=AGGREGATIONS, group="long documents",
                                              default_text="the model's (chosen on dev)")
 

@@ -37,15 +37,40 @@ def test_mean_max_and_first_by_hand():
     # one window each: unchanged, whatever the rule
     assert aggregate(logits, np.arange(4), "max", ONE_CLASS) is not None
     np.testing.assert_array_equal(aggregate(logits, np.arange(4), "mean", ONE_CLASS), logits)
+    # logsumexp: per class log(sum of e^logit) over the windows, single- and multi-label alike
+    expected = [[np.log(np.e ** 2 + 1), np.log(1 + np.e ** 4)], [1.0, 3.0]]
+    np.testing.assert_allclose(aggregate(logits, starts, "logsumexp", ONE_CLASS), expected, rtol=1e-6)
+    np.testing.assert_allclose(aggregate(logits, starts, "logsumexp", LABEL_SET), expected, rtol=1e-6)
     with pytest.raises(SettingError):
         aggregate(logits, starts, "median", ONE_CLASS)
 
 
+@pytest.mark.parametrize("rule", AGGREGATIONS)
+@pytest.mark.parametrize("outputs", [ONE_CLASS, LABEL_SET], ids=["single", "multi"])
+def test_training_joins_windows_as_every_answer_does(rule, outputs):
+    import torch
+
+    from weighted_bert.training.documents import join_windows
+
+    logits = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    starts = np.array([0, 3, 4, 6])
+    window_logits = torch.from_numpy(logits).requires_grad_()
+    joined = join_windows(window_logits, torch.tensor(np.diff(starts)), rule, multi_label=outputs is LABEL_SET)
+    np.testing.assert_allclose(joined.detach().numpy(), aggregate(logits, starts, rule, outputs), rtol=1e-5,
+                               atol=1e-6)
+    joined.sum().backward()
+    reached = (window_logits.grad.abs().sum(dim=1) > 0).tolist()
+    # first: only each document's first window learns; logsumexp and mean: every window does
+    assert reached == ([True, False, False, True, True, False] if rule == "first" else
+                       [True] * 6 if rule in ("mean", "logsumexp") else reached)
+
+
 def test_the_best_rule_on_dev_wins_and_ties_keep_the_earlier():
-    assert choose_aggregation({"mean": 0.5, "max": 0.7, "first": 0.6}.get) == ("max", {"mean": 0.5, "max": 0.7,
-                                                                                       "first": 0.6})
-    assert choose_aggregation({"mean": 0.7, "max": 0.7, "first": 0.1}.get)[0] == "mean"
-    assert choose_aggregation({"mean": 0.9, "max": 0.4, "first": 0.6}.get, greater_is_better=False)[0] == "max"
+    scores = {"mean": 0.5, "max": 0.7, "first": 0.6, "logsumexp": 0.65}
+    assert choose_aggregation(scores.get) == ("max", scores)
+    assert choose_aggregation({"mean": 0.7, "max": 0.7, "first": 0.1, "logsumexp": 0.7}.get)[0] == "mean"
+    assert choose_aggregation({"mean": 0.9, "max": 0.4, "first": 0.6, "logsumexp": 0.5}.get,
+                              greater_is_better=False)[0] == "max"
     assert AGGREGATIONS[0] == "mean"
 
 
@@ -123,6 +148,37 @@ def test_each_epoch_a_document_gives_its_next_window():
     assert dataset.lengths().tolist() == [1, 1, 1]
 
 
+def test_a_batch_of_whole_documents_is_every_window_and_the_loss_is_on_the_joined_logits(tokenizer, tiny_bert):
+    import torch
+    from transformers import AutoModelForSequenceClassification, TrainingArguments
+
+    from weighted_bert.losses.registry import get_loss
+    from weighted_bert.training.documents import DocumentCollator, join_windows
+    from weighted_bert.training.trainer import WeightedTrainer
+
+    texts = [" ".join(FILLER * 3) + " goal", "a goal", " ".join(FILLER * 2) + " rain"]
+    windows = encode_windows(tokenizer, [Example(t, None, None, i + 1) for i, t in enumerate(texts)], 16,
+                             WindowPlan(stride=4, max_windows=16))
+    dataset = EncodedDataset(windows.encodings, [0, 0, 2], lines=[1, 2, 3], starts=windows.starts, whole=True)
+    assert len(dataset) == 3 and windows.counts.tolist()[1] == 1 and min(windows.counts[[0, 2]]) > 1
+    assert dataset[0]["input_ids"] == [windows.encodings["input_ids"][i] for i in range(windows.counts[0])]
+    assert dataset.lengths()[1] == len(windows.encodings["input_ids"][windows.starts[1]])
+    batch = DocumentCollator(tokenizer)([dataset[i] for i in range(3)])
+    assert batch["window_counts"].tolist() == windows.counts.tolist()
+    assert batch["input_ids"].shape[0] == windows.counts.sum() and batch["labels"].tolist() == [0, 0, 2]
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=3).eval()
+    loss_fn = get_loss("ce", [2, 1, 1])
+    trainer = WeightedTrainer(model=model, args=TrainingArguments(output_dir="unused", use_cpu=True, report_to="none"),
+                              loss_fn=loss_fn, window_aggregation="logsumexp")
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, dict(batch))
+        inputs = {k: v for k, v in batch.items() if k not in ("labels", "example_line", "window_counts")}
+        by_hand = torch.nn.functional.cross_entropy(
+            join_windows(model(**inputs).logits, batch["window_counts"], "logsumexp", multi_label=False),
+            batch["labels"])
+    assert float(loss) == pytest.approx(float(by_hand), rel=1e-6)
+
+
 def _needle_doc(rng, label):
     words = [rng.choice(FILLER) for _ in range(rng.randint(4, 36))]
     at = rng.randint(0, len(words))
@@ -159,6 +215,29 @@ def test_training_records_the_windows_and_the_rule_dev_chose(long_run):
     eval_results = (output / "eval_results.txt").read_text()
     assert f"eval_macro_f1 = {best}" in eval_results or abs(
         float(eval_results.split("eval_macro_f1 = ")[1].split()[0]) - best) < 1e-9
+
+
+def test_training_on_whole_documents_joins_their_windows_and_says_so(long_run, tiny_bert, tmp_path):
+    import weighted_bert
+
+    _, data = long_run
+    output = tmp_path / "documents"
+    flags = [f for f in TRAIN_FLAGS]
+    flags[flags.index("--epochs") + 1] = "6"
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(data), "--output-dir", str(output),
+                 "--max-seq-length", "16", "--stride", "4", "--max-windows", "16", "--window-training", "documents",
+                 *flags]) == 0
+    record = json.loads((output / "model" / "weighted_bert.json").read_text())["windows"]
+    assert record["training"] == "documents" and set(record["dev_scores"]) == set(AGGREGATIONS)
+    assert record["dev_scores"][record["aggregation"]] == max(record["dev_scores"].values())
+    assert "trained on documents" in (output / "model" / "README.md").read_text()
+    # a step is a batch of 8 documents, whatever their windows: 70 training documents, 9 steps an epoch
+    assert json.loads((output / "run_summary.json").read_text())["global_step"] == 6 * 9
+    texts = [line.split("\t")[0] for line in (data / "test_data.txt").read_text().splitlines()]
+    assert main(["predict", "--model", str(output), "--data", str(data / "test_data.txt"), "--output",
+                 str(tmp_path / "p.tsv"), "--probabilities", str(tmp_path / "probabilities.tsv")]) == 0
+    np.testing.assert_allclose(weighted_bert.load(output).predict_proba(texts),
+                               np.loadtxt(tmp_path / "probabilities.tsv", delimiter="\t"), atol=1e-5)
 
 
 def test_every_way_of_answering_gives_one_answer_a_document(long_run, tmp_path, capsys):
@@ -253,6 +332,11 @@ def test_empty_texts_and_bad_window_settings_are_one_line_each(long_run, tmp_pat
     assert main(["train", "--model", str(output), "--data-dir", str(data), "--output-dir", str(tmp_path / "t"),
                  "--stride", "8"]) == 2
     assert "it needs --max-windows above 1" in capsys.readouterr().err
+    assert main(["train", "--model", str(output), "--data-dir", str(data), "--output-dir", str(tmp_path / "t"),
+                 "--window-training", "documents"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "window training 'documents' is how training reads texts longer than one window" in err
+    assert len(err.splitlines()) == 1
 
 
 def test_stats_says_how_many_texts_run_past_the_window(long_run, tiny_bert, tmp_path, capsys):

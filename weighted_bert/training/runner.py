@@ -230,6 +230,7 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
 
     from ..prediction import EncodedDataset
     from ..windows.reading import encode_windows
+    from .documents import DocumentCollator
     from .trainer import WeightedTrainer, mixed_precision, tensorboard_callback, trackers, training_args
 
     model, tokenizer, label_map = classifier.model, classifier.tokenizer, classifier.label_map
@@ -239,7 +240,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     with stages("tokenising"):
         windows = encode_windows(tokenizer, train.examples, config.max_seq_length, plan, progress=config.progress)
         train_set = EncodedDataset(windows.encodings, _targets(classifier, train),
-                                   lines=[e.line for e in train.examples], starts=windows.starts, seed=config.seed)
+                                   lines=[e.line for e in train.examples], starts=windows.starts, seed=config.seed,
+                                   whole=config.window_training == "documents")
         _say_windows(train.path, windows, plan)
         if dev is not None:
             windows = encode_windows(tokenizer, dev.examples, config.max_seq_length, plan)
@@ -259,7 +261,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
                                   few_threshold=config.few_threshold)
 
     trainer = WeightedTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
-                              data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+                              data_collator=DocumentCollator(tokenizer) if train_set.whole
+                              else DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
                               compute_metrics=compute_metrics if dev is not None else None, loss_fn=loss_fn,
                               head_learning_rate=config.head_learning_rate, sampling=config.sampling,
                               skip_nonfinite=config.skip_nonfinite, train_source=train.path,
@@ -306,6 +309,8 @@ def _save(config: RunConfig, trainer, classifier: FineTuned, loss_fn, output: Pa
     classifier.model = trainer.model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     info, label_map = classifier.info, classifier.label_map
     info.windows = config.window_plan().record()  # how the model reads long texts (the rule: dev's, later)
+    if config.max_windows > 1:
+        info.windows["training"] = config.window_training
     if config.stage2 != "none":
         from .stage2 import fit_stage2
 

@@ -23,6 +23,7 @@ from ..log import get_logger
 from ..losses import CosineClassifier
 from ..sampling.samplers import ClassAwareSampler, LengthGroupedSampler
 from ..speed import automatic_precision, model_flops_per_token, peak_flops, remeasure_peak
+from .documents import join_windows
 from .resume import world_size
 
 log = get_logger(__name__)
@@ -44,7 +45,7 @@ class WeightedTrainer(Trainer):
                  length_grouping: bool = False, window_aggregation: str = "mean", **kwargs):
         super().__init__(*args, **kwargs)
         self.length_grouping = length_grouping
-        self.window_aggregation = window_aggregation  # dev's long documents: their windows' logits so joined
+        self.window_aggregation = window_aggregation  # long documents' windows so joined: dev's, whole training ones
         self._tokens = 0  # real (unpadded) training tokens since the last log line
         self.seconds = {"evaluation": 0.0, "checkpoints": 0.0}  # spent inside train(): weighted_bert.training.stages
         self.eval_logits: dict[int, np.ndarray] = {}  # step -> dev logits: the best evaluation's and the last
@@ -59,7 +60,7 @@ class WeightedTrainer(Trainer):
         self.loss_is_scaled_for_ga = False
         if hasattr(loss_fn, "on_progress"):
             self.add_callback(_LossProgress(loss_fn))
-        if getattr(self.train_dataset, "starts", None) is not None:
+        if getattr(self.train_dataset, "starts", None) is not None and not self.train_dataset.whole:
             self.add_callback(_WindowTurns(self.train_dataset))
 
     def _get_train_sampler(self, *args, **kwargs):
@@ -173,8 +174,11 @@ class WeightedTrainer(Trainer):
             self._tokens = self._tokens + inputs["attention_mask"].sum()
             if self._since is None:
                 self._since = time.perf_counter()
+        counts = inputs.pop("window_counts", None)  # whole documents: the loss on each document's joined logits
         outputs = model(**inputs)
-        loss = self.loss_fn(outputs.logits, labels)
+        logits = outputs.logits if counts is None else join_windows(outputs.logits, counts, self.window_aggregation,
+                                                                    multi_label=labels.ndim == 2)
+        loss = self.loss_fn(logits, labels)
         if model.training and not torch.isfinite(loss):
             loss = self._non_finite(loss, lines)
         return (loss, outputs) if return_outputs else loss

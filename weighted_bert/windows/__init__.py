@@ -13,16 +13,29 @@ The windows' raw logits become the document's by a named rule (:data:`AGGREGATIO
 * ``mean``: the mean of the windows' logits;
 * ``max``: per class the highest probability any window gives it (single-label: the log of
   those, which the softmax renormalises; multi-label: the highest logit, sigmoid being monotone);
-* ``first``: the first window's, i.e. truncation's answer.
+* ``first``: the first window's, i.e. truncation's answer;
+* ``logsumexp``: per class the log of the sum of the windows' exponentiated logits, a smooth
+  maximum over windows of the unnormalised logits: a window the model finds empty of evidence
+  (low logits for every class) adds almost nothing, which neither ``mean`` nor the per-window
+  softmax of ``max`` allows. The rule of multiple-instance learning; training by
+  ``documents`` uses it by default.
 
 Aggregation comes before calibration, the target-prior shift and the decision rule, so every
 way a model answers (``predict``, ``evaluate``, ``calibrate``, the Python API, ``serve``,
 ONNX) goes through :func:`aggregate` once, in :class:`~weighted_bert.classifier.Classifier`.
 
-In training each window is an example carrying its document's label(s); each epoch a document
-gives one of its windows, in turn (from a seeded offset), so that a long document counts as
-much as a short one (its windows are weighted 1/k over k epochs) and an epoch costs what a
-truncated epoch costs. Class weights and samplers count documents.
+Training (:data:`WINDOW_TRAININGS`) reads long documents one of two ways:
+
+* ``turns``: each window an example carrying its document's label(s); each epoch a document
+  gives one of its windows, in turn (from a seeded offset), so that a long document counts as
+  much as a short one (its windows are weighted 1/k over k epochs) and an epoch costs what a
+  truncated epoch costs. Every window is taught its document's label, evidence or not.
+* ``documents``: every window of a document in the same step, the loss taken on the
+  document's logits joined by the window rule (``logsumexp`` under ``auto``), in torch, so the
+  model learns which windows carry the evidence (multiple-instance learning). An epoch costs
+  all the windows; a batch holds at most ``batch_size x max_windows`` windows.
+
+Either way a document is one item: class weights and samplers count documents.
 
 The settings (:data:`AGGREGATIONS`, :class:`WindowPlan`, their checks) live here, light enough
 for the settings schema; cutting and joining windows in :mod:`weighted_bert.windows.reading`.
@@ -34,8 +47,11 @@ from dataclasses import dataclass
 
 from ..errors import SettingError
 
-AGGREGATIONS = ("mean", "max", "first")  # the first is the default where dev cannot choose
+AGGREGATIONS = ("mean", "max", "first", "logsumexp")  # the first is the default where dev cannot choose
 WINDOW_CHOICE = "auto"  # training: the rule that scores best on dev's long documents
+WINDOW_TRAININGS = ("turns", "documents")
+WINDOW_TRAINING = "turns"
+DOCUMENT_RULE = "logsumexp"  # what `documents` training joins windows by under `auto`
 # The default reads one window (truncation): in benchmarks/results/long_documents.md windows did not
 # pay yet. Manual pages by section: trained and read on 16 windows, test macro-F1 0.873 against
 # truncation's 0.907 (dev chose `first`, i.e. truncation, for the truncation-trained model read with

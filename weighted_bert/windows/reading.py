@@ -6,6 +6,8 @@
 [[1.0, 2.0], [1.0, 1.0]]
 >>> aggregate(logits, np.array([0, 2, 3]), "first", ONE_CLASS).tolist()
 [[2.0, 0.0], [1.0, 1.0]]
+>>> aggregate(logits, np.array([0, 2, 3]), "logsumexp", ONE_CLASS).astype(float).round(4).tolist()  # log(e^2 + 1), log(1 + e^4)
+[[2.1269, 4.0181], [1.0, 1.0]]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def windows_needed(tokens, max_seq_length: int, stride: int, *, special_tokens: 
     whole: 1 when it fits, else 1 + ceil((content - room) / (room - stride)), where room is a
     window's ``max_seq_length - special_tokens`` text tokens.
 
-    >>> windows_needed([10, 128, 129, 224, 225], 128, 32).tolist()   # room 126: each further window 94 more
+    >>> windows_needed([10, 128, 129, 222, 223], 128, 32).tolist()   # room 126: each further window 94 more
     [1, 1, 2, 2, 3]
     """
     content = np.asarray(tokens, dtype=np.int64) - special_tokens
@@ -163,6 +165,8 @@ def aggregate(logits: np.ndarray, starts: np.ndarray, rule: str, outputs) -> np.
         return mean_over_windows(logits, starts)
     if rule == "max":
         return outputs.join_max(logits, first)
+    if rule == "logsumexp":
+        return np.logaddexp.reduceat(logits, first, axis=0).astype(np.float32)
     raise SettingError("window_aggregation", rule, "is not one of " + ", ".join(AGGREGATIONS))
 
 
