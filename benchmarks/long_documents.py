@@ -14,7 +14,10 @@ studied, the windows read: `--max-windows 16` (train's default is 1, truncation)
   requests.
 * **needle_trained** (`--parts needle_trained`): the same test read by a model trained in
   windows on needle documents built alike from CLINC150-LT's train requests and 10 dev requests
-  a class, hidden among oos_train and oos_val requests.
+  a class, hidden among oos_train and oos_val requests (`--window-training turns`: each epoch
+  one window of a document, taught its label).
+* **needle_documents** (`--parts needle_documents`): the same, trained with `--window-training
+  documents` (every window of a document in one step, the loss on their joined logits).
 * **natural**: manual pages classified by section (1 commands, 2 system calls, 3 library
   calls, 4 devices, 5 file formats, 7 overviews, 8 administration) as this machine's man
   renders them (header and footer lines, which name the section, removed; pages that are the
@@ -136,14 +139,18 @@ def needle_training_data(folder: Path, seed: int) -> Path:
     return folder
 
 
-def needle_part(runs: Path, seed: int, *, on_needles: bool = False) -> dict:
-    """The needle test read by a model trained on the bare requests, or (``on_needles``) by one
-    trained on needle documents in windows (`--max-windows 16`, the rule chosen on needle dev)."""
-    output = runs / (f"needle_trained_seed{seed}" if on_needles else f"needle_model_seed{seed}")
-    data = needle_training_data(runs / "needle_training", seed) if on_needles else DATA / "clinc150_lt"
+def needle_part(runs: Path, seed: int, *, training: str | None = None) -> dict:
+    """The needle test read by a model trained on the bare requests, or by one trained on needle
+    documents in windows (`--max-windows 16`, `--window-training` ``training``, the rule chosen on
+    needle dev)."""
+    name = {None: "needle_model", "turns": "needle_trained", "documents": "needle_documents"}[training]
+    output = runs / f"{name}_seed{seed}"
+    data = needle_training_data(runs / "needle_training", seed) if training else DATA / "clinc150_lt"
     if not (output / "run_summary.json").is_file():
+        windowed = {"max_windows": WINDOWS, "window_training": training} if training else {}
         run(RunConfig(model=demo_model_dir(), data_dir=str(data), output_dir=str(output), seed=seed,
-                      overwrite_output_dir=True, progress=False, **({"max_windows": WINDOWS} if on_needles else {})))
+                      overwrite_output_dir=True, progress=False, **windowed))
+    seconds = json.loads((output / "run_summary.json").read_text()).get("seconds")
     classifier = Classifier.load(output, batch_size=128, max_windows=WINDOWS)
     documents, bare, places = needle_documents(seed)
     labels = classifier.labels
@@ -172,7 +179,7 @@ def needle_part(runs: Path, seed: int, *, on_needles: bool = False) -> dict:
     return {"documents": len(documents), "bare_macro_f1": bare_f1, "rows": rows,
             "bins": {b: bins.count(b) for b in ("first window", "between", "last window")},
             "windows_mean": float(counts.mean()), "windows_max": int(counts.max()),
-            "cut": int(windows.cut().sum()), "model_rule": classifier.plan.aggregation,
+            "cut": int(windows.cut().sum()), "model_rule": classifier.plan.aggregation, "training_seconds": seconds,
             "cost": {"truncation_docs_per_second": len(documents) / truncation_seconds,
                      "windows_docs_per_second": len(documents) / window_seconds,
                      "windows_per_second": int(counts.sum()) / window_seconds,
@@ -293,9 +300,13 @@ def table(results: dict, command: str) -> str:
              f"Measured by {command} on this 2-core CPU machine, MiniLM-L6 (packaged), `train`'s defaults "
              "(length 128, stride 32, the window rule chosen on dev) but for the windows read: `--max-windows 16` "
              "(train's default is 1: truncation). See the module's docstring for how the sets are built.", ""]
+    bare = (results.get("needle") or {}).get("bare_macro_f1")
     for key, title in (("needle", "Needle set, a model trained on the bare requests"),
-                       ("needle_trained", "Needle set, a model trained on needle documents in windows")):
-        lines += needle_section(results.get(key), title)
+                       ("needle_trained", "Needle set, a model trained on needle documents in windows, one a step "
+                                          "(`--window-training turns`)"),
+                       ("needle_documents", "Needle set, a model trained on whole needle documents "
+                                            "(`--window-training documents`)")):
+        lines += needle_section(results.get(key), title, bare)
     natural = results.get("natural")
     if natural:
         lines += ["## Natural set: manual pages by section", "",
@@ -316,23 +327,28 @@ def table(results: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def needle_section(needle: dict | None, title: str) -> list[str]:
+def needle_section(needle: dict | None, title: str, bare: float | None) -> list[str]:
+    """``bare``: the macro-F1 of the model trained on the bare requests, read on them (the reference)."""
     if not needle:
         return []
+    reference = bare or needle["bare_macro_f1"]
     lines = [f"## {title}", "",
              f"{needle['documents']} test documents (10 CLINC150-LT test requests a class, each among 20-100 "
              f"out-of-scope requests), {needle['windows_mean']:.1f} windows a document on average (at most "
              f"{needle['windows_max']}, {needle['cut']} cut). Where the request sits: "
              + ", ".join(f"{k} {v}" for k, v in needle["bins"].items())
-             + f". The same model on the bare requests: macro-F1 **{needle['bare_macro_f1']:.3f}**.", "",
+             + f". The same model on the bare requests: macro-F1 **{needle['bare_macro_f1']:.3f}**"
+             + (f"; the model trained on the bare requests, on them: **{reference:.3f}** (the share's reference)"
+                if bare and bare != needle["bare_macro_f1"] else "") + ".", "",
              "| reading | macro-F1, all | request in the first window | between | in the last window | "
              "share of the bare-request macro-F1 (worst place) |", "|---|---:|---:|---:|---:|---:|"]
     for name, row in needle["rows"].items():
         worst = min(row[p] for p in ("first window", "between", "last window"))
         lines.append(f"| {name} | {row['all']:.3f} | {row['first window']:.3f} | {row['between']:.3f} | "
-                     f"{row['last window']:.3f} | {worst / needle['bare_macro_f1']:.1%} |")
+                     f"{row['last window']:.3f} | {worst / reference:.1%} |")
     cost = needle["cost"]
-    lines += ["", f"The model's own rule: {needle['model_rule']}.", "",
+    trained = f" Training took {needle['training_seconds'] / 60:.0f} min." if needle.get("training_seconds") else ""
+    lines += ["", f"The model's own rule: {needle['model_rule']}.{trained}", "",
               f"Cost: truncation {cost['truncation_docs_per_second']:.1f} documents/s; every window "
               f"{cost['windows_docs_per_second']:.1f} documents/s ({cost['windows_per_second']:.1f} windows/s); "
               f"time with windows / (windows a document x truncation's time) = "
@@ -356,8 +372,9 @@ def main() -> None:
     parts = args.parts.split(",")
     if "needle" in parts:
         results["needle"] = needle_part(runs, args.seed)
-    if "needle_trained" in parts:
-        results["needle_trained"] = needle_part(runs, args.seed, on_needles=True)
+    for part, training in (("needle_trained", "turns"), ("needle_documents", "documents")):
+        if part in parts:
+            results[part] = needle_part(runs, args.seed, training=training)
     if "natural" in parts:
         results["natural"] = natural_part(runs, args.seed)
     results["minutes"] = (time.perf_counter() - started) / 60 + earlier.get("minutes", 0.0)

@@ -6,7 +6,8 @@
 [[1.0, 2.0], [1.0, 1.0]]
 >>> aggregate(logits, np.array([0, 2, 3]), "first", ONE_CLASS).tolist()
 [[2.0, 0.0], [1.0, 1.0]]
->>> aggregate(logits, np.array([0, 2, 3]), "logsumexp", ONE_CLASS).astype(float).round(4).tolist()  # log(e^2 + 1), log(1 + e^4)
+>>> # per class log(e^2 + 1) and log(1 + e^4); one window: itself
+>>> aggregate(logits, np.array([0, 2, 3]), "logsumexp", ONE_CLASS).astype(float).round(4).tolist()
 [[2.1269, 4.0181], [1.0, 1.0]]
 """
 
