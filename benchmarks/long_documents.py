@@ -13,8 +13,9 @@ studied, the windows read: `--max-windows 16` (train's default is 1, truncation)
   truncation (the first window only) and each window rule, against the same model on the bare
   requests.
 * **needle_trained** (`--parts needle_trained`): the same test read by a model trained in
-  windows on needle documents built alike from CLINC150-LT's train requests and 10 dev requests
-  a class, hidden among oos_train and oos_val requests (`--window-training turns`: each epoch
+  windows on needle documents built from CLINC150-LT's train requests, each among 5 to 25
+  oos_train and oos_val requests (shorter than the test's: see TRAIN_FILLER_RANGE), and dev
+  documents from 10 dev requests a class among 20 to 100 (`--window-training turns`: each epoch
   one window of a document, taught its label).
 * **needle_documents** (`--parts needle_documents`): the same, trained with `--window-training
   documents` (every window of a document in one step, the loss on their joined logits).
@@ -62,7 +63,10 @@ SECTIONS = {"1": 500, "3": 300, "2": 150, "7": 150, "8": 150, "5": 100, "4": 20}
 DEV_SHARE, TEST_SHARE = 0.2, 0.4  # of each section's training count: natural frequencies in every split
 MAX_WORDS = 3000  # a page's first words (the longest pages run to tens of thousands)
 NEEDLES_A_CLASS = 10
-FILLER_RANGE = (20, 100)
+FILLER_RANGE = (20, 100)  # the test documents' (and dev's): 2 to 12 windows
+# The training documents': 1 to 4 windows. Training on whole documents costs every window, 1,860 tokens/s
+# here: at 20 to 100 (18,856 windows) an epoch took 22 minutes; a model learns what filler is from shorter ones.
+TRAIN_FILLER_RANGE = (5, 25)
 
 
 def macro_f1(gold, predicted) -> float:
@@ -115,8 +119,9 @@ def needle_bins(classifier: Classifier, documents, places) -> list[str]:
 
 
 def needle_training_data(folder: Path, seed: int) -> Path:
-    """CLINC150-LT's train requests (all) and dev requests (10 a class), each hidden among 20 to 100
-    out-of-scope requests of CLINC150's oos_train and oos_val splits, at a uniformly random place."""
+    """CLINC150-LT's train requests (all), each hidden among 5 to 25 out-of-scope requests of CLINC150's
+    oos_train and oos_val splits, and its dev requests (10 a class) among 20 to 100 as the test's, at a
+    uniformly random place."""
     if (folder / "dev_data.txt").is_file():
         return folder
     full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
@@ -132,7 +137,7 @@ def needle_training_data(folder: Path, seed: int) -> Path:
             examples = [e for label in sorted(by_label) for e in rng.sample(by_label[label], per_class)]
         rows = []
         for example in examples:
-            sentences = rng.sample(filler, rng.randint(*FILLER_RANGE))
+            sentences = rng.sample(filler, rng.randint(*(FILLER_RANGE if per_class else TRAIN_FILLER_RANGE)))
             sentences.insert(rng.randint(0, len(sentences)), example.text)
             rows.append(f"{'. '.join(sentences)}\t{example.label}\n")
         atomic_write_text(folder / f"{split}_data.txt", "".join(rows))
