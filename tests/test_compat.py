@@ -60,7 +60,7 @@ def _seed_text(name, kind, tmp_path):
                "precision": "fp32", "on_bad_line": "skip", "max_steps": "7", "report_to": "tensorboard",
                "metric_for_best_model": "nll", "recipe": "ce", "target_prior": "uniform", "multi_label": "false",
                "pos_weight": "sqrt_inverse", "thresholds": "global", "window_aggregation": "max", "max_seq_length": "64",
-               "stage2": "lws", "window_training": "documents"}
+               "stage2": "lws", "window_training": "documents", "eval_precision": "bf16"}
     return special.get(name) or texts.get(kind) or f"{name}-value"
 
 

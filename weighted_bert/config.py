@@ -173,6 +173,10 @@ class RunConfig(DataSettings, LossSettings):
     precision: str = setting("auto", "auto: bf16 on GPUs that have it, fp16 on older GPUs, bf16 autocast on CPUs "
                              "where it measures faster than fp32, fp32 otherwise", choices=PRECISIONS,
                              group="optimisation")
+    eval_precision: str = setting("auto", "the precision dev is scored in at each evaluation during training (what "
+                                  "picks the best checkpoint and stops early): auto: bf16 where training runs in "
+                                  "bf16, else fp32; the final dev and test results are scored in fp32 either way",
+                                  choices=("auto", *SCORING_PRECISIONS), group="optimisation")
     logging_steps: int = setting(10, "log the training loss every N steps", check=at_least(1), group="optimisation")
     overwrite_output_dir: bool = setting(False, "allow writing over another run's results in --output-dir")
     keep_checkpoints: bool = setting(False, "keep the checkpoints folder after a finished run")

@@ -3,6 +3,7 @@ counted) with the step and the batch's lines."""
 
 import json
 
+import pytest
 import torch
 
 from weighted_bert.cli import main
@@ -28,6 +29,31 @@ def test_auto_precision_is_bf16_only_where_it_pays(monkeypatch):
     # an older GPU: training takes fp16 with loss scaling, scoring has none and stays in fp32
     assert (trainer.mixed_precision("auto"), _precision(serving)) == ("fp16", "fp32")
     assert trainer.mixed_precision("auto", device="cpu") == "bf16"
+
+
+def test_dev_is_scored_in_bf16_while_training_and_in_fp32_for_the_results(tmp_path, tiny_bert, toy_data_dir):
+    from helpers import TRAIN_FLAGS
+
+    assert trainer.evaluation_precision("auto", "bf16") == "bf16"
+    assert trainer.evaluation_precision("auto", "fp32") == trainer.evaluation_precision("auto", "fp16") == "fp32"
+    assert trainer.evaluation_precision("fp32", "bf16") == "fp32"
+    flags = [*TRAIN_FLAGS]
+    flags[flags.index("--epochs") + 1] = "3"
+    logs, results = {}, {}
+    for precision in ("fp32", "bf16"):  # training in fp32 both times: the same model at every step
+        out = tmp_path / precision
+        assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_data_dir), "--output-dir", str(out),
+                     *flags, "--eval-precision", precision]) == 0
+        logs[precision] = [json.loads(line)["eval_loss"] for line in
+                           (out / "training_log.jsonl").read_text().splitlines() if "eval_loss" in line]
+        results[precision] = json.loads((out / "eval_results.json").read_text())
+    assert len(logs["bf16"]) == len(logs["fp32"]) == 3
+    # each evaluation in bf16: near fp32's, not equal to it
+    assert all(a != b and abs(a - b) < 0.05 for a, b in zip(logs["bf16"], logs["fp32"]))
+    # the dev results: fp32's whatever the evaluations ran in
+    for key, value in results["fp32"].items():
+        if isinstance(value, float):
+            assert results["bf16"][key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
 
 
 def test_mfu_is_logged_beside_the_loss(trained_run):

@@ -3,7 +3,8 @@ the prediction files, the report and the model card.
 
 Dev is not scored again when training kept the logits of the evaluation whose model it
 ended with (:meth:`~weighted_bert.training.trainer.WeightedTrainer.best_eval_logits`): the same
-model, batches and dtype (fp32) give the same numbers.
+model, batches and dtype (fp32) give the same numbers. Evaluations in bf16 (``--eval-precision``)
+keep none: the final dev and test results are fp32's.
 """
 
 from __future__ import annotations

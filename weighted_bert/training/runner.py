@@ -231,7 +231,8 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     from ..prediction import EncodedDataset
     from ..windows.reading import encode_windows
     from .documents import DocumentCollator
-    from .trainer import WeightedTrainer, mixed_precision, tensorboard_callback, trackers, training_args
+    from .trainer import (WeightedTrainer, evaluation_precision, mixed_precision, tensorboard_callback, trackers,
+                          training_args)
 
     model, tokenizer, label_map = classifier.model, classifier.tokenizer, classifier.label_map
     check_disk(model, output, dev is not None)
@@ -266,7 +267,9 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
                               compute_metrics=compute_metrics if dev is not None else None, loss_fn=loss_fn,
                               head_learning_rate=config.head_learning_rate, sampling=config.sampling,
                               skip_nonfinite=config.skip_nonfinite, train_source=train.path,
-                              length_grouping=config.length_grouping, window_aggregation=plan.aggregation)
+                              length_grouping=config.length_grouping, window_aggregation=plan.aggregation,
+                              eval_precision=evaluation_precision(config.eval_precision,
+                                                                  mixed_precision(config.precision)))
     if config.early_stopping_patience and dev is not None:
         from transformers import EarlyStoppingCallback
 

@@ -42,8 +42,10 @@ class WeightedTrainer(Trainer):
 
     def __init__(self, *args, loss_fn: torch.nn.Module, head_learning_rate: float | None = None,
                  sampling: str = "random", skip_nonfinite: bool = False, train_source: str = "training",
-                 length_grouping: bool = False, window_aggregation: str = "mean", **kwargs):
+                 length_grouping: bool = False, window_aggregation: str = "mean", eval_precision: str = "fp32",
+                 **kwargs):
         super().__init__(*args, **kwargs)
+        self.eval_precision = eval_precision  # dev at each evaluation; fp32's logits are kept for the final results
         self.length_grouping = length_grouping
         self.window_aggregation = window_aggregation  # long documents' windows so joined: dev's, whole training ones
         self._tokens = 0  # real (unpadded) training tokens since the last log line
@@ -111,11 +113,11 @@ class WeightedTrainer(Trainer):
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix="eval"):
-        """Evaluation through our prediction path (length-sorted batches, fp32: see
-        :func:`~weighted_bert.prediction.predict_logits`), measured about 3x faster on CPU
-        than the Trainer's loop in bf16 autocast, and the numbers ``predict`` gives; the
-        logits are kept, so the best model's dev set is not scored again after training.
-        Datasets other than ours take the Trainer's loop."""
+        """Evaluation through our prediction path (length-sorted batches, in ``eval_precision``:
+        see :func:`~weighted_bert.prediction.predict_logits`), measured about 3x faster on CPU
+        than the Trainer's loop; in fp32 the numbers ``predict`` gives, and the logits are kept,
+        so the best model's dev set is not scored again after training (bf16's are not: the
+        final results are fp32's). Datasets other than ours take the Trainer's loop."""
         from transformers.trainer_utils import EvalLoopOutput, EvalPrediction
 
         from ..outputs import outputs_of
@@ -128,7 +130,7 @@ class WeightedTrainer(Trainer):
                                            metric_key_prefix)
         with _class_forward(self.accelerator.unwrap_model(self.model)) as model:
             window_logits = predict_logits(model, self.processing_class, dataset.encodings,
-                                           batch_size=self.args.eval_batch_size)
+                                           batch_size=self.args.eval_batch_size, precision=self.eval_precision)
         labels = dataset.labels
         logits = window_logits if dataset.starts is None else aggregate(
             window_logits, dataset.starts, self.window_aggregation, outputs_of(labels.ndim == 2))
@@ -139,14 +141,15 @@ class WeightedTrainer(Trainer):
             metrics["loss"] = float(self.loss_fn(torch.from_numpy(logits).to(self.args.device), target))
         best = self.state.best_global_step
         self.eval_logits = {step: kept for step, kept in self.eval_logits.items() if step == best}
-        self.eval_logits[self.state.global_step] = window_logits
+        if self.eval_precision == "fp32":
+            self.eval_logits[self.state.global_step] = window_logits
         return EvalLoopOutput(predictions=logits, label_ids=labels, num_samples=len(labels),
                               metrics={f"{metric_key_prefix}_{k}": v for k, v in metrics.items()})
 
     def best_eval_logits(self) -> np.ndarray | None:
         """Dev logits of the model training ended with (the best evaluation's, when the best
         checkpoint was loaded), a row a window, or None when that evaluation is not in memory
-        (a resumed run)."""
+        (a resumed run, or one evaluated in bf16)."""
         loaded_best = self.args.load_best_model_at_end and self.state.best_model_checkpoint is not None
         return self.eval_logits.get(self.state.best_global_step if loaded_best else self.state.global_step)
 
@@ -251,6 +254,12 @@ def mixed_precision(choice: str, device: str | None = None) -> str:
     :func:`~weighted_bert.speed.automatic_precision`'s."""
     check_choice("precision", choice, PRECISIONS)
     return automatic_precision(device=device) if choice == "auto" else choice
+
+
+def evaluation_precision(choice: str, training: str) -> str:
+    """The precision dev is scored in during training: ``choice``, where ``auto`` is bf16 when
+    ``training`` (the resolved training precision) is bf16, else fp32."""
+    return ("bf16" if training == "bf16" else "fp32") if choice == "auto" else choice
 
 
 MIN_LAST_GAIN = 0.01  # relative to the previous evaluation's value

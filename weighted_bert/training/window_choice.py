@@ -30,7 +30,7 @@ def settle_windows(config, classifier: FineTuned, trainer, dev, output: Path) ->
     if dev is None:
         return None
     window_logits, starts = trainer.best_eval_logits(), getattr(trainer.eval_dataset, "starts", None)
-    if window_logits is None:  # a resumed run: the evaluation is not in memory
+    if window_logits is None:  # a resumed run (not in memory), or dev scored in bf16 while training: fp32 now
         window_logits, windows = Classifier(classifier, batch_size=config.eval_batch_size,
                                             calibration=False).window_logits(dev)
         starts = None if windows.one_each else windows.starts
