@@ -231,8 +231,14 @@ def _train(config: RunConfig, classifier: FineTuned, loss_fn, train: Dataset, de
     from ..prediction import EncodedDataset
     from ..windows.reading import encode_windows
     from .documents import DocumentCollator
-    from .trainer import (WeightedTrainer, evaluation_precision, mixed_precision, tensorboard_callback, trackers,
-                          training_args)
+    from .trainer import (
+        WeightedTrainer,
+        evaluation_precision,
+        mixed_precision,
+        tensorboard_callback,
+        trackers,
+        training_args,
+    )
 
     model, tokenizer, label_map = classifier.model, classifier.tokenizer, classifier.label_map
     check_disk(model, output, dev is not None)
