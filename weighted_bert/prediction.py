@@ -135,6 +135,9 @@ class EncodedDataset:
         return self._lengths
 
     def mean_length(self) -> float:
+        """Tokens in the mean sequence the model reads (a whole document's: its windows')."""
+        if self.whole:
+            return float(row_lengths(self.encodings["input_ids"]).mean())
         return float(self.lengths().mean()) if self._length else 0.0
 
     def __getitem__(self, index: int) -> dict:

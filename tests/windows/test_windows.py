@@ -163,6 +163,8 @@ def test_a_batch_of_whole_documents_is_every_window_and_the_loss_is_on_the_joine
     assert len(dataset) == 3 and windows.counts.tolist()[1] == 1 and min(windows.counts[[0, 2]]) > 1
     assert dataset[0]["input_ids"] == [windows.encodings["input_ids"][i] for i in range(windows.counts[0])]
     assert dataset.lengths()[1] == len(windows.encodings["input_ids"][windows.starts[1]])
+    every = [len(windows.encodings["input_ids"][i]) for i in range(windows.counts.sum())]
+    assert dataset.lengths()[0] == sum(every[:windows.counts[0]]) and dataset.mean_length() == np.mean(every)
     batch = DocumentCollator(tokenizer)([dataset[i] for i in range(3)])
     assert batch["window_counts"].tolist() == windows.counts.tolist()
     assert batch["input_ids"].shape[0] == windows.counts.sum() and batch["labels"].tolist() == [0, 0, 2]
