@@ -29,14 +29,18 @@ def test_onnx_backend_matches_pytorch(trained_run, toy_data_dir, tmp_path, capsy
         assert f"eval_few_shot_accuracy = {check[key]['few_shot_accuracy']}" in printed
     assert check["max_f1_drop"] == 0.05 and all(r["change"] < 0 for r in check["most_lost"])
     probabilities = {}
-    for backend in ("torch", "onnx", "onnx-int8"):
-        out = tmp_path / f"{backend}.tsv"
+    for backend, precision in (("torch", "fp32"), ("onnx", "fp32"), ("onnx-int8", "fp32"), ("openvino", "fp32"),
+                               ("openvino", "bf16")):
+        out = tmp_path / f"{backend}_{precision}.tsv"
         assert main(["predict", "--model-dir", str(trained_run), "--input", str(toy_data_dir / "test_data.txt"),
                      "--output", str(tmp_path / "p.tsv"), "--overwrite", "--probabilities", str(out), "--backend",
-                     backend]) == 0
-        probabilities[backend] = np.loadtxt(out, delimiter="\t")
+                     backend, "--precision", precision]) == 0
+        probabilities[backend if precision == "fp32" else f"{backend} {precision}"] = np.loadtxt(out, delimiter="\t")
     assert np.abs(probabilities["onnx"] - probabilities["torch"]).max() < 1e-4  # its tokenizer: tokenizer.json alone
     assert np.abs(probabilities["onnx-int8"] - probabilities["torch"]).max() < 0.1  # int8: close, not equal
+    assert np.abs(probabilities["openvino"] - probabilities["onnx"]).max() < 1e-5  # the same graph, fp32
+    bf16 = np.abs(probabilities["openvino bf16"] - probabilities["onnx"]).max()
+    assert 0 < bf16 < 0.05  # bf16 matrix multiplies: near, not equal
     # a fresh process predicting with ONNX starts without torch, transformers or scikit-learn
     script = ("import sys; from weighted_bert.cli import main; "
               f"code = main(['predict', '--model', {str(trained_run)!r}, '--data', {str(toy_data_dir / 'test_data.txt')!r},"
@@ -53,6 +57,18 @@ def test_onnx_backend_without_an_export_says_what_to_run(trained_run, toy_data_d
     assert main(["predict", "--model-dir", str(trained_run), "--input", str(toy_data_dir / "test_data.txt"),
                  "--output", str(tmp_path / "p.tsv"), "--backend", "onnx"]) == 2
     assert "write it first with `weighted-bert export" in capsys.readouterr().err
+
+
+def test_openvino_backend_without_openvino_says_what_to_install(trained_run, toy_data_dir, tmp_path, capsys,
+                                                                monkeypatch):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino raises ImportError
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    (run / "model" / "onnx").mkdir(exist_ok=True)
+    (run / "model" / "onnx" / "model.onnx").write_bytes(b"not read")
+    assert main(["predict", "--model-dir", str(run), "--input", str(toy_data_dir / "test_data.txt"),
+                 "--output", str(tmp_path / "p.tsv"), "--backend", "openvino"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert 'needs OpenVINO: pip install "weighted-bert[openvino]"' in err and len(err.splitlines()) == 1
 
 
 def test_the_int8_check_needs_int8(trained_run, capsys):

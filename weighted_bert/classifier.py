@@ -268,11 +268,13 @@ def _encodable(text: str) -> bool:
 def load_model(model, *, backend: str = "auto", threads: int | None = None, **load_options) -> FineTuned:
     """A fine-tuned model folder as a :class:`~weighted_bert.model_folder.FineTuned`; with
     ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export runs in place of the PyTorch model
+    (``openvino``: the fp32 export compiled by OpenVINO, in ``precision``)
     (on ``threads`` threads; None: torch's count where torch is loaded, else the CPUs); ``auto``:
     see :func:`~weighted_bert.export.resolve_backend`."""
-    from .export import OnnxClassifier, export_is_current, onnx_path, resolve_backend
+    from .export import OnnxClassifier, OpenVinoClassifier, export_is_current, onnx_path, resolve_backend
 
-    backend = resolve_backend(model, backend, load_options.pop("precision", "fp32"))
+    precision = load_options.pop("precision", "fp32")
+    backend = resolve_backend(model, backend, precision)
     fine_tuned = load_fine_tuned(model, weights=backend == "torch", **load_options)
     if backend == "torch":
         return fine_tuned
@@ -284,6 +286,7 @@ def load_model(model, *, backend: str = "auto", threads: int | None = None, **lo
     if current is False:
         raise RunError(f"{path}: out of date ({why}): it would not answer as the model folder does; write it "
                        f"again with {again}")
-    onnx = OnnxClassifier(path, len(fine_tuned.label_map), threads=threads)
+    onnx = OpenVinoClassifier(path, len(fine_tuned.label_map), threads=threads, precision=precision) \
+        if backend == "openvino" else OnnxClassifier(path, len(fine_tuned.label_map), threads=threads)
     onnx.config = fine_tuned.model.config  # labels, problem type, position limit
     return dataclasses.replace(fine_tuned, model=onnx)

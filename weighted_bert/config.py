@@ -29,7 +29,7 @@ from .windows import (AGGREGATIONS, DOCUMENT_RULE, MAX_WINDOWS, WINDOW_CHOICE, W
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCORING_PRECISIONS = ("fp32", "bf16")
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")  # auto: export.resolve_backend
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino")  # auto: export.resolve_backend
 BEST_MODEL_METRICS = ("macro_f1", "balanced_accuracy", "few_shot_accuracy", "accuracy", "nll", "micro_f1", "map")
 MULTI_LABEL_METRICS = ("macro_f1", "micro_f1", "map", "nll")  # what a multi-label dev evaluation has
 TRACKERS = ("none", "tensorboard", "mlflow", "wandb", "all")

@@ -34,7 +34,7 @@ from .log import get_logger
 log = get_logger(__name__)
 
 ONNX_DIR = "onnx"
-FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
+FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx", "openvino": "model.onnx"}  # OpenVINO reads fp32's
 RECORD = "export.json"  # in onnx/: the weight files the graphs were exported from (see weights_fingerprint)
 WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
 AUTO = "auto"  # the backend setting that picks the fastest exact backend the folder and machine have
@@ -259,6 +259,36 @@ class OnnxClassifier:
     def logits(self, batch: dict) -> np.ndarray:
         feed = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
         return self.session.run(None, feed)[0].astype(np.float32)
+
+
+class OpenVinoClassifier:
+    """The fp32 ONNX export compiled by OpenVINO for the CPU, in ``precision``: ``fp32``, or
+    ``bf16`` (OpenVINO's inference precision hint: bf16 matrix multiplies where the CPU has them,
+    AMX or AVX512-BF16; answers near fp32's, not equal: `benchmarks/whole_job.py` measures how
+    near). Used as :class:`OnnxClassifier` is; needs the ``openvino`` package."""
+
+    def __init__(self, path, num_labels: int, *, threads: int | None = None, precision: str = "fp32"):
+        import os
+
+        try:
+            import openvino
+        except ImportError:
+            raise ExportError('--backend openvino needs OpenVINO: pip install "weighted-bert[openvino]"') from None
+        if not Path(path).is_file():
+            raise ExportError(f"{path}: no such ONNX model; write it with `weighted-bert export`")
+        threads = threads or _torch_threads() or (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        core = openvino.Core()
+        self.session = core.compile_model(core.read_model(str(path)), "CPU", {
+            "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32", "INFERENCE_NUM_THREADS": threads,
+            "PERFORMANCE_HINT": "LATENCY"})
+        self.request = self.session.create_infer_request()
+        self.input_names = [i.get_any_name() for i in self.session.inputs]
+        self.config = SimpleNamespace(num_labels=num_labels)
+
+    def logits(self, batch: dict) -> np.ndarray:
+        feed = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
+        return np.array(self.request.infer(feed)[0], dtype=np.float32)  # a copy: the request reuses its buffer
 
 
 def _torch_threads() -> int | None:

@@ -27,7 +27,8 @@ def _retarget_needs_calibration(config) -> None:
 
 BACKEND_HELP = ("auto (the model folder's ONNX export of its current weights, run by ONNX Runtime: the same answers, "
                 "a start without torch; else torch, and torch on a GPU or with --precision bf16), torch, or the ONNX "
-                "models `train` or `weighted-bert export` write: onnx (fp32) or onnx-int8")
+                "models `train` or `weighted-bert export` write: onnx (fp32) or onnx-int8, or openvino (the fp32 "
+                "export run by OpenVINO, in --precision: bf16 is near fp32's answers, not equal)")
 
 
 AUTO = BACKENDS[0]
@@ -76,7 +77,8 @@ class ScoreConfig(WindowOverrides, DataSettings):
                         group="data")
     batch_size: int = setting(64, "texts per batch", check=at_least(1), group="speed")  # length-sorted: little padding
     backend: str = setting(AUTO, BACKEND_HELP, choices=BACKENDS, group="speed")
-    precision: str = setting("fp32", "torch backend: fp32, or bf16 autocast (faster where the hardware has bf16)",
+    precision: str = setting("fp32", "torch and openvino backends: fp32, or bf16 (autocast; OpenVINO's precision "
+                             "hint), faster where the hardware has bf16",
                              choices=SCORING_PRECISIONS, group="speed")  # exact by default
     calibration: bool = setting(True, "apply the model folder's calibration.json (from `weighted-bert calibrate`)",
                                 group="model")

@@ -41,7 +41,8 @@ def serve(config: ServeConfig) -> int:
     _need_serving_packages()
     from ..classifier import Classifier, load_model
 
-    fine_tuned = load_model(config.model, backend=config.backend)  # a bad folder stops before binding
+    fine_tuned = load_model(config.model, backend=config.backend,  # a bad folder stops before binding
+                            precision=_precision(config))
     Classifier(fine_tuned, **config.window_overrides())  # so do window settings that do not fit the model
     sock = _bind(config)
     host, port = sock.getsockname()[:2]
@@ -97,11 +98,13 @@ def _worker(config: ServeConfig, sock: socket.socket, threads: int, ready) -> No
         import torch
 
         torch.set_num_threads(threads)
-    model = load_model(config.model, backend=config.backend, threads=threads)
+    model = load_model(config.model, backend=config.backend, threads=threads, precision=_precision(config))
     sys.exit(_serve_here(config, sock, model, ready=ready.set))
 
 
 def _precision(config: ServeConfig) -> str:
+    if config.backend == "openvino":
+        return "fp32" if config.precision == "auto" else config.precision  # bf16 when asked: near fp32, not equal
     if config.backend != "torch":
         return "fp32"  # ONNX Runtime runs the exported graph as it is
     if config.precision != "auto":
