@@ -21,8 +21,9 @@ all, and our run's wall time by stage (run_summary.json `stages`, start-up being
 from process start to the run's first stage).
 
 Prediction (the first training pair's model): `weighted-bert predict` (torch, ONNX fp32,
-ONNX int8) against `benchmarks/pipeline_job.py`, whole processes, on 10 lines and on
-`--predict-lines` lines (the test set repeated); and in process, each backend's share of
+ONNX int8, OpenVINO fp32 and bf16) against `benchmarks/pipeline_job.py`, whole processes, on 10
+lines and on `--predict-lines` lines (the test set repeated); each backend's answers on the
+held-out test lines against PyTorch fp32's; and in process, each backend's share of
 the roofline: model FLOPs of the real tokens (2 x non-embedding parameters + attention, per
 token) over the matmul peak measured here in the dtype it runs in (weighted_bert.speed).
 
@@ -56,6 +57,7 @@ import numpy as np  # noqa: E402
 STUDIES = ("epochs", "max_steps", "warmup_ratio")
 
 DATA = ROOT.parent / "shared" / "data" / "clinc150_lt"
+BACKENDS = (("torch", "fp32"), ("onnx", "fp32"), ("onnx-int8", "fp32"), ("openvino", "fp32"), ("openvino", "bf16"))
 OURS = [shutil.which("weighted-bert") or sys.executable, *([] if shutil.which("weighted-bert") else
                                                            ["-m", "weighted_bert"])]
 
@@ -109,10 +111,12 @@ def predict_jobs(run: Path, inputs: dict[str, Path], out: Path, pairs: int) -> d
         jobs["weighted-bert predict (the default: --backend auto)"] = (
             lambda src, dst: [*OURS, "predict", "--model", model, "--data", str(src), "--output", str(dst), "--quiet",
                               "--overwrite"])
-        for backend in ("torch", "onnx", "onnx-int8"):
-            jobs[f"weighted-bert predict --backend {backend}"] = (
-                lambda src, dst, b=backend: [*OURS, "predict", "--model", model, "--data", str(src), "--output",
-                                             str(dst), "--backend", b, "--quiet", "--overwrite"])
+        for backend, precision in BACKENDS:
+            name = f"weighted-bert predict --backend {backend}" + (" --precision bf16" if precision == "bf16" else "")
+            jobs[name] = (
+                lambda src, dst, b=backend, p=precision: [*OURS, "predict", "--model", model, "--data", str(src),
+                                                          "--output", str(dst), "--backend", b, "--precision", p,
+                                                          "--quiet", "--overwrite"])
         names = list(jobs) if pair % 2 == 0 else list(reversed(jobs))
         for size, src in inputs.items():
             for name in names:
@@ -120,6 +124,26 @@ def predict_jobs(run: Path, inputs: dict[str, Path], out: Path, pairs: int) -> d
                 results.setdefault(size, {}).setdefault(name, []).append(seconds)
                 print(f"predict pair {pair}, {size}: {name}: {seconds:.2f} s", flush=True)
     return results
+
+
+def agreement(run: Path, texts: list[str]) -> list[dict]:
+    """Each backend's answers on the held-out test lines against PyTorch fp32's: the share of
+    equal top labels, the largest probability difference, and test accuracy."""
+    from weighted_bert.classifier import Classifier
+
+    gold = [line.split("\t")[1] for line in texts]
+    texts = [line.split("\t")[0] for line in texts]
+    reference = Classifier.load(run / "model", backend="torch").predict_proba(texts)
+    rows = []
+    for backend, precision in BACKENDS:
+        classifier = Classifier.load(run / "model", backend=backend, precision=precision)
+        probabilities = classifier.predict_proba(texts)
+        labels = np.asarray(classifier.labels)
+        rows.append({"backend": backend, "precision": precision,
+                     "same_label": float(np.mean(probabilities.argmax(1) == reference.argmax(1))),
+                     "max_probability_difference": float(np.abs(probabilities - reference).max()),
+                     "accuracy": float(np.mean(labels[probabilities.argmax(1)] == np.asarray(gold)))})
+    return rows
 
 
 def roofline(run: Path) -> list[dict]:
@@ -190,7 +214,8 @@ def mean(values) -> float:
     return float(np.mean(values))
 
 
-def report(train: list[dict], predict: dict, lines: dict, rows: list[dict], base: dict | None, minutes: float) -> str:
+def report(train: list[dict], predict: dict, lines: dict, rows: list[dict], base: dict | None, minutes: float,
+           agreed: list[dict] | None = None) -> str:
     names = list(train[0])
     ours = names[0]
     out = [f"# The whole job, timed from outside\n\n`python benchmarks/whole_job.py` on this machine "
@@ -216,6 +241,12 @@ def report(train: list[dict], predict: dict, lines: dict, rows: list[dict], base
         for name, seconds in jobs.items():
             out.append(f"| {lines[size]:,} | {name} | {mean(seconds):.2f} | {' '.join(f'{s:.2f}' for s in seconds)} | "
                        f"{pipeline_seconds / mean(seconds):.2f}x |")
+    if agreed:
+        out += ["\n## Answers against PyTorch fp32's (the 4,500 held-out test lines)\n",
+                "| backend | precision | same top label | largest probability difference | test accuracy |",
+                "|---|---|---:|---:|---:|"]
+        out += [f"| {r['backend']} | {r['precision']} | {r['same_label']:.2%} | "
+                f"{r['max_probability_difference']:.1e} | {r['accuracy']:.4f} |" for r in agreed]
     out += ["\n## Prediction in process: share of the roofline (4,500 test lines)\n",
             "| backend | batch | lines/s | share of roofline | measured peak GFLOP/s | accuracy |",
             "|---|---:|---:|---:|---:|---:|"]
@@ -269,6 +300,7 @@ def main(argv=None) -> int:
             many = (test_lines * (args.predict_lines // len(test_lines) + 1))[:args.predict_lines]
             inputs["many"].write_text("\n".join(many) + "\n", encoding="utf-8")
             kept["predict"] = predict_jobs(run, inputs, out, args.predict_pairs)
+            kept["agreement"] = agreement(run, test_lines)
             kept["lines"] = {"10": 10, "many": args.predict_lines}
         if "roofline" in sections:
             kept["roofline"] = roofline(run)
@@ -276,7 +308,7 @@ def main(argv=None) -> int:
             kept["bert_base"] = bert_base(out, args.bert_base_steps) if args.bert_base_steps else None
     kept["minutes"] = kept.get("minutes", 0.0) + (time.perf_counter() - started) / 60
     text = report(kept["train"], kept["predict"], kept["lines"], kept["roofline"], kept.get("bert_base"),
-                  kept["minutes"])
+                  kept["minutes"], kept.get("agreement"))
     (results / "whole_job.md").write_text(text, encoding="utf-8")
     (results / "whole_job.json").write_text(json.dumps(kept, indent=1) + "\n", encoding="utf-8")
     print(text)
