@@ -104,7 +104,9 @@ def needle_documents(seed: int) -> tuple[list[Example], list[str], list[int]]:
 
 def needle_bins(classifier: Classifier, documents, places) -> list[str]:
     """Where each request sits: in the first window (truncation reads it), the last, or between."""
-    tokenizer, plan = classifier.fine_tuned.tokenizer, classifier.plan
+    from weighted_bert.model import load_tokenizer
+
+    tokenizer, plan = load_tokenizer(classifier.fine_tuned.path), classifier.plan  # the folder's, as transformers
     room = classifier.fine_tuned.max_seq_length - 2
     step = room - plan.stride
     bins = []
