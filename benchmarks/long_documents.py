@@ -19,6 +19,11 @@ studied, the windows read: `--max-windows 16` (train's default is 1, truncation)
   one window of a document, taught its label).
 * **needle_documents** (`--parts needle_documents`): the same, trained with `--window-training
   documents` (every window of a document in one step, the loss on their joined logits).
+
+  Both trained parts also read the same test requests among filler drawn from the training
+  documents' 200 oos requests only: the test's filler is drawn from all 1,200 (1,000 of them
+  oos_test, never seen in training), so the two readings part what the model learned of filler
+  in general from what it learned of the 200 sentences it saw.
 * **natural**: manual pages classified by section (1 commands, 2 system calls, 3 library
   calls, 4 devices, 5 file formats, 7 overviews, 8 administration) as this machine's man
   renders them (header and footer lines, which name the section, removed; pages that are the
@@ -80,11 +85,15 @@ def macro_f1(gold, predicted) -> float:
 # ---------------------------------------------------------------- needle set
 
 
-def needle_documents(seed: int) -> tuple[list[Example], list[str], list[int]]:
-    """Test documents (each a CLINC150-LT test request among out-of-scope ones), the bare
-    requests, and each request's place: its sentence index among the document's sentences."""
+TEST_FILLER = ("oos_train", "oos_val", "oos_test")  # 1,200 requests; the needle training's filler: the first 200
+TRAINING_FILLER = ("oos_train", "oos_val")
+
+
+def needle_documents(seed: int, filler_splits=TEST_FILLER) -> tuple[list[Example], list[str], list[int]]:
+    """Test documents (each a CLINC150-LT test request among out-of-scope ones of ``filler_splits``),
+    the bare requests, and each request's place: its sentence index among the document's sentences."""
     full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-    filler = [text for split in ("oos_train", "oos_val", "oos_test") for text, _ in full[split]]
+    filler = [text for split in filler_splits for text, _ in full[split]]
     test = read_dataset(DATA / "clinc150_lt" / "test_data.txt")
     rng = random.Random(seed)
     by_label: dict[str, list] = {}
@@ -127,7 +136,7 @@ def needle_training_data(folder: Path, seed: int) -> Path:
     if (folder / "dev_data.txt").is_file():
         return folder
     full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-    filler = [text for split in ("oos_train", "oos_val") for text, _ in full[split]]
+    filler = [text for split in TRAINING_FILLER for text, _ in full[split]]
     rng = random.Random(seed + 1)
     folder.mkdir(parents=True, exist_ok=True)
     for split, per_class in (("train", None), ("dev", NEEDLES_A_CLASS)):
@@ -182,6 +191,10 @@ def needle_part(runs: Path, seed: int, *, training: str | None = None) -> dict:
         for place in ("first window", "between", "last window"):
             index = [i for i, b in enumerate(bins) if b == place]
             rows[name][place] = macro_f1([gold[i] for i in index], [decided[i] for i in index])
+    if training:  # the same requests among filler the model was trained on (oos_train and oos_val only)
+        seen, _, _ = needle_documents(seed, TRAINING_FILLER)
+        decided, _ = classifier.decide(classifier.predict_proba(Dataset("<needles, seen filler>", seen)))
+        rows[f"windows, {classifier.plan.aggregation}, filler seen in training"] = {"all": macro_f1(gold, decided)}
     counts = windows.counts
     return {"documents": len(documents), "bare_macro_f1": bare_f1, "rows": rows,
             "bins": {b: bins.count(b) for b in ("first window", "between", "last window")},
@@ -350,6 +363,9 @@ def needle_section(needle: dict | None, title: str, bare: float | None) -> list[
              "| reading | macro-F1, all | request in the first window | between | in the last window | "
              "share of the bare-request macro-F1 (worst place) |", "|---|---:|---:|---:|---:|---:|"]
     for name, row in needle["rows"].items():
+        if "between" not in row:  # the seen-filler reading: all places together
+            lines.append(f"| {name} | {row['all']:.3f} | | | | |")
+            continue
         worst = min(row[p] for p in ("first window", "between", "last window"))
         lines.append(f"| {name} | {row['all']:.3f} | {row['first window']:.3f} | {row['between']:.3f} | "
                      f"{row['last window']:.3f} | {worst / reference:.1%} |")
