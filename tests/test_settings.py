@@ -108,7 +108,8 @@ def test_flags_are_made_from_the_fields():
     assert given(args, ScoreConfig) == {"model": "run", "data": "x.txt", "batch_size": "8", "calibration": False}
     assert build(ScoreConfig, given(args, ScoreConfig)).batch_size == 8  # converted by the schema, not argparse
     help_text = " ".join(parser.format_help().split())
-    assert "--backend BACKEND" in help_text and "(one of: auto, torch, onnx, onnx-int8, openvino; default: auto)" in help_text
+    assert "--backend BACKEND" in help_text
+    assert "(one of: auto, torch, onnx, onnx-int8, openvino; default: auto)" in help_text
     assert "--batch-size BATCH_SIZE texts per batch (default: 64)" in help_text
 
 

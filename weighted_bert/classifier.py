@@ -268,9 +268,9 @@ def _encodable(text: str) -> bool:
 def load_model(model, *, backend: str = "auto", threads: int | None = None, **load_options) -> FineTuned:
     """A fine-tuned model folder as a :class:`~weighted_bert.model_folder.FineTuned`; with
     ``backend`` ``onnx`` or ``onnx-int8`` its ONNX export runs in place of the PyTorch model
-    (``openvino``: the fp32 export compiled by OpenVINO, in ``precision``)
-    (on ``threads`` threads; None: torch's count where torch is loaded, else the CPUs); ``auto``:
-    see :func:`~weighted_bert.export.resolve_backend`."""
+    (on ``threads`` threads; None: torch's count where torch is loaded, else the CPUs), with
+    ``openvino`` the fp32 export compiled by OpenVINO in ``precision``; ``auto``: see
+    :func:`~weighted_bert.export.resolve_backend`."""
     from .export import OnnxClassifier, OpenVinoClassifier, export_is_current, onnx_path, resolve_backend
 
     precision = load_options.pop("precision", "fp32")

@@ -24,8 +24,17 @@ from .sampling import SAMPLINGS
 from .settings import at_least, between, remember_given, resolved_copy, setting, validate, was_given
 from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD
 from .stage2 import STAGES
-from .windows import (AGGREGATIONS, DOCUMENT_RULE, MAX_WINDOWS, WINDOW_CHOICE, WINDOW_TRAINING, WINDOW_TRAININGS,
-                      WindowPlan, check_windows, default_stride)
+from .windows import (
+    AGGREGATIONS,
+    DOCUMENT_RULE,
+    MAX_WINDOWS,
+    WINDOW_CHOICE,
+    WINDOW_TRAINING,
+    WINDOW_TRAININGS,
+    WindowPlan,
+    check_windows,
+    default_stride,
+)
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCORING_PRECISIONS = ("fp32", "bf16")
@@ -159,7 +168,8 @@ class RunConfig(DataSettings, LossSettings):
                                       "logits), max (per class, of the probabilities), first (the first window's), "
                                       "logsumexp (per class, a smooth max of the logits), or auto (the one that "
                                       "scores best on dev's long texts; when it has none, mean, or logsumexp after "
-                                      "--window-training documents)", choices=(WINDOW_CHOICE, *AGGREGATIONS), group="long documents")
+                                      "--window-training documents)", choices=(WINDOW_CHOICE, *AGGREGATIONS),
+                                      group="long documents")
     window_training: str = setting(WINDOW_TRAINING, "how training reads a long text: turns (each epoch one of its "
                                    "windows, in turn, taught the text's label) or documents (all its windows in one "
                                    "step, the loss on their joined logits: the model learns which windows carry the "
