@@ -148,7 +148,8 @@ def test_each_epoch_a_document_gives_its_next_window():
     assert dataset.lengths().tolist() == [1, 1, 1]
 
 
-def test_a_batch_of_whole_documents_is_every_window_and_the_loss_is_on_the_joined_logits(tokenizer, tiny_bert):
+def test_a_batch_of_whole_documents_is_every_window_and_the_loss_is_on_the_joined_logits(tokenizer, tiny_bert,
+                                                                                          tmp_path):
     import torch
     from transformers import AutoModelForSequenceClassification, TrainingArguments
 
@@ -170,7 +171,8 @@ def test_a_batch_of_whole_documents_is_every_window_and_the_loss_is_on_the_joine
     assert batch["input_ids"].shape[0] == windows.counts.sum() and batch["labels"].tolist() == [0, 0, 2]
     model = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=3).eval()
     loss_fn = get_loss("ce", [2, 1, 1])
-    trainer = WeightedTrainer(model=model, args=TrainingArguments(output_dir="unused", use_cpu=True, report_to="none"),
+    trainer = WeightedTrainer(model=model, args=TrainingArguments(output_dir=str(tmp_path), use_cpu=True,
+                                                                  report_to="none"),
                               loss_fn=loss_fn, window_aggregation="logsumexp")
     with torch.no_grad():
         loss = trainer.compute_loss(model, dict(batch))
