@@ -263,8 +263,8 @@ def minutes(run: Path) -> float | None:
 
 
 def kept_results() -> dict:
-    """The rows of the last call's audit.json, by noise and seed: what a seed whose runs are not on this disk
-    (a fresh checkout keeps no runs) contributes to the table."""
+    """The rows of the last call's audit.json, by noise and seed: a seed measured before whose runs are not on
+    this disk (a fresh checkout keeps no runs) stays in the table."""
     path = RESULTS / "audit.json"
     if not path.is_file():
         return {}
@@ -280,8 +280,6 @@ def collect(seeds, rates, kinds) -> dict:
             for seed in seeds:
                 folder = RUNS / f"seed{seed}" / name
                 if not (folder / "audit" / "folds" / "out_of_fold.npz").is_file():
-                    if (name, seed) in kept:
-                        per_seed.append(kept[(name, seed)])
                     continue
                 row = {"seed": seed, **detection(folder)}
                 summary = json.loads((folder / "audit" / "audit.json").read_text())
@@ -299,7 +297,10 @@ def collect(seeds, rates, kinds) -> dict:
                         row[f"recovered_{other}"] = (reference - f1["noisy"]) / (f1["clean"] - f1["noisy"])
                 per_seed.append(row)
             results[name] = per_seed
-    return results
+    for (name, seed), row in kept.items():  # every seed measured before stays in the table
+        if seed not in {r["seed"] for r in results.setdefault(name, [])}:
+            results[name].append(row)
+    return {name: sorted(rows, key=lambda r: r["seed"]) for name, rows in results.items()}
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -320,8 +321,8 @@ def mean_of(rows, *keys) -> float | None:
 def render(results: dict, command: str, seconds: float) -> str:
     lines = ["# The label audit on CLINC150-LT with flipped labels", "",
              f"Measured by `{command}` on this 2-core CPU machine ({seconds / 60:.0f} min of this call; runs kept "
-             "from earlier calls are read, not run again; a seed whose runs are not on this disk is taken from the "
-             "previous audit.json). See the module's docstring for what each figure is. "
+             "from earlier calls are read, not run again; a seed measured before whose runs are not on this disk is "
+             "taken from the previous audit.json). See the module's docstring for what each figure is. "
              "Mean over the seeds each noise ran.", "",
              "## Finding the flips", "",
              "| noise | seeds | flips | probabilities, flag rule | AUROC | AUROC few-shot | precision@k | flagged | "
