@@ -86,13 +86,16 @@ def train(run: Path, data: Path, recipe: str, seed: int, epochs: float, max_leng
 
 def refit(run: Path, data: Path) -> None:
     """Fit a finished run's thresholds on dev again, as `train` does after training."""
+    from weighted_bert.classifier import Classifier
     from weighted_bert.model_folder import load_fine_tuned
     from weighted_bert.settings import build
     from weighted_bert.training.decisions import fit_decision
 
     classifier = load_fine_tuned(run / MODEL)
     config = build(RunConfig, {k: v for k, v in classifier.info.settings.items()})
-    fit_decision(config, classifier, read_dataset(data / "dev.jsonl"), run)
+    dev = read_dataset(data / "dev.jsonl")
+    raw_dev = Classifier(classifier, batch_size=config.eval_batch_size, calibration=False).logits(dev)
+    fit_decision(config, classifier, dev, run, raw_dev)
 
 
 def score(run: Path, data: Path) -> dict:

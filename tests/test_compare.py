@@ -164,8 +164,9 @@ def test_compare_auto_tries_every_measured_multi_label_recipe_the_default_first(
     from weighted_bert.auto import candidates
     from weighted_bert.loss_settings import MULTI_LABEL_LOSSES
     from weighted_bert.recipes import MULTI_LABEL_RECIPE, RECIPES
+    from weighted_bert.tasks import MULTI_LABEL
 
-    recipes = list(dict.fromkeys(recipe for recipe, _ in candidates(multi_label=True)))
+    recipes = list(dict.fromkeys(recipe for recipe, _ in candidates(MULTI_LABEL)))
     assert recipes[0] == MULTI_LABEL_RECIPE
     assert sorted(recipes) == sorted(r for r, v in RECIPES.items() if v.get("loss") in MULTI_LABEL_LOSSES)
     assert "sigmoid_focal" in recipes
@@ -173,8 +174,9 @@ def test_compare_auto_tries_every_measured_multi_label_recipe_the_default_first(
 
 def test_compare_auto_halves_on_dev_and_scores_test_once(tmp_path, tiny_bert, toy_data_dir, capsys, monkeypatch):
     import weighted_bert.auto as auto
+    from weighted_bert.tasks import SingleLabel
 
-    monkeypatch.setattr(auto, "SINGLE_LABEL", ("ce", "logit_adjusted"))
+    monkeypatch.setattr(SingleLabel, "compare_recipes", ("ce", "logit_adjusted"))
     monkeypatch.setattr(auto, "LEARNING_RATES", (1e-3, 3e-3))
     monkeypatch.setattr(auto, "FIRST_STEPS", 2)
     assert main(["compare", "--auto", "--budget-minutes", "10", "--model", str(tiny_bert), "--data-dir",

@@ -22,15 +22,10 @@ from .config import DataSettings, RunConfig
 from .errors import UserError
 from .files import atomic_write_text, write_json
 from .log import get_logger
-from .loss_settings import MULTI_LABEL_LOSSES
-from .recipes import MULTI_LABEL_RECIPE, RECIPES
+from .tasks import task_of
 
 log = get_logger(__name__)
 
-SINGLE_LABEL = ("recommended", "logit_adjusted", "class_balanced", "sqrt", "ldam_drw", "seed")  # recommended is ce
-# every multi-label preset (each measured by benchmarks/multilabel.py), the default first
-MULTI_LABEL = (MULTI_LABEL_RECIPE, *(r for r, v in RECIPES.items()
-                                    if v.get("loss") in MULTI_LABEL_LOSSES and r != MULTI_LABEL_RECIPE))
 LEARNING_RATES = (2e-5, 5e-5, 1e-4)  # BERT's range, and higher for small encoders
 FIRST_STEPS = 20  # the first rung: enough to rank the hopeless candidates out
 METRIC = "macro_f1"
@@ -39,8 +34,9 @@ SCORING_SETTINGS = {f.name for f in dataclasses.fields(DataSettings)} | {"data_d
                                                                           "test_file", "eval_batch_size"}
 
 
-def candidates(multi_label: bool) -> list[tuple[str, float]]:
-    return [(recipe, lr) for recipe in (MULTI_LABEL if multi_label else SINGLE_LABEL) for lr in LEARNING_RATES]
+def candidates(task) -> list[tuple[str, float]]:
+    """Every recipe ``task`` (a :mod:`weighted_bert.tasks` object) compares, at each learning rate."""
+    return [(recipe, lr) for recipe in task.compare_recipes for lr in LEARNING_RATES]
 
 
 def auto_compare(*, model: str, output_dir, settings: dict, budget_minutes: float, seed: int) -> dict:
@@ -54,7 +50,7 @@ def auto_compare(*, model: str, output_dir, settings: dict, budget_minutes: floa
     train, dev, test = read_splits(probe)
     if dev is None:
         raise UserError("compare --auto chooses on dev: give a dev file (--dev, or dev_data.txt in --data-dir)")
-    pool = candidates(train.multi_label)
+    pool = candidates(task_of(train.multi_label))
     deadline = time.perf_counter() + budget_minutes * 60
     steps, rung, spent_steps, spent_seconds, rungs = FIRST_STEPS, 0, 0, 0.0, []
     while True:

@@ -269,12 +269,26 @@ class RunConfig(DataSettings, LossSettings):
 
     def _settle_task(self) -> None:
         """Single- or multi-label from what was given: a multi-label loss or ``label_separator``
-        makes the task multi-label; a multi-label task with the loss at its default trains
-        with the multi-label default. Anything that contradicts the task is an error."""
+        makes the task multi-label (see :meth:`_settle_multi_label`). Anything that contradicts
+        the task is an error."""
         given = self.multi_label
         if self.multi_label is None and (self.loss in MULTI_LABEL_LOSSES or self.label_separator is not None):
             self.multi_label = True
-        if self.multi_label and self.loss not in MULTI_LABEL_LOSSES:
+        if given is False and (self.loss in MULTI_LABEL_LOSSES or self.label_separator is not None):
+            name = "loss" if self.loss in MULTI_LABEL_LOSSES else "label_separator"
+            raise SettingError(name, getattr(self, name), "is for multi-label tasks, and --no-multi-label was given")
+        if self.multi_label:
+            self._settle_multi_label()
+        if (self.metric_for_best_model in MULTI_LABEL_METRICS) != bool(self.multi_label) and \
+                self.metric_for_best_model not in ("macro_f1", "nll"):
+            task = "multi-label" if self.multi_label else "single-label"
+            raise SettingError("metric_for_best_model", self.metric_for_best_model, f"is not scored in a {task} task")
+
+    def _settle_multi_label(self) -> None:
+        """A multi-label task trains with the multi-label default where the loss was left at its
+        default, at the multi-label head learning rate unless one was given, and refuses what
+        only one softmax has (a second stage, a target prior)."""
+        if self.loss not in MULTI_LABEL_LOSSES:
             if self.recipe is not None:
                 raise SettingError("recipe", self.recipe, "is a single-label recipe; a multi-label task takes one of "
                                    + ", ".join(r for r, v in RECIPES.items() if v.get("loss") in MULTI_LABEL_LOSSES))
@@ -283,19 +297,12 @@ class RunConfig(DataSettings, LossSettings):
                                    + ", ".join(MULTI_LABEL_LOSSES))
             self.recipe = MULTI_LABEL_RECIPE
             self._apply_recipe()
-        if self.multi_label and not was_given(self, "head_learning_rate"):
+        if not was_given(self, "head_learning_rate"):
             self.head_learning_rate = MULTI_LABEL_HEAD_LEARNING_RATE
-        if given is False and (self.loss in MULTI_LABEL_LOSSES or self.label_separator is not None):
-            name = "loss" if self.loss in MULTI_LABEL_LOSSES else "label_separator"
-            raise SettingError(name, getattr(self, name), "is for multi-label tasks, and --no-multi-label was given")
-        if (self.metric_for_best_model in MULTI_LABEL_METRICS) != bool(self.multi_label) and \
-                self.metric_for_best_model not in ("macro_f1", "nll"):
-            task = "multi-label" if self.multi_label else "single-label"
-            raise SettingError("metric_for_best_model", self.metric_for_best_model, f"is not scored in a {task} task")
-        if self.multi_label and self.stage2 != "none":
+        if self.stage2 != "none":
             raise SettingError("stage2", self.stage2, "is for single-label tasks (one softmax); a multi-label model's "
                                "labels are fitted by --thresholds")
-        if self.multi_label and self.target_prior not in (None, "none"):
+        if self.target_prior not in (None, "none"):
             raise SettingError("target_prior", self.target_prior, "is for single-label tasks; a multi-label model's "
                                "decision is its per-label thresholds (--thresholds)")
 

@@ -75,13 +75,10 @@ def write_model_card(model_dir, *, metrics: dict | None = None, split: str | Non
     if metrics is None:
         found = saved_results(run_dir)
         metrics, split = found if found else (None, None)
-    if metrics and info.multi_label and split and (run_dir / CLASSIFICATION_REPORT[split]).is_file():
-        from .multilabel.results import read_per_label
+    if metrics and split in CLASSIFICATION_REPORT:  # a run's split (not `evaluate --update-card`'s file)
+        from .tasks import task_of  # the metrics' scikit-learn: only when a card is written
 
-        metrics = {**metrics, "per_class": [
-            {"label": r["label"], "train_count": int(r["train_count"] or 0), "shot_group": r["group"],
-             "precision": r["precision"], "recall": r["recall"], "f1": r["f1"], "support": int(r["support"])}
-            for r in read_per_label(run_dir / CLASSIFICATION_REPORT[split])]}
+        metrics = task_of(info.multi_label).card_metrics(metrics, run_dir / CLASSIFICATION_REPORT[split])
     settings = info.settings
     data_name = data_name or _data_name(settings, split)
     base = settings.get("model")

@@ -27,6 +27,7 @@ class OneClass:
 
     multi_label = False
     prior_applies = True  # a class prior moves the answer (the target-prior shift, the recipe's prior)
+    decision = "calibration"  # what decides the answer, fitted on dev by the run: temperature and prior shift
 
     @staticmethod
     def probabilities(logits) -> np.ndarray:
@@ -39,6 +40,14 @@ class OneClass:
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         return np.maximum.reduceat(log_p, first, axis=0).astype(np.float32)
+
+    @staticmethod
+    def max_scores(windows):
+        """What ``max`` compares in training's torch join (one document's window logits): the
+        log-probabilities, as :meth:`join_max`."""
+        import torch
+
+        return torch.log_softmax(windows, dim=-1)
 
     def decide(self, fine_tuned, probabilities, *, use_calibration: bool = True, top_k: int | None = None,
                at_least_one: bool = False) -> tuple[np.ndarray, list]:
@@ -73,6 +82,7 @@ class LabelSet:
 
     multi_label = True
     prior_applies = False
+    decision = "thresholds"  # one a label
     no_prior = "sigmoid outputs (multi-label), to which one class prior does not apply"
 
     @staticmethod
@@ -83,6 +93,11 @@ class LabelSet:
     def join_max(logits: np.ndarray, first: np.ndarray) -> np.ndarray:
         """The ``max`` rule, per label: the largest logit (so the largest sigmoid) of the windows."""
         return np.maximum.reduceat(logits, first, axis=0)
+
+    @staticmethod
+    def max_scores(windows):
+        """The logits themselves, as :meth:`join_max`."""
+        return windows
 
     def decide(self, fine_tuned, probabilities, *, use_calibration: bool = True, top_k: int | None = None,
                at_least_one: bool = False) -> tuple[np.ndarray, list]:

@@ -28,7 +28,9 @@ from .data import DEFAULT_SEPARATOR
 from .data.readers import JSONL_EXTENSIONS
 from .errors import DataFormatError, UserError
 from .log import get_logger
+from .loss_settings import MULTI_LABEL_LOSSES
 from .outputs import LabelSet, OneClass
+from .recipes import MULTI_LABEL_RECIPE, RECIPES
 from .result_files import write_predictions, write_test_results
 
 log = get_logger(__name__)
@@ -39,6 +41,8 @@ class SingleLabel(OneClass):
 
     noun = "classes"
     kind = "text classifier"
+    # what `compare --auto` tries (recommended is ce)
+    compare_recipes = ("recommended", "logit_adjusted", "class_balanced", "sqrt", "ldam_drw", "seed")
 
     def targets(self, label_map, dataset) -> np.ndarray:
         """Class ids in label-map order."""
@@ -118,12 +122,30 @@ class SingleLabel(OneClass):
         """What the model card adds under "How to use"."""
         return []
 
+    def card_metrics(self, metrics: dict, report: Path) -> dict:
+        """The results the model card shows: the run's saved metrics, per-class rows included."""
+        return metrics
+
+    compared_metrics = ("accuracy", "macro_f1", "few_shot_accuracy")  # what the int8 check reports
+
+    def compared_answers(self, fine_tuned, logits, dataset) -> tuple[np.ndarray, dict]:
+        """``(top class per row, its metrics with per_class rows)``: what the int8 check compares
+        between two backends."""
+        from .metrics import full_metrics
+
+        predicted = np.asarray(logits).argmax(1)
+        return predicted, full_metrics(fine_tuned.label_map.encode(dataset), predicted, fine_tuned.label_map.labels,
+                                       train_counts=fine_tuned.info.class_counts)
+
 
 class MultiLabel(LabelSet):
     """A set of labels a text: one sigmoid a label, per-label thresholds."""
 
     noun = "labels"
     kind = "multi-label text classifier (each text gets a set of labels)"
+    # what `compare --auto` tries: every multi-label preset (measured by benchmarks/multilabel.py), the default first
+    compare_recipes = (MULTI_LABEL_RECIPE, *(r for r, v in RECIPES.items()
+                                             if v.get("loss") in MULTI_LABEL_LOSSES and r != MULTI_LABEL_RECIPE))
 
     def targets(self, label_map, dataset) -> np.ndarray:
         """The 0/1 matrix of the rows' label sets."""
@@ -195,6 +217,31 @@ class MultiLabel(LabelSet):
         return ["The probabilities are independent sigmoids (`problem_type: multi_label_classification`). A label "
                 "is predicted when its probability reaches its threshold in `thresholds.json` (0.5 where none "
                 "was kept); weighted-bert's `predict` and `serve` apply them.", ""]
+
+    compared_metrics = ("micro_f1", "macro_f1", "few_shot_macro_f1")
+
+    def compared_answers(self, fine_tuned, logits, dataset) -> tuple[np.ndarray, dict]:
+        """``(0/1 labels at the model's thresholds, their metrics with per_class rows)``."""
+        from .multilabel.metrics import multilabel_metrics, per_label_table
+
+        scores = self.probabilities(logits)
+        decided, _ = self.decide(fine_tuned, scores)
+        y, counts = fine_tuned.label_map.multi_hot(dataset), fine_tuned.info.class_counts
+        return decided, {**multilabel_metrics(y, decided, train_counts=counts),
+                         "per_class": per_label_table(y, decided, scores, fine_tuned.label_map.labels,
+                                                      train_counts=counts)}
+
+    def card_metrics(self, metrics: dict, report: Path) -> dict:
+        """The saved metrics with the per-label rows of the run's classification ``report``
+        (a multi-label results file holds none)."""
+        if not report.is_file():
+            return metrics
+        from .multilabel.results import read_per_label
+
+        return {**metrics, "per_class": [
+            {"label": r["label"], "train_count": int(r["train_count"] or 0), "shot_group": r["group"],
+             "precision": r["precision"], "recall": r["recall"], "f1": r["f1"], "support": int(r["support"])}
+            for r in read_per_label(report)]}
 
 
 def _rarest_and_ratio(counts) -> tuple[int, float]:

@@ -174,3 +174,23 @@ def test_a_long_text_is_read_in_windows_label_by_label(ml_run):
             np.testing.assert_allclose(expected, logits.max(axis=0), rtol=1e-6)
         assert classifier.fine_tuned.calibration is None  # a multi-label model decides by its thresholds
         np.testing.assert_allclose(classifier.predict_proba([text])[0], sigmoid(expected[None])[0], atol=1e-6)
+
+
+def test_the_int8_check_scores_label_sets_at_the_thresholds(ml_run, toy_multilabel_dir, tmp_path, capsys):
+    """`export --quantize int8` on a multi-label model checks it as `evaluate` scores it: the labels at the
+    model's thresholds, per label, on the run's dev file."""
+    import shutil
+
+    pytest.importorskip("onnxruntime")
+    run = shutil.copytree(ml_run, tmp_path / "run")
+    assert main(["export", "--model-dir", str(run), "--quantize", "int8"]) == 0
+    assert f"int8 against fp32 on {toy_multilabel_dir / 'dev.jsonl'} (60 texts, " in capsys.readouterr().out
+    check = json.loads((run / "model" / "onnx" / "int8_check.json").read_text())
+    assert list(check["fp32"]) == ["micro_f1", "macro_f1", "few_shot_macro_f1"]
+    for backend, key in (("onnx", "fp32"), ("onnx-int8", "int8")):
+        assert main(["evaluate", "--model", str(run), "--data", str(toy_multilabel_dir / "dev.jsonl"),
+                     "--backend", backend]) == 0
+        printed = capsys.readouterr().out
+        for metric in check[key]:
+            assert f"eval_{metric} = {check[key][metric]}" in printed
+    assert {r["label"] for r in check["most_lost"]} <= {"finance", "sport", "weather"}

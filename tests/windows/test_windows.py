@@ -55,7 +55,7 @@ def test_training_joins_windows_as_every_answer_does(rule, outputs):
     logits = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
     starts = np.array([0, 3, 4, 6])
     window_logits = torch.from_numpy(logits).requires_grad_()
-    joined = join_windows(window_logits, torch.tensor(np.diff(starts)), rule, multi_label=outputs is LABEL_SET)
+    joined = join_windows(window_logits, torch.tensor(np.diff(starts)), rule, outputs)
     np.testing.assert_allclose(joined.detach().numpy(), aggregate(logits, starts, rule, outputs), rtol=1e-5,
                                atol=1e-6)
     joined.sum().backward()
@@ -178,7 +178,7 @@ def test_a_batch_of_whole_documents_is_every_window_and_the_loss_is_on_the_joine
         loss = trainer.compute_loss(model, dict(batch))
         inputs = {k: v for k, v in batch.items() if k not in ("labels", "example_line", "window_counts")}
         by_hand = torch.nn.functional.cross_entropy(
-            join_windows(model(**inputs).logits, batch["window_counts"], "logsumexp", multi_label=False),
+            join_windows(model(**inputs).logits, batch["window_counts"], "logsumexp", ONE_CLASS),
             batch["labels"])
     assert float(loss) == pytest.approx(float(by_hand), rel=1e-6)
 

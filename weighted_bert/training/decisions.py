@@ -18,9 +18,7 @@ log = get_logger(__name__)
 def fit_decision(config, classifier: FineTuned, dev, output: Path, raw_dev) -> FineTuned:
     """The task's decision fitted on ``dev`` (``raw_dev``: its logits without calibration, None
     without dev) and saved with the model; returns the classifier as saved."""
-    if classifier.multi_label:
-        return _fit_thresholds(config, classifier, dev, output, raw_dev)
-    return _fit_prior(config, classifier, dev, output, raw_dev)
+    return FITS[classifier.outputs.decision](config, classifier, dev, output, raw_dev)
 
 
 def _fit_thresholds(config, classifier: FineTuned, dev, output: Path, raw_dev) -> FineTuned:
@@ -78,3 +76,6 @@ def _fit_prior(config, classifier: FineTuned, dev, output: Path, raw_dev) -> Fin
         return classifier
     keep_calibration(dataclasses.replace(classifier, path=str(output / MODEL)), fitted)
     return load_fine_tuned(output / MODEL)
+
+
+FITS = {"calibration": _fit_prior, "thresholds": _fit_thresholds}  # by the outputs' decision

@@ -14,10 +14,11 @@ from __future__ import annotations
 import torch
 
 
-def join_windows(logits: torch.Tensor, counts: torch.Tensor, rule: str, *, multi_label: bool) -> torch.Tensor:
+def join_windows(logits: torch.Tensor, counts: torch.Tensor, rule: str, outputs) -> torch.Tensor:
     """One row of logits a document from its ``counts[i]`` consecutive window rows, by ``rule``
     (``mean``, ``max``, ``first`` or ``logsumexp``; ``max``: per class the largest
-    log-probability, or per label the largest logit), differentiably."""
+    log-probability, or per label the largest logit, as ``outputs``, a
+    :mod:`weighted_bert.outputs` object, says), differentiably."""
     rows = []
     for windows in torch.split(logits, counts.tolist()):
         if rule == "mean":
@@ -27,7 +28,7 @@ def join_windows(logits: torch.Tensor, counts: torch.Tensor, rule: str, *, multi
         elif rule == "logsumexp":
             rows.append(torch.logsumexp(windows, dim=0))
         elif rule == "max":
-            rows.append((windows if multi_label else torch.log_softmax(windows, dim=-1)).max(dim=0).values)
+            rows.append(outputs.max_scores(windows).max(dim=0).values)
         else:
             raise ValueError(f"unknown window rule {rule!r}")
     return torch.stack(rows)

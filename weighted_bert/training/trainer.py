@@ -21,6 +21,7 @@ from ..config import PRECISIONS, RunConfig
 from ..errors import RunError, check_choice
 from ..log import get_logger
 from ..losses import CosineClassifier
+from ..outputs import outputs_of
 from ..sampling.samplers import ClassAwareSampler, LengthGroupedSampler
 from ..speed import automatic_precision, model_flops_per_token, peak_flops, remeasure_peak
 from .documents import join_windows
@@ -120,7 +121,6 @@ class WeightedTrainer(Trainer):
         final results are fp32's). Datasets other than ours take the Trainer's loop."""
         from transformers.trainer_utils import EvalLoopOutput, EvalPrediction
 
-        from ..outputs import outputs_of
         from ..prediction import EncodedDataset, predict_logits
         from ..windows.reading import aggregate
 
@@ -180,7 +180,7 @@ class WeightedTrainer(Trainer):
         counts = inputs.pop("window_counts", None)  # whole documents: the loss on each document's joined logits
         outputs = model(**inputs)
         logits = outputs.logits if counts is None else join_windows(outputs.logits, counts, self.window_aggregation,
-                                                                    multi_label=labels.ndim == 2)
+                                                                    outputs_of(labels.ndim == 2))
         loss = self.loss_fn(logits, labels)
         if model.training and not torch.isfinite(loss):
             loss = self._non_finite(loss, lines)
