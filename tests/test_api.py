@@ -1,4 +1,4 @@
-"""The Python API: README's examples run as written; data in memory trains the same model as
+"""The Python API: the guide's examples (docs/model-folder.md) run as written; data in memory trains the same model as
 the same data in a file; bad input is one clear error each."""
 
 import re
@@ -10,26 +10,26 @@ import pytest
 import weighted_bert
 from weighted_bert.errors import UserError
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "model-folder.md"
 PAIRS = [("the striker scored a goal", "sport"), ("the coach praised the team", "sport"),
          ("the match ended late", "sport"), ("the bank raised its loan price", "finance"),
          ("shares and stock fell", "finance"), ("heavy rain and wind", "weather")]
 FAST = dict(epochs=2, learning_rate=3e-3, batch_size=2, precision="fp32", progress=False, seed=5)
 
 
-def readme_python_blocks(section: str) -> list[str]:
-    text = README.read_text(encoding="utf-8")
+def guide_python_blocks(section: str) -> list[str]:
+    text = GUIDE.read_text(encoding="utf-8")
     body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", body, flags=re.S)
 
 
-def test_the_readme_examples_run(tmp_path, tiny_bert, monkeypatch):
+def test_the_guide_examples_run(tmp_path, tiny_bert, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    blocks = readme_python_blocks("Python API")
+    blocks = guide_python_blocks("Python API")
     assert len(blocks) == 3
     for block in blocks:
-        exec(block.replace("path/to/bert-folder", str(tiny_bert)), namespace)  # noqa: S102 (our own README)
+        exec(block.replace("path/to/bert-folder", str(tiny_bert)), namespace)  # noqa: S102 (our own guide)
     assert namespace["classifier"].labels == ["finance", "sport", "weather"]
     assert namespace["result"].eval_metrics["macro_f1"] >= 0
     assert (tmp_path / "runs" / "frame" / "model" / "config.json").is_file()
