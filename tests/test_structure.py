@@ -5,6 +5,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "weighted_bert"
 
 
@@ -212,3 +214,32 @@ def test_no_private_name_is_reached_across_modules():
 def test_the_private_name_check_finds_one(tmp_path):
     (tmp_path / "m.py").write_text("from .model import _secret\nfrom .plots import pyplot\n")
     assert private_names_reached(tmp_path / "m.py") == ["_secret"]
+
+
+def third_party_imports() -> set[str]:
+    """The top-level names of every module outside the standard library that the package imports."""
+    import sys
+
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.split(".")[0])
+    return {name for name in found if name not in sys.stdlib_module_names and name != "weighted_bert"}
+
+
+def test_every_imported_package_is_declared():
+    """Each distribution the package imports is a dependency of the base install or of an extra."""
+    from importlib.metadata import packages_distributions
+
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    declared = {re.split(r"[<>=!~\[ ;]", r)[0].lower().replace("_", "-") for r in requirements}
+    installed = packages_distributions()
+    undeclared = {name: installed.get(name, [name]) for name in third_party_imports()
+                  if not {d.lower().replace("_", "-") for d in installed.get(name, [name])} & declared}
+    assert undeclared == {}
+    assert {"scipy", "tokenizers", "sklearn"} <= third_party_imports()  # the check sees lazy imports too
