@@ -55,3 +55,7 @@ def on_files(files, config):
     for path in [ROOT / "benchmarks" / "README.md", *sorted((ROOT / "benchmarks" / "results").glob("*.md"))]:
         files.append(File(str(path.relative_to(ROOT)), str(ROOT), config["site_dir"], config["use_directory_urls"]))
     return files
+
+
+if __name__ == "__main__":  # the reference's body, as the site gets it (the tests compare it with --help)
+    print(cli_reference())
