@@ -88,9 +88,13 @@ TRAIN_FLAGS = ["--epochs", "12", "--learning-rate", "3e-3", "--head-learning-rat
 
 
 def start_server(model, *flags):
-    process = subprocess.Popen([sys.executable, "-m", "weighted_bert", "serve", "--model", str(model), "--port", "0",
-                                "--precision", "fp32", *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    return start_server_command([sys.executable, "-m", "weighted_bert", "serve", "--model", str(model), "--port", "0",
+                                 "--precision", "fp32", *flags])
+
+
+def start_server_command(argv, cwd=None):
+    """``(process, host:port)`` of a serve command line started with ``--port 0``."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
     line = process.stdout.readline()  # "weighted-bert serving ... on http://127.0.0.1:PORT (...)"
     if "http://" not in line:
         process.kill()

@@ -8,16 +8,16 @@ import importlib.util
 import io
 import json
 import os
+import random
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import start_server_command, stop_server, write_split
 
 from weighted_bert.cli import build_parser
 
@@ -130,27 +130,13 @@ def quick_start() -> list[str]:
     return [line for line in block.splitlines() if line.strip()]
 
 
-def write_tiny_task(folder: Path) -> None:
-    """Three classes anyone can tell apart, 20 training lines each."""
-    words = {"sport": ["goal", "match", "team", "coach", "league"], "weather": ["rain", "snow", "wind", "storm", "sun"],
-             "finance": ["bank", "loan", "stock", "price", "shares"]}
-    folder.mkdir()
-    for split, n in (("train", 20), ("dev", 6), ("test", 6)):
-        rows = [f"the {w[i % 5]} and the {w[(i + 2) % 5]} today {i}\t{label}" for label, w in words.items()
-                for i in range(n)]
-        (folder / f"{split}_data.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_readme_quick_start_runs_as_written(tmp_path):
     """Every line of the quick start in a shell, in a folder holding ``my_data``; ``serve`` on a
-    free port in place of 8080, asked once over HTTP, then stopped."""
-    write_tiny_task(tmp_path / "my_data")
+    free port (``--port 0``) in place of 8080, asked once over HTTP, then stopped."""
+    (tmp_path / "my_data").mkdir()
+    for split, n in (("train", 20), ("dev", 6), ("test", 6)):
+        write_split(tmp_path / "my_data" / f"{split}_data.txt", random.Random(split),
+                    {"sport": n, "finance": n, "weather": n})
     lines = quick_start()
     serve = [line for line in lines if line.startswith("weighted-bert serve ")]
     assert len(serve) == 1 and "--port 8080" in serve[0]
@@ -160,23 +146,13 @@ def test_the_readme_quick_start_runs_as_written(tmp_path):
     assert (tmp_path / "runs" / "first" / "model" / "onnx" / "model.onnx").is_file()
     predictions = (tmp_path / "predictions.tsv").read_text(encoding="utf-8").splitlines()
     assert len(predictions) == 1 + 18
-    port = free_port()
-    server = subprocess.Popen(shlex.split(serve[0].replace("--port 8080", f"--port {port}"), comments=True),
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process, address = start_server_command(shlex.split(serve[0].replace("--port 8080", "--port 0"), comments=True),
+                                            cwd=tmp_path)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.time() < deadline, server.stderr.read().decode()[-2000:]
-                time.sleep(0.5)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", method="POST",
+        request = urllib.request.Request(f"http://{address}/predict", method="POST",
                                          data=json.dumps({"inputs": ["the rain and the storm"]}).encode(),
                                          headers={"content-type": "application/json"})
         answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
         assert {a["label"] for a in answer[0]} == {"sport", "weather", "finance"}
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_server(process)
