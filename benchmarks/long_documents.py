@@ -24,6 +24,11 @@ studied, the windows read: `--max-windows 16` (train's default is 1, truncation)
   documents' 200 oos requests only: the test's filler is drawn from all 1,200 (1,000 of them
   oos_test, never seen in training), so the two readings part what the model learned of filler
   in general from what it learned of the 200 sentences it saw.
+* **needle_disjoint** (`--parts needle_disjoint`): trained as needle_documents, but on filler pools
+  that do not meet: training documents draw from 600 oos requests (oos_train, oos_val and the first
+  400 of oos_test), dev documents from the next 100, and the test documents from the last 500, so
+  every test filler sentence is new to the model and dev chose the rule and decision on new filler
+  too; test documents built as the other parts' (10 test requests a class among 20 to 100).
 * **natural**: manual pages classified by section (1 commands, 2 system calls, 3 library
   calls, 4 devices, 5 file formats, 7 overviews, 8 administration) as this machine's man
   renders them (header and footer lines, which name the section, removed; pages that are the
@@ -85,15 +90,20 @@ def macro_f1(gold, predicted) -> float:
 # ---------------------------------------------------------------- needle set
 
 
-TEST_FILLER = ("oos_train", "oos_val", "oos_test")  # 1,200 requests; the needle training's filler: the first 200
-TRAINING_FILLER = ("oos_train", "oos_val")
+# Filler pools: the out-of-scope requests in the order oos_train, oos_val, oos_test (1,200), sliced
+FILLER = {"test": slice(0, 1200), "training": slice(0, 200),  # needle_trained, needle_documents: 200 of the 1,200
+          "disjoint_training": slice(0, 600), "disjoint_dev": slice(600, 700), "disjoint_test": slice(700, 1200)}
 
 
-def needle_documents(seed: int, filler_splits=TEST_FILLER) -> tuple[list[Example], list[str], list[int]]:
-    """Test documents (each a CLINC150-LT test request among out-of-scope ones of ``filler_splits``),
-    the bare requests, and each request's place: its sentence index among the document's sentences."""
+def filler(pool: str) -> list[str]:
     full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-    filler = [text for split in filler_splits for text, _ in full[split]]
+    return [text for split in ("oos_train", "oos_val", "oos_test") for text, _ in full[split]][FILLER[pool]]
+
+
+def needle_documents(seed: int, pool: str = "test") -> tuple[list[Example], list[str], list[int]]:
+    """Test documents (each a CLINC150-LT test request among out-of-scope ones of filler ``pool``),
+    the bare requests, and each request's place: its sentence index among the document's sentences."""
+    filler_texts = filler(pool)
     test = read_dataset(DATA / "clinc150_lt" / "test_data.txt")
     rng = random.Random(seed)
     by_label: dict[str, list] = {}
@@ -102,7 +112,7 @@ def needle_documents(seed: int, filler_splits=TEST_FILLER) -> tuple[list[Example
     documents, bare, places = [], [], []
     for label in sorted(by_label):
         for example in rng.sample(by_label[label], NEEDLES_A_CLASS):
-            sentences = rng.sample(filler, rng.randint(*FILLER_RANGE))
+            sentences = rng.sample(filler_texts, rng.randint(*FILLER_RANGE))
             at = rng.randint(0, len(sentences))
             sentences.insert(at, example.text)
             documents.append(Example(". ".join(sentences), None, label, len(documents) + 1))
@@ -129,14 +139,13 @@ def needle_bins(classifier: Classifier, documents, places) -> list[str]:
     return bins
 
 
-def needle_training_data(folder: Path, seed: int) -> Path:
-    """CLINC150-LT's train requests (all), each hidden among 5 to 25 out-of-scope requests of CLINC150's
-    oos_train and oos_val splits, and its dev requests (10 a class) among 20 to 100 as the test's, at a
-    uniformly random place."""
+def needle_training_data(folder: Path, seed: int, pools=("training", "training")) -> Path:
+    """CLINC150-LT's train requests (all), each hidden among 5 to 25 out-of-scope requests of the first of
+    ``pools`` (by default CLINC150's oos_train and oos_val splits), and its dev requests (10 a class) among
+    20 to 100 as the test's, of the second, at a uniformly random place."""
     if (folder / "dev_data.txt").is_file():
         return folder
-    full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-    filler = [text for split in TRAINING_FILLER for text, _ in full[split]]
+    pool_texts = {split: filler(pool) for split, pool in zip(("train", "dev"), pools)}
     rng = random.Random(seed + 1)
     folder.mkdir(parents=True, exist_ok=True)
     for split, per_class in (("train", None), ("dev", NEEDLES_A_CLASS)):
@@ -148,27 +157,31 @@ def needle_training_data(folder: Path, seed: int) -> Path:
             examples = [e for label in sorted(by_label) for e in rng.sample(by_label[label], per_class)]
         rows = []
         for example in examples:
-            sentences = rng.sample(filler, rng.randint(*(FILLER_RANGE if per_class else TRAIN_FILLER_RANGE)))
+            sentences = rng.sample(pool_texts[split], rng.randint(*(FILLER_RANGE if per_class else TRAIN_FILLER_RANGE)))
             sentences.insert(rng.randint(0, len(sentences)), example.text)
             rows.append(f"{'. '.join(sentences)}\t{example.label}\n")
         atomic_write_text(folder / f"{split}_data.txt", "".join(rows))
     return folder
 
 
-def needle_part(runs: Path, seed: int, *, training: str | None = None) -> dict:
+def needle_part(runs: Path, seed: int, *, training: str | None = None, disjoint: bool = False) -> dict:
     """The needle test read by a model trained on the bare requests, or by one trained on needle
     documents in windows (`--max-windows 16`, `--window-training` ``training``, the rule chosen on
-    needle dev)."""
-    name = {None: "needle_model", "turns": "needle_trained", "documents": "needle_documents"}[training]
+    needle dev); ``disjoint``: training, dev and test filler from pools that do not meet."""
+    name = "needle_disjoint" if disjoint else {None: "needle_model", "turns": "needle_trained",
+                                               "documents": "needle_documents"}[training]
     output = runs / f"{name}_seed{seed}"
-    data = needle_training_data(runs / "needle_training", seed) if training else DATA / "clinc150_lt"
+    if disjoint:
+        data = needle_training_data(runs / "needle_training_disjoint", seed, ("disjoint_training", "disjoint_dev"))
+    else:
+        data = needle_training_data(runs / "needle_training", seed) if training else DATA / "clinc150_lt"
     if not (output / "run_summary.json").is_file():
         windowed = {"max_windows": WINDOWS, "window_training": training} if training else {}
         run(RunConfig(model=demo_model_dir(), data_dir=str(data), output_dir=str(output), seed=seed,
                       overwrite_output_dir=True, progress=False, **windowed))
     seconds = json.loads((output / "run_summary.json").read_text()).get("seconds")
     classifier = Classifier.load(output, batch_size=128, max_windows=WINDOWS)
-    documents, bare, places = needle_documents(seed)
+    documents, bare, places = needle_documents(seed, "disjoint_test" if disjoint else "test")
     labels = classifier.labels
     gold = [labels.index(d.label) for d in documents]
     started = time.perf_counter()
@@ -191,8 +204,8 @@ def needle_part(runs: Path, seed: int, *, training: str | None = None) -> dict:
         for place in ("first window", "between", "last window"):
             index = [i for i, b in enumerate(bins) if b == place]
             rows[name][place] = macro_f1([gold[i] for i in index], [decided[i] for i in index])
-    if training:  # the same requests among filler the model was trained on (oos_train and oos_val only)
-        seen, _, _ = needle_documents(seed, TRAINING_FILLER)
+    if training:  # the same requests among filler the model was trained on
+        seen, _, _ = needle_documents(seed, "disjoint_training" if disjoint else "training")
         decided, _ = classifier.decide(classifier.predict_proba(Dataset("<needles, seen filler>", seen)))
         rows[f"windows, {classifier.plan.aggregation}, filler seen in training"] = {"all": macro_f1(gold, decided)}
     counts = windows.counts
@@ -325,7 +338,10 @@ def table(results: dict, command: str) -> str:
                        ("needle_trained", "Needle set, a model trained on needle documents in windows, one a step "
                                           "(`--window-training turns`)"),
                        ("needle_documents", "Needle set, a model trained on whole needle documents "
-                                            "(`--window-training documents`)")):
+                                            "(`--window-training documents`)"),
+                       ("needle_disjoint", "Needle set, a model trained on whole needle documents, training, dev "
+                                           "and test filler from pools that do not meet (600 / 100 / 500 "
+                                           "requests)")):
         lines += needle_section(results.get(key), title, bare)
     natural = results.get("natural")
     if natural:
@@ -398,6 +414,8 @@ def main() -> None:
     for part, training in (("needle_trained", "turns"), ("needle_documents", "documents")):
         if part in parts:
             results[part] = needle_part(runs, args.seed, training=training)
+    if "needle_disjoint" in parts:
+        results["needle_disjoint"] = needle_part(runs, args.seed, training="documents", disjoint=True)
     if "natural" in parts:
         results["natural"] = natural_part(runs, args.seed)
     results["minutes"] = (time.perf_counter() - started) / 60 + earlier.get("minutes", 0.0)
