@@ -5,6 +5,7 @@ import pytest
 from weighted_bert.data import Dataset, Example
 from weighted_bert.errors import DataFormatError
 from weighted_bert.labels import LabelMap, build_label_map
+from weighted_bert.tasks import SINGLE_LABEL
 
 
 def dataset(labels, path="train_data.txt"):
@@ -28,9 +29,10 @@ def test_explicit_labels_fix_the_order_and_reject_unlisted(capsys):
         build_label_map(train, explicit=["b", "c"])
 
 
-def test_one_class_is_an_error():
-    with pytest.raises(DataFormatError, match="only one class"):
-        build_label_map(dataset(["x", "x"]))
+def test_one_class_is_an_error_for_a_single_label_task():
+    with pytest.raises(DataFormatError, match=r"has only one class \('x'\)"):
+        SINGLE_LABEL.training_label_map(dataset(["x", "x"]))
+    assert SINGLE_LABEL.training_label_map(dataset(["x", "y"])).labels == ("x", "y")
 
 
 def test_near_duplicate_labels_are_reported(capsys):

@@ -10,6 +10,7 @@ from weighted_bert.data import parse_dataset, read_dataset
 from weighted_bert.errors import DataFormatError, SettingError
 from weighted_bert.labels import build_label_map
 from weighted_bert.stats import dataset_stats
+from weighted_bert.tasks import MULTI_LABEL
 
 
 def jsonl(*rows):
@@ -63,14 +64,14 @@ def test_label_holding_the_set_separator_of_predictions_is_refused(tmp_path):
     path.write_bytes(jsonl({"text": "a", "labels": ["x;y"]}, {"text": "b", "labels": ["z"]}))
     with pytest.raises(DataFormatError, match=r"has the label 'x;y', which holds ';', the character between the "
                        "labels of a set in predictions.tsv"):
-        build_label_map(read_dataset(path))
+        MULTI_LABEL.training_label_map(read_dataset(path))
 
 
 def test_a_training_file_with_no_label_at_all_is_refused(tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_bytes(jsonl({"text": "a", "labels": []}, {"text": "b", "labels": []}))
     with pytest.raises(DataFormatError, match="has no label on any row"):
-        build_label_map(read_dataset(path))
+        MULTI_LABEL.training_label_map(read_dataset(path))
 
 
 def test_a_label_only_in_dev_names_file_and_line(tmp_path):

@@ -243,3 +243,40 @@ def test_every_imported_package_is_declared():
                   if not {d.lower().replace("_", "-") for d in installed.get(name, [name])} & declared}
     assert undeclared == {}
     assert {"scipy", "tokenizers", "sklearn"} <= third_party_imports()  # the check sees lazy imports too
+
+
+# Where single- against multi-label is decided: the settings (and the seed's flags), the readers (a
+# label field is split, a JSONL list is a set), the single-label encoding's guard, a model folder's
+# record, and the two choosers. Everything else asks the task object (weighted_bert.tasks, .outputs).
+TASK_CHOSEN_IN = {"weighted_bert.config", "weighted_bert.compat", "weighted_bert.data.examples",
+                  "weighted_bert.data.jsonl", "weighted_bert.labels", "weighted_bert.model_folder",
+                  "weighted_bert.outputs", "weighted_bert.tasks"}
+
+
+def task_branches(path: Path) -> list[int]:
+    """Lines of ``path`` whose condition (``if``, ``x if c else y``, ``and`` / ``or``) reads ``multi_label``."""
+    def reads(node) -> bool:
+        return any(isinstance(n, ast.Name) and n.id == "multi_label"
+                   or isinstance(n, ast.Attribute) and n.attr == "multi_label" for n in ast.walk(node))
+
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, (ast.If, ast.IfExp, ast.While)) and reads(node.test):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.BoolOp) and any(reads(v) for v in node.values):
+            lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+def test_the_task_is_chosen_in_a_handful_of_places():
+    found = {module_name(p): task_branches(p) for p in PACKAGE.rglob("*.py")}
+    outside = {name: lines for name, lines in found.items() if lines and name not in TASK_CHOSEN_IN}
+    assert not outside, f"a branch on multi_label outside where the task is chosen (ask the task object): {outside}"
+    assert sum(len(lines) for lines in found.values()) <= 13, found  # 13 lines in 7 modules at 2026-12-07
+
+
+def test_the_task_branch_check_finds_one(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("def f(x):\n    if x.multi_label:\n        return 1\n    return 2 if multi_label else 3\n"
+                    "y = a and x.multi_label\n")
+    assert task_branches(path) == [2, 4, 5]

@@ -142,7 +142,7 @@ def _demo(args) -> int:
 
 def _report(args) -> int:
     from .errors import RunError
-    from .report.run import build_report
+    from .tasks import build_report
 
     page = build_report(args.run_dir, split=args.split, many_threshold=args.many_threshold,
                         few_threshold=args.few_threshold)

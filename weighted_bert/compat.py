@@ -53,6 +53,7 @@ from .errors import UserError
 from .log import get_logger
 from .run_folder import MODEL
 from .settings import FALSE, TRUE, build, canonical_name, check_value, field_types
+from .tasks import task_of
 
 log = get_logger(__name__)
 
@@ -157,15 +158,11 @@ def config_from_flags(flags: dict) -> RunConfig:
         if name == "save_checkpoints_steps" and "save_steps" in flags:
             continue
         values[SEED_NAMES.get(name) or canonical_name(RunConfig, name)] = value
-    multi_label = check_value(RunConfig, "multi_label", flags["multi_label"]) if "multi_label" in flags else None
-    if "weighted_loss" in flags and "loss" not in flags and (multi_label or "label_separator" in flags):
-        values["loss"] = "bce"  # per label: the positive term weighted by negatives / positives
-        if flags["weighted_loss"]:
-            values.setdefault("pos_weight", "inverse")
-    elif "weighted_loss" in flags and "loss" not in flags:
-        values["loss"] = "weighted_ce" if flags["weighted_loss"] else "ce"
-        if flags["weighted_loss"]:
-            values.setdefault("class_weights", "inverse")  # the seed's N / n_c
+    if "weighted_loss" in flags and "loss" not in flags:  # the task as the flags give it; the data may say more
+        given = check_value(RunConfig, "multi_label", flags["multi_label"]) if "multi_label" in flags else None
+        loss, weights = task_of(given or "label_separator" in flags).seed_loss(flags["weighted_loss"])
+        values["loss"] = loss
+        values.update({k: v for k, v in weights.items() if k not in values})
     values.update(model=_model(flags, output_dir, do_train), output_dir=str(output_dir),
                   do_train=do_train, do_eval=do_eval, do_predict=do_predict)
     return build(RunConfig, values)

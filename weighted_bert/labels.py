@@ -140,10 +140,9 @@ class LabelMap:
 
 def build_label_map(train: Dataset, *, explicit: Sequence[str] | None = None,
                     order: str = "sorted") -> LabelMap:
-    """The label map of a training set, with the checks a user needs to hear about."""
+    """The label map of a training set, with the checks of its labels that hold for every task
+    (what each task adds: :meth:`weighted_bert.tasks.SingleLabel.training_label_map`)."""
     seen = [label for e in train.examples for label in labels_of(e)]
-    if train.multi_label and not seen:
-        raise DataFormatError(train.path, None, "has no label on any row; expected label lists with labels in them")
     label_map = LabelMap.from_labels(seen, order=order, explicit=explicit)
     if explicit:
         allowed = set(explicit)
@@ -156,16 +155,26 @@ def build_label_map(train: Dataset, *, explicit: Sequence[str] | None = None,
         if missing:
             log.warning(f"{train.path}: no training example for label(s) {', '.join(map(repr, missing))}; their "
                         "class weight is the largest weight of the classes that have examples")
-    if train.multi_label:
-        _check_set_labels(train, label_map)
-    elif len(set(seen)) < 2:
-        raise DataFormatError(train.path, None, f"has only one class ({seen[0]!r}); "
-                              "expected at least two labels to train a classifier")
     _warn_near_duplicates(train.path, label_map.labels)
     return label_map
 
 
-def _check_set_labels(train: Dataset, label_map: LabelMap) -> None:
+def check_two_classes(train: Dataset) -> None:
+    """One class a text: at least two classes to tell apart."""
+    seen = {e.label for e in train.examples}
+    if len(seen) < 2:
+        raise DataFormatError(train.path, None, f"has only one class ({next(iter(seen), None)!r}); "
+                              "expected at least two labels to train a classifier")
+
+
+def check_some_label(train: Dataset) -> None:
+    """Label sets: rows may have none, but some row has one."""
+    if not any(e.label for e in train.examples):
+        raise DataFormatError(train.path, None, "has no label on any row; expected label lists with labels in them")
+
+
+def check_set_labels(train: Dataset, label_map: LabelMap) -> None:
+    """Label sets: no label holding the set separator of predictions.tsv; a label on every row is said."""
     holding = [label for label in label_map.labels if SET_SEPARATOR in label]
     if holding:
         raise DataFormatError(train.path, None, f"has the label {holding[0]!r}, which holds {SET_SEPARATOR!r}, the "

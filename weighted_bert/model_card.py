@@ -51,7 +51,7 @@ def refresh_model_folder(model_dir) -> Path | None:
     """After a command changed a model folder (``calibrate``): its card written again and, when
     it is the model of a training run, the run's ``report.html`` too; returns the page (None
     without one)."""
-    from .report.run import build_report
+    from .tasks import build_report
 
     card = write_model_card(model_dir)
     run_dir = card.parent.parent

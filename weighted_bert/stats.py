@@ -11,22 +11,21 @@ dev/test that training never has.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
-from .data import Columns, Dataset, find_data_files, label_separator_for, read_dataset
+from .data import Columns, Dataset, find_data_files, read_in_order
 from .errors import DataFormatError
 from .files import atomic_write_bytes, write_json
 from .labels import LabelMap, labels_of
 from .plots import class_distribution_png
 from .shot_groups import FEW_THRESHOLD, MANY_THRESHOLD, shot_group
+from .tasks import task_of
 from .windows import WindowPlan
 from .windows.reading import length_advice
 
 PERCENTILES = (50, 90, 95, 99, 100)
-TOP = 10  # label sets and pairs listed
 
 
 def _key(example) -> tuple:
@@ -63,19 +62,6 @@ def token_lengths(dataset: Dataset, tokenizer=None) -> np.ndarray:
     return np.array([len(ids) for ids in encoded["input_ids"]])
 
 
-def label_set_stats(dataset: Dataset, label_map: LabelMap, top: int = TOP) -> dict:
-    """Multi-label: label cardinality, rows without a label, the distinct label sets and the
-    most frequent ones, and the label pairs that occur together most often."""
-    sets = Counter(tuple(sorted(e.label)) for e in dataset.examples)
-    pairs = Counter(pair for e in dataset.examples for pair in combinations(sorted(e.label), 2))
-    return {"label_cardinality": float(np.mean([len(e.label) for e in dataset.examples])),
-            "max_labels_a_row": max(len(e.label) for e in dataset.examples),
-            "rows_without_label": sum(1 for e in dataset.examples if not e.label),
-            "distinct_label_sets": len(sets),
-            "frequent_label_sets": [{"labels": list(k), "rows": n} for k, n in sets.most_common(top)],
-            "frequent_pairs": [{"labels": list(k), "rows": n} for k, n in pairs.most_common(top)]}
-
-
 def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_threshold: int = MANY_THRESHOLD,
                   few_threshold: int = FEW_THRESHOLD, multi_label: bool | None = None,
                   label_separator: str | None = None, windows: WindowPlan | None = None,
@@ -93,14 +79,9 @@ def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_
             raise DataFormatError(path, None, "no train_data.txt, dev_data.txt or test_data.txt (or train/dev/test.*)")
     else:
         splits = {"train": path}
-    datasets = {}
-    pair = None
-    for name, file in splits.items():
-        datasets[name] = read_dataset(file, labels="required" if name == "train" else "optional", pair=pair,
-                                      columns=columns, multi_label=multi_label,
-                                      label_separator=label_separator_for(label_separator, multi_label))
-        pair = datasets[name].is_pair if pair is None else pair
-        multi_label = datasets[name].multi_label if datasets[name].has_labels else multi_label
+    datasets = dict(zip(splits, read_in_order(
+        [(file, "required" if name == "train" else "optional") for name, file in splits.items()],
+        columns=columns, multi_label=multi_label, label_separator=label_separator)))
     result = {"splits": {}, "unit": "tokens" if tokenizer is not None else "whitespace words"}
     train_labels = set()
     for name, dataset in datasets.items():
@@ -108,8 +89,7 @@ def dataset_stats(path, *, tokenizer=None, columns: Columns | None = None, many_
         if dataset.has_labels:
             label_map = LabelMap.from_labels([x for e in dataset.examples for x in labels_of(e)])
             counts = label_map.counts(dataset)
-            if dataset.multi_label:
-                entry.update(label_set_stats(dataset, label_map))
+            entry.update(task_of(dataset.multi_label).label_stats(dataset, label_map))
             entry["classes"] = len(label_map)
             entry["class_counts"] = dict(zip(label_map.labels, counts))
             entry["imbalance_ratio"] = max(counts) / min(counts)

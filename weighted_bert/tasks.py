@@ -3,11 +3,13 @@ multi-label (a set of labels a text, one sigmoid each).
 
 What differs between the two lives here, once, as two classes of the same shape: the
 targets training fits, how data files are read (a multi-label field is split at the label
-separator), the metrics of each dev evaluation, the result files, what ``evaluate``
-scores, how ``predict`` writes its answers, which answer options apply, and how the run
-and the model card describe the task. The task is chosen where it is known (the training
-file's labels, a model folder's record) by :func:`task_of`; the code that uses it does
-not ask again.
+separator), the checks of a training file's labels, the metrics of each dev evaluation,
+the result files and the run's report page, what ``evaluate`` scores, how ``predict``
+writes its answers, which answer options apply, what ``stats`` says of the labels, what
+the seed's ``--weighted_loss`` means, and how the run and the model card describe the
+task. The task is chosen where it is known (the settings, the training file's labels, a
+model folder's record) by :func:`task_of`; the code that uses it does not ask again
+(``tests/test_structure.py`` keeps the places that choose to a handful).
 
 A task is its outputs (:mod:`weighted_bert.outputs`: probabilities, the answer rule, the
 join of a long text's windows, which the model layer uses alone) plus the above.
@@ -19,7 +21,9 @@ calibration's rule, or the per-label thresholds) and is fitted by the run
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import partial
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +31,13 @@ import numpy as np
 from .data import DEFAULT_SEPARATOR
 from .data.readers import JSONL_EXTENSIONS
 from .errors import DataFormatError, UserError
+from .labels import LabelMap, build_label_map, check_set_labels, check_some_label, check_two_classes
 from .log import get_logger
 from .loss_settings import MULTI_LABEL_LOSSES
 from .outputs import LabelSet, OneClass
 from .recipes import MULTI_LABEL_RECIPE, RECIPES
 from .result_files import write_predictions, write_test_results
+from .run_folder import LABEL_MAP, MODEL, TrainingInfo
 
 log = get_logger(__name__)
 
@@ -54,6 +60,29 @@ class SingleLabel(OneClass):
 
     def check_training_data(self, train, label_separator: str | None) -> None:
         """What the training file must hold beyond what the reader checks (nothing more)."""
+
+    def training_label_map(self, train, *, explicit=None, order: str = "sorted") -> LabelMap:
+        """The training file's label map (:func:`~weighted_bert.labels.build_label_map`), at least two classes."""
+        check_two_classes(train)
+        return build_label_map(train, explicit=explicit, order=order)
+
+    def say_detected(self, train, settled, *, given: bool | None) -> None:
+        """Said when the task was read from the training file (nothing: single-label is the default)."""
+
+    def seed_loss(self, weighted: bool) -> tuple[str, dict]:
+        """The seed's ``--weighted_loss``: the loss and its weights (the seed's N / n_c a class)."""
+        return ("weighted_ce", {"class_weights": "inverse"}) if weighted else ("ce", {})
+
+    def label_stats(self, dataset, label_map) -> dict:
+        """What `stats` says of a split's labels beyond the class counts (nothing more)."""
+        return {}
+
+    def report(self, run_dir, *, split: str = "auto", many_threshold: int | None = None,
+               few_threshold: int | None = None) -> Path | None:
+        """The run's ``report.html`` (:func:`~weighted_bert.report.run.single_label_report`)."""
+        from .report.run import single_label_report
+
+        return single_label_report(run_dir, split=split, many_threshold=many_threshold, few_threshold=few_threshold)
 
     def start_head(self, model, class_counts, num_examples: int) -> None:
         """How a fresh head starts before training (as the model made it)."""
@@ -152,12 +181,51 @@ class MultiLabel(LabelSet):
         return label_map.multi_hot(dataset)
 
     def read_options(self, given_separator: str | None = None, trained_separator: str | None = None) -> dict:
-        """Label sets split as in training, unless told otherwise."""
-        return {"label_separator": given_separator or trained_separator or DEFAULT_SEPARATOR}
+        """Label sets split as in training, unless told otherwise (the reader's default where neither says)."""
+        return {"label_separator": given_separator or trained_separator}
 
     def check_training_data(self, train, label_separator: str | None) -> None:
         """The label sets (see :func:`check_label_sets`)."""
         check_label_sets(train, label_separator)
+
+    def training_label_map(self, train, *, explicit=None, order: str = "sorted") -> LabelMap:
+        """The training file's label map, its labels fit for sets (:mod:`weighted_bert.labels`' checks)."""
+        check_some_label(train)
+        label_map = build_label_map(train, explicit=explicit, order=order)
+        check_set_labels(train, label_map)
+        return label_map
+
+    def say_detected(self, train, settled, *, given: bool | None) -> None:
+        """Say that lists of labels made the run multi-label (``given``: None, the settings did not
+        say), and how to refuse such files."""
+        if given is None:
+            log.info(f"{train.path}: the labels are lists: a multi-label task (loss {settled.loss}; "
+                     "--no-multi-label refuses such files)")
+
+    def seed_loss(self, weighted: bool) -> tuple[str, dict]:
+        """The seed's ``--weighted_loss`` for label sets: ``bce``, the positive term of each label weighted
+        by its negatives / positives."""
+        return "bce", {"pos_weight": "inverse"} if weighted else {}
+
+    def label_stats(self, dataset, label_map, top: int = 10) -> dict:
+        """What `stats` says of a split's label sets: label cardinality, rows without a label, the
+        distinct label sets and the most frequent ones, and the label pairs that occur together most often."""
+        sets = Counter(tuple(sorted(e.label)) for e in dataset.examples)
+        pairs = Counter(pair for e in dataset.examples for pair in combinations(sorted(e.label), 2))
+        return {"label_cardinality": float(np.mean([len(e.label) for e in dataset.examples])),
+                "max_labels_a_row": max(len(e.label) for e in dataset.examples),
+                "rows_without_label": sum(1 for e in dataset.examples if not e.label),
+                "distinct_label_sets": len(sets),
+                "frequent_label_sets": [{"labels": list(k), "rows": n} for k, n in sets.most_common(top)],
+                "frequent_pairs": [{"labels": list(k), "rows": n} for k, n in pairs.most_common(top)]}
+
+    def report(self, run_dir, *, split: str = "auto", many_threshold: int | None = None,
+               few_threshold: int | None = None) -> Path | None:
+        """The run's ``report.html`` (:func:`~weighted_bert.report.multilabel.build_ml_report`; its shot
+        groups are the run's)."""
+        from .report.multilabel import build_ml_report
+
+        return build_ml_report(run_dir, split)
 
     def start_head(self, model, class_counts, num_examples: int) -> None:
         """Each label's bias at its prior logit (see :func:`start_at_the_prior`)."""
@@ -291,3 +359,14 @@ Task = SingleLabel | MultiLabel  # the same methods and attributes, each task it
 def task_of(multi_label) -> Task:
     """The task object for a run or a model folder's ``multi_label`` record."""
     return MULTI_LABEL if multi_label else SINGLE_LABEL
+
+
+def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = None,
+                 few_threshold: int | None = None) -> Path | None:
+    """Write the pictures and ``report.html`` of a training run's folder, by the task its model
+    records; return the page's path, or None when the run has no labelled predictions to report on."""
+    run_dir = Path(run_dir)
+    if not (run_dir / LABEL_MAP).is_file():
+        raise DataFormatError(run_dir, None, "has no label_map.json; expected the output folder of a training run")
+    return task_of(TrainingInfo.read(run_dir / MODEL).multi_label).report(
+        run_dir, split=split, many_threshold=many_threshold, few_threshold=few_threshold)

@@ -83,7 +83,7 @@ def test_a_field_over_128_kib_in_the_predictions_is_reported_on(tmp_path):
     import json as json_module
 
     from weighted_bert.labels import LabelMap
-    from weighted_bert.report.run import build_report
+    from weighted_bert.tasks import build_report
 
     LabelMap(("a", "b")).save(tmp_path / "label_map.json")
     long_text = "word " * 60_000  # 300 KB

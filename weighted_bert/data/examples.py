@@ -84,12 +84,6 @@ DEFAULT_SEPARATOR = ","  # between the labels of a multi-label row in a TSV/CSV/
 DEFAULT_LABEL, PLURAL_LABEL = "label", "labels"  # a file without the default column may name it "labels"
 
 
-def label_separator_for(given: str | None, multi_label: bool | None) -> str | None:
-    """The separator a multi-label run splits label fields at: the one given, else
-    :data:`DEFAULT_SEPARATOR` where the task is known to be multi-label (None: JSONL lists only)."""
-    return given or (DEFAULT_SEPARATOR if multi_label else None)
-
-
 @dataclass(frozen=True)
 class Columns:
     """Column (or key) names for formats with a header."""
@@ -101,8 +95,10 @@ class Columns:
 
 class Sink:
     """Collects bad lines or raises, depending on ``on_bad_line``; knows how this read takes
-    labels (``multi_label``: True, False or None to detect from JSONL lists;
-    ``label_separator``: where a label field is split into a label set)."""
+    labels (``multi_label``: True, False or None to detect from JSONL lists and a given
+    separator; ``label_separator``: where a label field is split into a label set, by default
+    :data:`DEFAULT_SEPARATOR` where the task is known to be multi-label, never in a
+    single-label one)."""
 
     def __init__(self, path: Path, on_bad_line: str, *, multi_label: bool | None = None,
                  label_separator: str | None = None):
@@ -111,7 +107,9 @@ class Sink:
         self.skipped: list[DataFormatError] = []
         self.multiline: list[int] = []
         self.multi_label = multi_label
-        self.label_separator = label_separator if multi_label is not False else None
+        # the one home of the default separator
+        self.label_separator = None if multi_label is False else label_separator or (
+            DEFAULT_SEPARATOR if multi_label else None)
         self.repeated: list[int] = []  # lines that named a label twice (merged)
 
     def bad(self, line: int, problem: str) -> None:

@@ -32,8 +32,8 @@ from .seed_format import read_seed
 
 log = get_logger(__name__)
 
-__all__ = ["DEFAULT_SEPARATOR", "ON_BAD_LINE", "Columns", "DataFormatError", "Dataset", "Example", "parse_dataset", "parse_lines",
-           "read_dataset"]
+__all__ = ["DEFAULT_SEPARATOR", "ON_BAD_LINE", "Columns", "DataFormatError", "Dataset", "Example", "parse_dataset",
+           "parse_lines", "read_dataset", "read_in_order"]
 
 SEED_EXTENSIONS = (".txt",)
 DELIMITED_EXTENSIONS = {".tsv": "\t", ".csv": ","}
@@ -63,6 +63,23 @@ def read_dataset(
     path = Path(path)
     return parse_dataset(_read_bytes(path), path, labels=labels, pair=pair, columns=columns,
                          on_bad_line=on_bad_line, multi_label=multi_label, label_separator=label_separator)
+
+
+def read_in_order(files, *, pair: bool | None = None, multi_label: bool | None = None, **read) -> list:
+    """Read ``files``, (path, labels) pairs, in order (None where the path is None): the first
+    file holds the examples' shape for those after it (single texts or pairs, unless ``pair``
+    says), and the last file with labels their task (one label or sets, unless ``multi_label``
+    says), so that dev and test are read as the training file turned out. ``read``: the rest
+    of :func:`read_dataset`'s options."""
+    datasets = []
+    for path, labels in files:
+        dataset = None if path is None else read_dataset(path, labels=labels, pair=pair, multi_label=multi_label,
+                                                         **read)
+        if dataset is not None:
+            pair = dataset.is_pair if pair is None else pair
+            multi_label = dataset.multi_label if dataset.has_labels else multi_label
+        datasets.append(dataset)
+    return datasets
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -22,6 +22,8 @@ MOST_MISSED = 15
 
 
 def build_ml_report(run_dir, split: str = "auto") -> Path | None:
+    """``report.html`` for a multi-label ``run_dir`` (the entry for any run:
+    :func:`weighted_bert.tasks.build_report`); None when the run saved no scored split."""
     run_dir = Path(run_dir)
     splits = ["test", "dev"] if split == "auto" else [split]
     split = next((s for s in splits if (run_dir / results_files(s)[1]).is_file()

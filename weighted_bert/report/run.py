@@ -86,17 +86,12 @@ def _load_json(path: Path) -> dict:
     return read_json_object(path, "the run's own file, which the report reads") if path.is_file() else {}
 
 
-def build_report(run_dir, *, split: str = "auto", many_threshold: int | None = None,
-                 few_threshold: int | None = None, examples_per_pair: int = 3) -> Path | None:
-    """Write the pictures and ``report.html`` for ``run_dir``; return the page's path, or
-    None when the run has no labelled predictions to report on."""
+def single_label_report(run_dir, *, split: str = "auto", many_threshold: int | None = None,
+                        few_threshold: int | None = None, examples_per_pair: int = 3) -> Path | None:
+    """Write the pictures and ``report.html`` for a single-label ``run_dir`` (the entry for any
+    run: :func:`weighted_bert.tasks.build_report`); return the page's path, or None when the run
+    has no labelled predictions to report on."""
     run_dir = Path(run_dir)
-    if not (run_dir / LABEL_MAP).is_file():
-        raise DataFormatError(run_dir, None, "has no label_map.json; expected the output folder of a training run")
-    if TrainingInfo.read(run_dir / MODEL).multi_label:
-        from .multilabel import build_ml_report
-
-        return build_ml_report(run_dir, split)
     split = _pick_split(run_dir, split)
     if split is None:
         return None

@@ -30,7 +30,7 @@ def score_splits(config, classifier: FineTuned, loss_fn, dev, test, output: Path
                  raw_dev=None) -> None:
     """Dev and test scored by the final model (dev from ``raw_dev``, its uncalibrated logits,
     when given): result files, prediction files and the report; metrics into ``result``."""
-    from ..report.run import build_report
+    from ..tasks import build_report
 
     shots = dict(many_threshold=config.many_threshold, few_threshold=config.few_threshold,
                  loss_fn=loss_fn, train_counts=classifier.info.class_counts)

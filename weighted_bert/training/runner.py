@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import RunConfig
-from ..data import Dataset, find_data_files, label_separator_for, read_dataset
+from ..data import Dataset, find_data_files, read_in_order
 from ..errors import RunError
 from ..files import atomic_write_bytes, atomic_write_text, write_json
-from ..labels import LabelMap, build_label_map
+from ..labels import LabelMap
 from ..log import get_logger
 from ..model_folder import FineTuned, load_fine_tuned, save_fine_tuned
 from ..run_folder import (
@@ -75,8 +75,7 @@ def run(config: RunConfig, stages: Stages | None = None) -> RunResult:
             config.model, trust_remote_code=config.trust_remote_code, vocab_file=config.vocab_file,
             do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file, labels=config.labels)
     with stages("data"):
-        train, dev, test = read_splits(config, pair=loaded.info.pair if loaded else None,
-                                       multi_label=loaded.multi_label if loaded else None)
+        train, dev, test = read_splits(config, loaded)
         excluded = None
         if train is not None and config.exclude:
             from ..label_audit.issues_file import exclude_rows
@@ -145,10 +144,10 @@ def _run(config: RunConfig, loaded, train, dev, test, output: Path, started: flo
     return result
 
 
-def read_splits(config: RunConfig, pair: bool | None = None, multi_label: bool | None = None):
+def read_splits(config: RunConfig, loaded: FineTuned | None = None):
     """(train, dev, test) datasets, each None when not wanted; a wanted split without a file stops the run.
-    Dev and test are read as the training file turned out (single or multi-label), or as
-    ``multi_label`` says when there is no training file."""
+    Dev and test are read as the training file turned out (single or multi-label, texts or pairs), or
+    as the ``loaded`` model was trained when there is no training file."""
     files = find_data_files(config.data_dir, train=config.train_file, dev=config.dev_file, test=config.test_file)
     where = f"in {config.data_dir}" if config.data_dir else "(no --data-dir)"
     do_eval = files.dev is not None if config.do_eval is None else config.do_eval
@@ -159,16 +158,11 @@ def read_splits(config: RunConfig, pair: bool | None = None, multi_label: bool |
         if wanted and path is None:
             raise RunError(f"no {split} file {where}: expected {split.replace('ing', '')}_data.txt there, "
                            f"or name it with {flag}")
-    multi_label = config.multi_label if config.do_train else multi_label
-    read = dict(columns=config.columns(), on_bad_line=config.on_bad_line,
-                label_separator=label_separator_for(config.label_separator, multi_label))
-    train = read_dataset(files.train, labels="required", pair=pair, multi_label=multi_label,
-                         **read) if config.do_train else None
-    if train is not None:
-        pair, multi_label = train.is_pair, train.multi_label
-    dev = read_dataset(files.dev, labels="required", pair=pair, multi_label=multi_label, **read) if do_eval else None
-    test = read_dataset(files.test, labels="optional", pair=pair, multi_label=multi_label,
-                        **read) if do_predict else None
+    train, dev, test = read_in_order(
+        ((files.train if config.do_train else None, "required"), (files.dev if do_eval else None, "required"),
+         (files.test if do_predict else None, "optional")),
+        pair=None if loaded is None else loaded.info.pair, multi_label=(loaded or config).multi_label,
+        columns=config.columns(), on_bad_line=config.on_bad_line, label_separator=config.label_separator)
     for dataset in (train, dev, test):
         if dataset is not None and dataset.skipped:
             log.info(f"{dataset.path}: skipped {len(dataset.skipped)} bad line(s), used {len(dataset)}")
@@ -179,7 +173,7 @@ def _new_classifier(config: RunConfig, train: Dataset) -> FineTuned:
     """The pretrained model with a fresh head for the training labels, and what it will be saved with."""
     from ..model import load_for_training
 
-    label_map = build_label_map(train, explicit=config.labels, order=config.label_order)
+    label_map = task_of(config.multi_label).training_label_map(train, explicit=config.labels, order=config.label_order)
     model, tokenizer = load_for_training(config.model, label_map, vocab_file=config.vocab_file,
                                          do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file,
                                          trust_remote_code=config.trust_remote_code,
@@ -358,11 +352,10 @@ def export_saved(model_dir: Path) -> None:
 
 def label_task(config: RunConfig, train: Dataset) -> RunConfig:
     """The run's settings for the task its training file holds (said when it was detected)."""
-    task_of(train.multi_label).check_training_data(train, config.label_separator)
+    task = task_of(train.multi_label)
+    task.check_training_data(train, config.label_separator)
     settled = config.with_task(train.multi_label)
-    if train.multi_label and config.multi_label is None:
-        log.info(f"{train.path}: the labels are lists: a multi-label task (loss {settled.loss}; --no-multi-label "
-                 "refuses such files)")
+    task.say_detected(train, settled, given=config.multi_label)
     return settled
 
 
