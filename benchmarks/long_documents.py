@@ -28,7 +28,8 @@ studied, the windows read: `--max-windows 16` (train's default is 1, truncation)
   that do not meet: training documents draw from 600 oos requests (oos_train, oos_val and the first
   400 of oos_test), dev documents from the next 100, and the test documents from the last 500, so
   every test filler sentence is new to the model and dev chose the rule and decision on new filler
-  too; test documents built as the other parts' (10 test requests a class among 20 to 100).
+  too; test documents built as the other parts' (10 test requests a class among 20 to 100). Its
+  seen-filler reading draws from its own 600 training filler requests.
 * **natural**: manual pages classified by section (1 commands, 2 system calls, 3 library
   calls, 4 devices, 5 file formats, 7 overviews, 8 administration) as this machine's man
   renders them (header and footer lines, which name the section, removed; pages that are the

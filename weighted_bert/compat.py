@@ -162,7 +162,8 @@ def config_from_flags(flags: dict) -> RunConfig:
         multi_label = check_value(RunConfig, "multi_label", flags["multi_label"]) if "multi_label" in flags else None
         loss, weights = task_of(multi_label or "label_separator" in flags).seed_loss(flags["weighted_loss"])
         values["loss"] = loss
-        values.update({k: v for k, v in weights.items() if k not in values})
+        for name, value in weights.items():
+            values.setdefault(name, value)
     values.update(model=_model(flags, output_dir, do_train), output_dir=str(output_dir),
                   do_train=do_train, do_eval=do_eval, do_predict=do_predict)
     return build(RunConfig, values)
