@@ -1,5 +1,5 @@
 """The label audit on CLINC150-LT with labels flipped on purpose: does it find them, and does
-leaving out what it flags win back what the noise cost?
+leaving out (or relabelling) what it flags win back what the noise cost?
 
     python benchmarks/audit.py [--seeds 0,1,2] [--rates 0.05,0.1] [--kinds uniform,confusable] [--jobs 2]
 
@@ -12,8 +12,9 @@ most (the highest mean probability on that intent's dev rows). Dev and test stay
 Runs, all `weighted-bert` commands at the defaults (the packaged MiniLM-L6, the demo's
 length 64 and scoring batch, ``--seed s``): ``train`` on the clean data; ``audit`` on the noisy
 data (5 folds, as its default takes for this size); ``train`` on the noisy data; ``train
---exclude label_issues.tsv`` on the noisy data. ``--jobs`` commands run side by side, each
-with one thread (OMP_NUM_THREADS=1), so a minute here is not a minute of one job alone.
+--exclude label_issues.tsv`` and ``train --relabel label_issues.tsv`` on the noisy data.
+``--jobs`` commands run side by side, each with one thread (OMP_NUM_THREADS=1), so a minute
+here is not a minute of one job alone.
 
 Measured (rows by their given label's shot group; few-shot: under 20 training rows):
 - AUROC of the score (lower = more likely wrong) for the flipped rows, overall and on the
@@ -22,9 +23,10 @@ Measured (rows by their given label's shot group; few-shot: under 20 training ro
   of the audit's probabilities (trained, the default, and balanced) and flag rules
   (confident, the default, and cleanlab's), computed from the same out-of-fold
   probabilities.
-- Test macro-F1 of the clean, noisy and excluded runs; the share of the macro-F1 the noise
-  cost that excluding the flagged rows wins back, (excluded - noisy) / (clean - noisy), per
-  seed and its mean with a 95% t interval over seeds.
+- Test macro-F1 of the clean, noisy, excluded and relabelled runs; the share of the macro-F1
+  the noise cost that excluding (relabelling) the flagged rows wins back, (excluded - noisy) /
+  (clean - noisy), per seed and its mean with a 95% t interval over seeds; how many of the
+  flagged flips the suggestion gives back their true label.
 - Minutes: the audit against one clean training run.
 
 Writes benchmarks/results/audit.md and audit.json. Runs go to benchmarks/runs/audit/ and are
@@ -53,6 +55,7 @@ from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import SETTINGS, demo_model_dir  # noqa: E402
 from weighted_bert.files import atomic_write_text  # noqa: E402
 from weighted_bert.label_audit import AuditSettings  # noqa: E402
+from weighted_bert.label_audit.issues_file import read_label_issues  # noqa: E402
 from weighted_bert.label_audit.rules import find_issues, label_quality  # noqa: E402
 from weighted_bert.paired import seed_interval  # noqa: E402
 from weighted_bert.settings import default_of  # noqa: E402
@@ -192,14 +195,15 @@ def run_all(seeds, rates, kinds, jobs: Jobs) -> None:
                 start_config(RUNS / f"seed{seed}" / name, name, seed, flips(labels, rate, kind, seed, confused),
                              model, jobs)
     jobs.wait_all()
-    for seed in seeds:  # the exclusion runs, once their audits are in
+    for seed in seeds:  # the exclusion and relabelling runs, once their audits are in
         for rate, kind in configs:
             folder = RUNS / f"seed{seed}" / f"{kind}_{rate:g}"
-            if not done(folder / "excluded"):
-                jobs.start(f"excluded {folder.name} seed {seed}",
-                           ["train", "--model", model, "--data-dir", str(folder / "data"), "--output-dir",
-                            str(folder / "excluded"), "--overwrite-output-dir", "--exclude",
-                            str(folder / "audit" / "label_issues.tsv"), *settings(seed)], folder / "excluded.log")
+            for run, flag in (("excluded", "--exclude"), ("relabelled", "--relabel")):
+                if not done(folder / run):
+                    jobs.start(f"{run} {folder.name} seed {seed}",
+                               ["train", "--model", model, "--data-dir", str(folder / "data"), "--output-dir",
+                                str(folder / run), "--overwrite-output-dir", flag,
+                                str(folder / "audit" / "label_issues.tsv"), *settings(seed)], folder / f"{run}.log")
     jobs.wait_all()
 
 
@@ -252,6 +256,15 @@ def detection(folder: Path) -> dict:
     return out
 
 
+def suggestions(folder: Path) -> dict:
+    """The flagged rows that are flips, and how many of them the audit suggests their true label for."""
+    truth = {int(k): v for k, v in json.loads((folder / "data" / "flips.json").read_text()).items()}
+    flagged = [r for r in read_label_issues(folder / "audit" / "label_issues.tsv") if r["issue"]]
+    flips = [r for r in flagged if r["line"] in truth]
+    return {"flagged": len(flagged), "flagged_flips": len(flips),
+            "true_label_suggested": sum(r["suggested_label"] == truth[r["line"]] for r in flips)}
+
+
 def test_f1(run: Path) -> float | None:
     path = run / "run_summary.json"
     return json.loads(path.read_text())["test"]["macro_f1"] if path.is_file() else None
@@ -290,6 +303,11 @@ def collect(seeds, rates, kinds) -> dict:
                 row["test_macro_f1"] = f1
                 if None not in f1.values() and f1["clean"] > f1["noisy"]:
                     row["recovered"] = (f1["excluded"] - f1["noisy"]) / (f1["clean"] - f1["noisy"])
+                relabelled = test_f1(folder / "relabelled")
+                if relabelled is not None and "recovered" in row:
+                    row["relabelled"] = relabelled
+                    row["recovered_relabel"] = (relabelled - f1["noisy"]) / (f1["clean"] - f1["noisy"])
+                row["suggestions"] = suggestions(folder)
                 for other in REFERENCES:  # earlier runs with other flags, where kept
                     reference = test_f1(folder / f"excluded_{other}")
                     if reference is not None and None not in f1.values() and f1["clean"] > f1["noisy"]:
@@ -355,6 +373,24 @@ def render(results: dict, command: str, seconds: float) -> str:
             f"| {name} | {len(done_rows)} | {f1['clean']} | {f1['noisy']} | {f1['excluded']}"
             f" | {seed_interval(shares, digits=2)} | {', '.join(f'{s:+.2f}' for s in shares)} | "
             f"{fmt(mean_of(done_rows, 'audit_minutes'), 1)} | {fmt(mean_of(done_rows, 'clean_minutes'), 1)} |")
+    lines += ["", "## Relabelling the flagged rows (`train --relabel label_issues.tsv`, the default flags)", "",
+              "The seeds whose relabelled run is in; the exclusion figures beside them are those seeds' own.", "",
+              "| noise | seeds | flagged flips given their true label | test macro-F1 clean | noisy | excluded | "
+              "relabelled | won back by excluding | by relabelling: mean (95% interval) | per seed |",
+              "|---|---:|---|---:|---:|---:|---:|---:|---|---|"]
+    for name, rows in results.items():
+        done_rows = [r for r in rows if "recovered_relabel" in r]
+        if not done_rows:
+            continue
+        shares = [r["recovered_relabel"] for r in done_rows]
+        f1 = {k: fmt(mean_of(done_rows, "test_macro_f1", k)) for k in ("clean", "noisy", "excluded")}
+        right = sum(r["suggestions"]["true_label_suggested"] for r in done_rows)
+        flips = sum(r["suggestions"]["flagged_flips"] for r in done_rows)
+        lines.append(
+            f"| {name} | {len(done_rows)} | {right} of {flips} ({right / max(flips, 1):.1%}) | {f1['clean']} | "
+            f"{f1['noisy']} | {f1['excluded']} | {fmt(mean_of(done_rows, 'relabelled'))} | "
+            f"{mean_of(done_rows, 'recovered'):+.2f} | {seed_interval(shares, digits=2)} | "
+            f"{', '.join(f'{s:+.2f}' for s in shares)} |")
     lines += ["", "Minutes: the folds' training and scoring seconds summed, against the clean run's; every job ran "
               "with one thread beside one to three others on the 2 cores, so they compare with each other, not with "
               "a run alone. An audit trains K = 5 models on 80% of the rows: about 4 trainings of the whole set."]

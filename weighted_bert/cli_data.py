@@ -89,9 +89,10 @@ def add_data_commands(sub, command) -> None:
                 "model trained (as `train` would, with these settings) on the others, and cleanlab scores every "
                 "row's label from those out-of-sample probabilities. Writes label_issues.tsv (the likely wrong "
                 "first, few-shot classes first), report.html and audit.json; resumes an interrupted audit. Removes "
-                "nothing: `train --exclude label_issues.tsv` does. Needs the audit extra: "
+                "nothing: `train --exclude label_issues.tsv` (or --relabel) does. Needs the audit extra: "
                 "pip install \"weighted-bert[audit]\".")
     p.add_argument("--output-dir", required=True, help="the audit's folder (label_issues.tsv, report.html, folds/)")
     p.add_argument("--config", help="JSON or YAML file of train settings (flags given win over it)")
     add_arguments(p, AuditSettings)
-    add_arguments(p, RunConfig, exclude=("output_dir", "exclude", "exclude_top", "do_train", "do_predict"))
+    add_arguments(p, RunConfig, exclude=("output_dir", "exclude", "exclude_top", "relabel", "do_train",
+                                           "do_predict"))

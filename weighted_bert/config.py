@@ -105,6 +105,9 @@ class RunConfig(DataSettings, LossSettings):
                                   "excluded_rows.tsv)", group="data", default_text="keep every row")
     exclude_top: int | None = setting(None, "with --exclude: leave out the N rows with the lowest label quality "
                                       "instead of the flagged ones", check=at_least(1), group="data")
+    relabel: str | None = setting(None, "give the training rows that `weighted-bert audit`'s label_issues.tsv flags "
+                                  "the label it suggests (checked against the training file; the rows changed are "
+                                  "written to relabelled_rows.tsv)", group="data", default_text="keep every label")
     labels: list[str] | None = setting(None, "comma-separated label order (the columns of test_results.tsv)",
                                        group="labels", default_text="from the training data")
     multi_label: bool | None = setting(None, "each text has a set of labels (none, one or several): sigmoid "
@@ -249,6 +252,9 @@ class RunConfig(DataSettings, LossSettings):
         if self.exclude_top is not None and self.exclude is None:
             raise SettingError("exclude_top", self.exclude_top, "chooses rows of the --exclude file; give --exclude "
                                "label_issues.tsv too")
+        if self.exclude is not None and self.relabel is not None:
+            raise SettingError("relabel", self.relabel, "and --exclude both act on the audited rows; give one of "
+                               "them")
         if self.few_threshold > self.many_threshold:
             raise SettingError("few_threshold", self.few_threshold, f"is above many_threshold {self.many_threshold}")
         if self.eval_steps and self.save_steps and self.save_steps % self.eval_steps:

@@ -37,6 +37,7 @@ PICTURES = (TRAINING_CURVES, PER_CLASS_F1, CONFUSION_MATRIX, RELIABILITY, CALIBR
             PRECISION_RECALL)
 TOP_CONFUSIONS = "top_confusions.tsv"
 EXCLUDED_ROWS = "excluded_rows.tsv"  # train --exclude: the rows left out (label_audit.issues_file writes it)
+RELABELLED_ROWS = "relabelled_rows.tsv"  # train --relabel: the rows given another label (the same module writes it)
 REPORT = "report.html"
 TENSORBOARD = "tensorboard"  # event files, with --report-to tensorboard
 MODEL_CARD = "README.md"  # in model/: the model card the Hub shows
@@ -62,7 +63,7 @@ EVALUATION_FILES = (*results_files("dev"), CLASSIFICATION_REPORT["dev"])
 # and all that may be in a folder that compare removes as an incomplete run.
 RUN_FILES = (MODEL, LABEL_MAP, CLASS_WEIGHTS, TRAINING_LOG, TEST_RESULTS, *PREDICTIONS.values(),
              *results_files("dev"), *results_files("test"), *CLASSIFICATION_REPORT.values(), *PICTURES,
-             TOP_CONFUSIONS, EXCLUDED_ROWS, REPORT, RUN_SUMMARY, CHECKPOINTS, TENSORBOARD, LOCK)
+             TOP_CONFUSIONS, EXCLUDED_ROWS, RELABELLED_ROWS, REPORT, RUN_SUMMARY, CHECKPOINTS, TENSORBOARD, LOCK)
 
 
 def clear_run_files(folder) -> list[str]:

@@ -1,11 +1,12 @@
 """``weighted-bert audit`` end to end on the toy task with labels flipped on purpose, and
-``train --exclude`` on what it writes."""
+``train --exclude`` and ``train --relabel`` on what it writes."""
 
 from __future__ import annotations
 
 import csv
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,69 @@ def test_an_exclude_file_that_does_not_match_the_training_file_stops_the_run(aud
     assert main(["train", "--model", str(tiny_bert), "--data-dir", str(root / "data"), "--output-dir",
                  str(tmp_path / "x"), "--exclude-top", "2", *TRAIN_FLAGS]) == 2
     assert "give --exclude" in capsys.readouterr().err
+
+
+def test_train_relabel_gives_the_flagged_rows_the_suggested_label_and_says_so(audited, tiny_bert, tmp_path):
+    root, output, flipped = audited
+    issues = output / "label_issues.tsv"
+    flagged = [r for r in _read_tsv(issues) if r["issue"] == "yes"]
+    run = tmp_path / "run"
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(root / "data"), "--output-dir", str(run),
+                 "--relabel", str(issues), *TRAIN_FLAGS, "--epochs", "1"]) == 0
+    changed = _read_tsv(run / "relabelled_rows.tsv")
+    assert [(r["line"], r["given_label"], r["suggested_label"]) for r in changed] == [
+        (r["line"], r["given_label"], r["suggested_label"]) for r in flagged]
+    # the counts the run trained on: the training file's labels with the flagged rows' suggestions in their place
+    suggested = {int(r["line"]): r["suggested_label"] for r in flagged}
+    rows = (root / "data" / "train_data.txt").read_text(encoding="utf-8").splitlines()
+    expected = Counter(suggested.get(i, line.split("\t")[1]) for i, line in enumerate(rows, start=1))
+    info = json.loads((run / "model" / "weighted_bert.json").read_text(encoding="utf-8"))
+    labels = json.loads((run / "label_map.json").read_text(encoding="utf-8"))["labels"]
+    assert dict(zip(labels, info["class_counts"])) == {label: expected[label] for label in labels}
+    assert sum(info["class_counts"]) == sum(TRAIN_COUNTS.values())  # no row lost
+    assert sum(suggested.get(line) == truth for line, truth in flipped.items()) >= FLIPS // 2  # flips put right
+    settings = json.loads((run / "run_summary.json").read_text(encoding="utf-8"))["settings"]
+    assert settings["relabel"] == str(issues) and settings["exclude"] is None
+    assert not (run / "excluded_rows.tsv").exists()
+
+
+def test_a_relabel_file_that_does_not_fit_stops_the_run(audited, tiny_bert, tmp_path, capsys):
+    root, output, _ = audited
+    rows = (output / "label_issues.tsv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split("\t")
+    cells = dict(zip(header, rows[1].split("\t")))
+    other = next(r.split("\t")[header.index("given_label")] for r in rows[1:]
+                 if r.split("\t")[header.index("given_label")] not in (cells["given_label"], cells["suggested_label"]))
+    for name, change, expected in (
+            ("given", {"given_label": other}, f"gives it {cells['given_label']!r}, not {other!r}"),
+            ("same", {"suggested_label": cells["given_label"]}, "suggests the label it has"),
+            ("empty", {"suggested_label": ""}, "suggests no label"),
+            ("unknown", {"suggested_label": "astrology"}, "'astrology', which no training row has")):
+        bad = tmp_path / f"{name}.tsv"
+        bad.write_text("\n".join([rows[0], "\t".join({**cells, "issue": "yes", **change}[c] for c in header)])
+                       + "\n", encoding="utf-8")
+        assert main(["train", "--model", str(tiny_bert), "--data-dir", str(root / "data"), "--output-dir",
+                     str(tmp_path / name), "--relabel", str(bad), *TRAIN_FLAGS]) == 2
+        err = capsys.readouterr().err
+        assert f"{bad}, line 2: " in err and expected in err, err
+        assert not (tmp_path / name).exists()
+    issues = str(output / "label_issues.tsv")
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(root / "data"), "--output-dir",
+                 str(tmp_path / "both"), "--exclude", issues, "--relabel", issues, *TRAIN_FLAGS]) == 2
+    assert "give one of them" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:  # the audit judges every row as given: it has no such flag
+        main(["audit", "--model", str(tiny_bert), "--data-dir", str(root / "data"), "--output-dir",
+              str(tmp_path / "audit"), "--relabel", issues, *TRAIN_FLAGS])
+    assert stopped.value.code == 2 and "unrecognized arguments: --relabel" in capsys.readouterr().err
+
+
+def test_relabelling_multi_label_data_is_refused(tiny_bert, toy_multilabel_dir, tmp_path, capsys):
+    issues = tmp_path / "label_issues.tsv"
+    issues.write_text("line\ttext\tgiven_label\tsuggested_label\tscore\tissue\n1\tx\ta\tb\t0.1\tyes\n",
+                      encoding="utf-8")
+    assert main(["train", "--model", str(tiny_bert), "--data-dir", str(toy_multilabel_dir), "--output-dir",
+                 str(tmp_path / "run"), "--relabel", str(issues), *TRAIN_FLAGS]) == 2
+    assert "single-label" in capsys.readouterr().err
 
 
 def test_data_an_audit_cannot_judge_is_refused(tiny_bert, toy_multilabel_dir, tmp_path, capsys):

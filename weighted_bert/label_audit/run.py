@@ -71,8 +71,9 @@ def run_audit(settings: dict, *, output_dir, audit: AuditSettings | None = None)
     output = Path(output_dir)
     check_output(output)
     require_cleanlab()
-    if settings.get("exclude"):
-        raise SettingError("exclude", settings["exclude"], "is for training; the audit judges every training row")
+    for name in ("exclude", "relabel"):
+        if settings.get(name):
+            raise SettingError(name, settings[name], "is for training; the audit judges every training row as given")
     base = build(RunConfig, {**settings, "output_dir": str(output / FOLDS / "base")})
     from ..training.runner import read_splits
 

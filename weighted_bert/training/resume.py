@@ -147,7 +147,7 @@ def complete_checkpoints(folder: Path) -> list[Path]:
 
 
 # Settings that may name a file the run reads: its bytes are part of what the run computes from
-FILE_SETTINGS = ("class_weights", "target_prior", "vocab_file", "bert_config_file", "exclude")
+FILE_SETTINGS = ("class_weights", "target_prior", "vocab_file", "bert_config_file", "exclude", "relabel")
 
 
 def fingerprint(config: RunConfig, train: Dataset, dev: Dataset | None) -> dict:

@@ -31,6 +31,7 @@ from ..run_folder import (
     CLASS_WEIGHTS,
     EXCLUDED_ROWS,
     MODEL,
+    RELABELLED_ROWS,
     RUN_SUMMARY,
     TENSORBOARD,
     TRAINING_CURVES,
@@ -76,20 +77,32 @@ def run(config: RunConfig, stages: Stages | None = None) -> RunResult:
             do_lower_case=config.do_lower_case, bert_config_file=config.bert_config_file, labels=config.labels)
     with stages("data"):
         train, dev, test = read_splits(config, loaded)
-        excluded = None
+        acted_on = None  # (the run's file, the rows, the label_issues.tsv that named them)
         if train is not None and config.exclude:
             from ..label_audit.issues_file import exclude_rows
 
-            train, excluded = exclude_rows(train, config.exclude, config.exclude_top)
-            log.info(f"{train.path}: left out {len(excluded)} row(s) that {config.exclude} names; "
+            train, rows = exclude_rows(train, config.exclude, config.exclude_top)
+            acted_on = (EXCLUDED_ROWS, rows, config.exclude)
+            log.info(f"{train.path}: left out {len(rows)} row(s) that {config.exclude} names; "
                      f"training on {len(train)}")
+        if train is not None and config.relabel:
+            from ..label_audit.issues_file import relabel_rows
+            from ..outputs import outputs_of
+
+            outputs_of(train.multi_label).refuse_label_sets(
+                f"{train.path}: the labels are lists (multi-label); --relabel gives a row the one label the audit "
+                "suggests, which is for single-label data")
+            train, rows = relabel_rows(train, config.relabel)
+            acted_on = (RELABELLED_ROWS, rows, config.relabel)
+            log.info(f"{train.path}: gave {len(rows)} row(s) the label {config.relabel} suggests")
         if train is not None:
             config = label_task(config, train)
     with output_folder(config) as output:
-        if excluded is not None:
-            from ..label_audit.issues_file import write_excluded
+        if acted_on is not None:
+            from ..label_audit.issues_file import write_acted_on
 
-            write_excluded(output / EXCLUDED_ROWS, excluded, config.exclude)
+            name, rows, source = acted_on
+            write_acted_on(output / name, rows, source)
         return _run(config, loaded, train, dev, test, output, started, stages)
 
 
