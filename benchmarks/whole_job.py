@@ -214,8 +214,9 @@ def mean(values) -> float:
     return float(np.mean(values))
 
 
-def report(train: list[dict], predict: dict, lines: dict, rows: list[dict], base: dict | None, minutes: float,
-           agreed: list[dict] | None = None) -> str:
+def report(train: list[dict], predict: dict | None, lines: dict, rows: list[dict] | None, base: dict | None,
+           minutes: float, agreed: list[dict] | None = None) -> str:
+    """The results page; a section never measured into this results file (``--sections``) is left out."""
     names = list(train[0])
     ours = names[0]
     out = [f"# The whole job, timed from outside\n\n`python benchmarks/whole_job.py` on this machine "
@@ -234,9 +235,10 @@ def report(train: list[dict], predict: dict, lines: dict, rows: list[dict], base
     out += ["\nOur run's wall time by stage (mean over pairs, from run_summary.json):\n",
             "| stage | seconds | share |", "|---|---:|---:|"]
     out += [f"| {k} | {v:.1f} | {v / total:.0%} |" for k, v in stages.items()]
-    out += ["\n## Prediction, whole processes\n", "| lines | job | wall s, mean | each | vs pipeline |",
-            "|---:|---|---:|---|---:|"]
-    for size, jobs in predict.items():
+    if predict:
+        out += ["\n## Prediction, whole processes\n", "| lines | job | wall s, mean | each | vs pipeline |",
+                "|---:|---|---:|---|---:|"]
+    for size, jobs in (predict or {}).items():
         pipeline_seconds = mean(next(iter(jobs.values())))
         for name, seconds in jobs.items():
             out.append(f"| {lines[size]:,} | {name} | {mean(seconds):.2f} | {' '.join(f'{s:.2f}' for s in seconds)} | "
@@ -247,14 +249,15 @@ def report(train: list[dict], predict: dict, lines: dict, rows: list[dict], base
                 "|---|---|---:|---:|---:|"]
         out += [f"| {r['backend']} | {r['precision']} | {r['same_label']:.2%} | "
                 f"{r['max_probability_difference']:.1e} | {r['accuracy']:.4f} |" for r in agreed]
-    out += ["\n## Prediction in process: share of the roofline (4,500 test lines)\n",
-            "| backend | batch | lines/s | share of roofline | measured peak GFLOP/s | accuracy |",
-            "|---|---:|---:|---:|---:|---:|"]
-    out += [f"| {r['backend']} | {r['batch']} | {r['lines_per_s']} | {r['share_of_roofline']:.1%} | "
-            f"{r['peak_gflops']} | {r['accuracy']} |" for r in rows]
-    out += ["\nModel FLOPs of the real tokens (a line of n tokens: n x (2 x non-embedding parameters + 4 x layers x "
-            "hidden x n)) per second over the matmul peak measured here in the dtype the backend runs in; int8 is "
-            "set against the fp32 peak (no int8 matmul peak is measured), so its share can pass 100%."]
+    if rows:
+        out += ["\n## Prediction in process: share of the roofline (4,500 test lines)\n",
+                "| backend | batch | lines/s | share of roofline | measured peak GFLOP/s | accuracy |",
+                "|---|---:|---:|---:|---:|---:|"]
+        out += [f"| {r['backend']} | {r['batch']} | {r['lines_per_s']} | {r['share_of_roofline']:.1%} | "
+                f"{r['peak_gflops']} | {r['accuracy']} |" for r in rows]
+        out += ["\nModel FLOPs of the real tokens (a line of n tokens: n x (2 x non-embedding parameters + 4 x layers "
+                "x hidden x n)) per second over the matmul peak measured here in the dtype the backend runs in; int8 "
+                "is set against the fp32 peak (no int8 matmul peak is measured), so its share can pass 100%."]
     if base:
         out += ["\n## BERT-base shape (12 x 768, random), `weighted-bert train`\n",
                 f"{base['steps']} steps of {base['batch']} x {base['seq_len']} tokens, precision {base['precision']}: "
@@ -307,7 +310,7 @@ def main(argv=None) -> int:
         if "bert_base" in sections:
             kept["bert_base"] = bert_base(out, args.bert_base_steps) if args.bert_base_steps else None
     kept["minutes"] = kept.get("minutes", 0.0) + (time.perf_counter() - started) / 60
-    text = report(kept["train"], kept["predict"], kept["lines"], kept["roofline"], kept.get("bert_base"),
+    text = report(kept["train"], kept.get("predict"), kept["lines"], kept.get("roofline"), kept.get("bert_base"),
                   kept["minutes"], kept.get("agreement"))
     (results / "whole_job.md").write_text(text, encoding="utf-8")
     (results / "whole_job.json").write_text(json.dumps(kept, indent=1) + "\n", encoding="utf-8")
