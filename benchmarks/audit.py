@@ -12,7 +12,8 @@ most (the highest mean probability on that intent's dev rows). Dev and test stay
 Runs, all `weighted-bert` commands at the defaults (the packaged MiniLM-L6, the demo's
 length 64 and scoring batch, ``--seed s``): ``train`` on the clean data; ``audit`` on the noisy
 data (5 folds, as its default takes for this size); ``train`` on the noisy data; ``train
---exclude label_issues.tsv`` and ``train --relabel label_issues.tsv`` on the noisy data.
+--exclude label_issues.tsv`` and ``train --relabel label_issues.tsv`` on the noisy data; and
+``train`` on the noisy data less exactly the flipped rows (what a perfect exclusion wins back).
 ``--jobs`` commands run side by side, each with one thread (OMP_NUM_THREADS=1), so a minute
 here is not a minute of one job alone.
 
@@ -26,7 +27,8 @@ Measured (rows by their given label's shot group; few-shot: under 20 training ro
 - Test macro-F1 of the clean, noisy, excluded and relabelled runs; the share of the macro-F1
   the noise cost that excluding (relabelling) the flagged rows wins back, (excluded - noisy) /
   (clean - noisy), per seed and its mean with a 95% t interval over seeds; how many of the
-  flagged flips the suggestion gives back their true label.
+  flagged flips the suggestion gives back their true label; the same share for the run
+  without exactly the flips (exclusion's ceiling).
 - Minutes: the audit against one clean training run.
 
 Writes benchmarks/results/audit.md and audit.json. Runs go to benchmarks/runs/audit/ and are
@@ -70,6 +72,7 @@ DATA = HERE.parent.parent / "shared" / "data" / "clinc150_lt"
 RUNS = HERE / "runs" / "audit"
 RESULTS = HERE / "results"
 KINDS = ("uniform", "confusable")
+ORACLE = "flips_left_out"  # trained without exactly the flipped rows
 
 
 def read_rows(path: Path) -> list[tuple[str, str]]:
@@ -124,6 +127,20 @@ def noisy_data(folder: Path, flipped: dict[int, str]) -> None:
         (folder / name).write_bytes((DATA / name).read_bytes())
     atomic_write_text(folder / "flips.json", json.dumps({str(i + 1): rows[i][1] for i in flipped}))  # line -> truth
     atomic_write_text(folder / "train_data.txt", "\n".join(lines) + "\n")
+
+
+def without_flips(folder: Path) -> None:
+    """``folder/data_without_flips``: the noisy data with every flipped row left out (dev and test the same)."""
+    target = folder / "data_without_flips"
+    if (target / "train_data.txt").is_file():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    flipped = {int(k) for k in json.loads((folder / "data" / "flips.json").read_text())}
+    lines = (folder / "data" / "train_data.txt").read_text(encoding="utf-8").splitlines()
+    for name in ("dev_data.txt", "test_data.txt"):
+        (target / name).write_bytes((folder / "data" / name).read_bytes())
+    atomic_write_text(target / "train_data.txt",
+                      "\n".join(line for i, line in enumerate(lines, start=1) if i not in flipped) + "\n")
 
 
 def settings(seed: int) -> list[str]:
@@ -204,6 +221,12 @@ def run_all(seeds, rates, kinds, jobs: Jobs) -> None:
                                ["train", "--model", model, "--data-dir", str(folder / "data"), "--output-dir",
                                 str(folder / run), "--overwrite-output-dir", flag,
                                 str(folder / "audit" / "label_issues.tsv"), *settings(seed)], folder / f"{run}.log")
+            if not done(folder / ORACLE):  # what leaving out exactly the flips would win back: exclusion's ceiling
+                without_flips(folder)
+                jobs.start(f"{ORACLE} {folder.name} seed {seed}",
+                           ["train", "--model", model, "--data-dir", str(folder / "data_without_flips"),
+                            "--output-dir", str(folder / ORACLE), "--overwrite-output-dir", *settings(seed)],
+                           folder / f"{ORACLE}.log")
     jobs.wait_all()
 
 
@@ -308,6 +331,10 @@ def collect(seeds, rates, kinds) -> dict:
                     row["relabelled"] = relabelled
                     row["recovered_relabel"] = (relabelled - f1["noisy"]) / (f1["clean"] - f1["noisy"])
                 row["suggestions"] = suggestions(folder)
+                oracle = test_f1(folder / ORACLE)
+                if oracle is not None and "recovered" in row:
+                    row["flips_left_out"] = oracle
+                    row["recovered_flips_left_out"] = (oracle - f1["noisy"]) / (f1["clean"] - f1["noisy"])
                 for other in REFERENCES:  # earlier runs with other flags, where kept
                     reference = test_f1(folder / f"excluded_{other}")
                     if reference is not None and None not in f1.values() and f1["clean"] > f1["noisy"]:
@@ -376,8 +403,9 @@ def render(results: dict, command: str, seconds: float) -> str:
     lines += ["", "## Relabelling the flagged rows (`train --relabel label_issues.tsv`, the default flags)", "",
               "The seeds whose relabelled run is in; the exclusion figures beside them are those seeds' own.", "",
               "| noise | seeds | flagged flips given their true label | test macro-F1 clean | noisy | excluded | "
-              "relabelled | won back by excluding | by relabelling: mean (95% interval) | per seed |",
-              "|---|---:|---|---:|---:|---:|---:|---:|---|---|"]
+              "relabelled | won back by excluding | by relabelling: mean (95% interval) | per seed | without exactly "
+              "the flips | won back by that |",
+              "|---|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|"]
     for name, rows in results.items():
         done_rows = [r for r in rows if "recovered_relabel" in r]
         if not done_rows:
@@ -390,7 +418,8 @@ def render(results: dict, command: str, seconds: float) -> str:
             f"| {name} | {len(done_rows)} | {right} of {flips} ({right / max(flips, 1):.1%}) | {f1['clean']} | "
             f"{f1['noisy']} | {f1['excluded']} | {fmt(mean_of(done_rows, 'relabelled'))} | "
             f"{mean_of(done_rows, 'recovered'):+.2f} | {seed_interval(shares, digits=2)} | "
-            f"{', '.join(f'{s:+.2f}' for s in shares)} |")
+            f"{', '.join(f'{s:+.2f}' for s in shares)} | {fmt(mean_of(done_rows, 'flips_left_out'))} | "
+            f"{fmt(mean_of(done_rows, 'recovered_flips_left_out'), 2)} |")
     lines += ["", "Minutes: the folds' training and scoring seconds summed, against the clean run's; every job ran "
               "with one thread beside one to three others on the 2 cores, so they compare with each other, not with "
               "a run alone. An audit trains K = 5 models on 80% of the rows: about 4 trainings of the whole set."]
