@@ -28,7 +28,7 @@ Measured (rows by their given label's shot group; few-shot: under 20 training ro
   the noise cost that excluding (relabelling) the flagged rows wins back, (excluded - noisy) /
   (clean - noisy), per seed and its mean with a 95% t interval over seeds; how many of the
   flagged flips the suggestion gives back their true label; the same share for the run
-  without exactly the flips (exclusion's ceiling).
+  without exactly the flips (a perfect exclusion).
 - Minutes: the audit against one clean training run.
 
 Writes benchmarks/results/audit.md and audit.json. Runs go to benchmarks/runs/audit/ and are
@@ -223,7 +223,7 @@ def run_all(seeds, rates, kinds, jobs: Jobs) -> None:
             if done(folder / run):
                 continue
             data, acting = folder / "data", [flag, str(folder / "audit" / "label_issues.tsv")]
-            if run == ORACLE:  # what leaving out exactly the flips would win back: exclusion's ceiling
+            if run == ORACLE:  # what leaving out exactly the flips would win back: a perfect exclusion
                 if not without_flips(folder):
                     print(f"[audit benchmark] no {ORACLE} run for {folder.name} seed {seed}: every row of a class "
                           "was flipped away, so training without the flips would not know the class", flush=True)

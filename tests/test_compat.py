@@ -80,8 +80,8 @@ def test_every_seed_flag_reaches_the_run_with_its_type(tmp_path, monkeypatch):
     expected = {}
     for f in dataclasses.fields(RunConfig):
         kind = kinds[f.name][0]
-        if f.name in ("model", "output_dir", "data_dir", "do_train", "label_separator"):
-            continue  # label_separator makes a multi-label run: below
+        if f.name in ("model", "output_dir", "data_dir", "do_train", "label_separator", "relabel"):
+            continue  # label_separator makes a multi-label run, and relabel is refused beside exclude: below
         flag = f.metadata["seed"][0] if f.metadata["seed"] else f.name
         text = _seed_text(f.name, kind, tmp_path)
         argv.append(f"--{flag}={text}")
@@ -98,6 +98,9 @@ def test_every_seed_flag_reaches_the_run_with_its_type(tmp_path, monkeypatch):
     assert compat.main(argv[:5] + ["--label_separator=|", "--weighted_loss=true"]) == 0
     config = seen["config"]
     assert (config.label_separator, config.multi_label, config.loss, config.pos_weight) == ("|", True, "bce", "inverse")
+    seen.clear()
+    assert compat.main(argv[:5] + [f"--relabel={_seed_text('relabel', str, tmp_path)}"]) == 0
+    assert type(seen["config"].relabel) is str
 
 
 def test_a_bad_seed_value_is_one_line_naming_the_flag(tmp_path, capsys):
