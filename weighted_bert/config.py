@@ -106,8 +106,9 @@ class RunConfig(DataSettings, LossSettings):
     exclude_top: int | None = setting(None, "with --exclude: leave out the N rows with the lowest label quality "
                                       "instead of the flagged ones", check=at_least(1), group="data")
     relabel: str | None = setting(None, "give the training rows that `weighted-bert audit`'s label_issues.tsv flags "
-                                  "the label it suggests (checked against the training file; the rows changed are "
-                                  "written to relabelled_rows.tsv)", group="data", default_text="keep every label")
+                                  "the label it suggests, for a list a person has reviewed (checked against the "
+                                  "training file; the rows changed are written to relabelled_rows.tsv)", group="data",
+                                  default_text="keep every label")
     labels: list[str] | None = setting(None, "comma-separated label order (the columns of test_results.tsv)",
                                        group="labels", default_text="from the training data")
     multi_label: bool | None = setting(None, "each text has a set of labels (none, one or several): sigmoid "
