@@ -16,9 +16,10 @@ written to the run folder (``excluded_rows.tsv``), so nothing is dropped unseen.
 ``suggested_label`` instead (checked the same way, and that each still has the audited label);
 those rows go to ``relabelled_rows.tsv``. It is for a list a person has reviewed (``issue``
 left ``yes`` on the rows confirmed wrong, ``suggested_label`` their right label). Unreviewed it
-measured worse than ``--exclude`` on CLINC150-LT with flipped labels (``benchmarks/audit.py``),
-although the suggestion is the true label of 98-100% of the flagged flips: the flags' correct
-rows, given a class the model confuses theirs with, cost more than the flips given back win.
+measured worse than ``--exclude`` on CLINC150-LT with 5% of the labels flipped uniformly
+(``benchmarks/audit.py``, every seed; mixed with confusable flips), although the suggestion is
+the true label of 98-100% of the flagged flips: the flags' correct rows, given a class the
+model confuses theirs with, cost more than the flips given back win.
 """
 
 from __future__ import annotations
