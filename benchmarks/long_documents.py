@@ -30,6 +30,15 @@ studied, the windows read: `--max-windows 16` (train's default is 1, truncation)
   every test filler sentence is new to the model and dev chose the rule and decision on new filler
   too; test documents built as the other parts' (10 test requests a class among 20 to 100). Its
   seen-filler reading draws from its own 600 training filler requests.
+* **needle_prose** (`--parts needle_prose`): the model trained on the bare requests reads the same
+  test requests among Debian's short package descriptions (debian_tags' test split, those of one
+  sentence) instead of oos requests: filler unlike any request, so what is left is the request's
+  share of its window.
+* **needle_background** (`--parts needle_background`): a model trained on the bare requests and on
+  the 600 training filler requests of needle_disjoint as one more class, ``no_label`` (dev: its 100),
+  reads needle_disjoint's test; besides the package's rules, the *evidence* rule computed here: per
+  class the highest probability a window gives it, ``no_label``'s the lowest (a document is filler
+  only where every window is).
 * **natural**: manual pages classified by section (1 commands, 2 system calls, 3 library
   calls, 4 devices, 5 file formats, 7 overviews, 8 administration) as this machine's man
   renders them (header and footer lines, which name the section, removed; pages that are the
@@ -78,6 +87,7 @@ FILLER_RANGE = (20, 100)  # the test documents' (and dev's): 2 to 12 windows
 # The training documents': 1 to 4 windows. Training on whole documents costs every window, 1,860 tokens/s
 # here: at 20 to 100 (18,856 windows) an epoch took 22 minutes; a model learns what filler is from shorter ones.
 TRAIN_FILLER_RANGE = (5, 25)
+BACKGROUND = "no_label"  # needle_background: the filler's class
 
 
 def macro_f1(gold, predicted) -> float:
@@ -97,6 +107,9 @@ FILLER = {"test": slice(0, 1200), "training": slice(0, 200),  # needle_trained, 
 
 
 def filler(pool: str) -> list[str]:
+    if pool == "prose":  # Debian's short package descriptions (its test split): text unlike any request
+        rows = (json.loads(line)["text"] for line in (DATA / "debian_tags" / "test.jsonl").open(encoding="utf-8"))
+        return [text for text in rows if ". " not in text and "\t" not in text]  # needle_bins splits on ". "
     full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
     return [text for split in ("oos_train", "oos_val", "oos_test") for text, _ in full[split]][FILLER[pool]]
 
@@ -165,15 +178,44 @@ def needle_training_data(folder: Path, seed: int, pools=("training", "training")
     return folder
 
 
-def needle_part(runs: Path, seed: int, *, training: str | None = None, disjoint: bool = False) -> dict:
+def background_data(folder: Path) -> Path:
+    """CLINC150-LT with the disjoint filler pools as one more class, BACKGROUND: train gains the 600
+    training filler requests, dev the 100 dev ones (test: CLINC150-LT's own)."""
+    if (folder / "test_data.txt").is_file():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, pool in (("train", "disjoint_training"), ("dev", "disjoint_dev"), ("test", None)):
+        rows = (DATA / "clinc150_lt" / f"{split}_data.txt").read_text(encoding="utf-8")
+        rows += "".join(f"{text}\t{BACKGROUND}\n" for text in (filler(pool) if pool else ()))
+        atomic_write_text(folder / f"{split}_data.txt", rows)
+    return folder
+
+
+def evidence_answers(classifier: Classifier, window_logits: np.ndarray, windows, background: int) -> list[int]:
+    """Per document, per class the highest probability a window gives it, but BACKGROUND's the lowest
+    (a document is background only where every window is); its argmax."""
+    per_window = classifier.probabilities(classifier.document_logits(
+        window_logits, type(windows)(windows.encodings, np.arange(len(window_logits) + 1))))
+    first = windows.starts[:-1]
+    scores = np.maximum.reduceat(per_window, first, axis=0)
+    scores[:, background] = np.minimum.reduceat(per_window[:, background], first)
+    return scores.argmax(axis=1).tolist()
+
+
+def needle_part(runs: Path, seed: int, *, training: str | None = None, disjoint: bool = False,
+                pool: str | None = None, background: bool = False) -> dict:
     """The needle test read by a model trained on the bare requests, or by one trained on needle
     documents in windows (`--max-windows 16`, `--window-training` ``training``, the rule chosen on
-    needle dev); ``disjoint``: training, dev and test filler from pools that do not meet."""
-    name = "needle_disjoint" if disjoint else {None: "needle_model", "turns": "needle_trained",
-                                               "documents": "needle_documents"}[training]
+    needle dev); ``disjoint``: training, dev and test filler from pools that do not meet; ``pool``:
+    the test's filler (default: the oos requests, ``disjoint_test`` where disjoint); ``background``:
+    the bare requests and the disjoint training filler as a class of its own."""
+    name = "needle_disjoint" if disjoint else "needle_background" if background else {
+        None: "needle_model", "turns": "needle_trained", "documents": "needle_documents"}[training]
     output = runs / f"{name}_seed{seed}"
     if disjoint:
         data = needle_training_data(runs / "needle_training_disjoint", seed, ("disjoint_training", "disjoint_dev"))
+    elif background:
+        data = background_data(runs / "needle_background_data")
     else:
         data = needle_training_data(runs / "needle_training", seed) if training else DATA / "clinc150_lt"
     if not (output / "run_summary.json").is_file():
@@ -182,7 +224,7 @@ def needle_part(runs: Path, seed: int, *, training: str | None = None, disjoint:
                       overwrite_output_dir=True, progress=False, **windowed))
     seconds = json.loads((output / "run_summary.json").read_text()).get("seconds")
     classifier = Classifier.load(output, batch_size=128, max_windows=WINDOWS)
-    documents, bare, places = needle_documents(seed, "disjoint_test" if disjoint else "test")
+    documents, bare, places = needle_documents(seed, pool or ("disjoint_test" if disjoint or background else "test"))
     labels = classifier.labels
     gold = [labels.index(d.label) for d in documents]
     started = time.perf_counter()
@@ -198,6 +240,9 @@ def needle_part(runs: Path, seed: int, *, training: str | None = None, disjoint:
         reader = classifier.with_options(aggregation=rule)
         decided, _ = reader.decide(reader.probabilities(reader.document_logits(window_logits, windows)))
         answers[f"windows, {rule}"] = decided.tolist()
+    if background:
+        answers[f"windows, evidence ({BACKGROUND} only where every window is)"] = evidence_answers(
+            classifier, window_logits, windows, labels.index(BACKGROUND))
     bare_answers = classifier.predict(Dataset("<bare>", bare))
     bare_f1 = macro_f1(gold, [labels.index(x) for x in bare_answers])
     for name, decided in answers.items():
@@ -211,6 +256,7 @@ def needle_part(runs: Path, seed: int, *, training: str | None = None, disjoint:
         rows[f"windows, {classifier.plan.aggregation}, filler seen in training"] = {"all": macro_f1(gold, decided)}
     counts = windows.counts
     return {"documents": len(documents), "bare_macro_f1": bare_f1, "rows": rows,
+            "filler": "Debian package descriptions" if pool == "prose" else "out-of-scope requests",
             "bins": {b: bins.count(b) for b in ("first window", "between", "last window")},
             "windows_mean": float(counts.mean()), "windows_max": int(counts.max()),
             "cut": int(windows.cut().sum()), "model_rule": classifier.plan.aggregation, "training_seconds": seconds,
@@ -342,7 +388,12 @@ def table(results: dict, command: str) -> str:
                                             "(`--window-training documents`)"),
                        ("needle_disjoint", "Needle set, a model trained on whole needle documents, training, dev "
                                            "and test filler from pools that do not meet (600 / 100 / 500 "
-                                           "requests)")):
+                                           "requests)"),
+                       ("needle_prose", "Needle set, the model trained on the bare requests, Debian package "
+                                        "descriptions as filler"),
+                       ("needle_background", f"Needle set, a model trained on the bare requests and 600 filler "
+                                             f"requests as a class of its own (`{BACKGROUND}`), test filler new "
+                                             "to it (the disjoint pools)")):
         lines += needle_section(results.get(key), title, bare)
     natural = results.get("natural")
     if natural:
@@ -371,7 +422,7 @@ def needle_section(needle: dict | None, title: str, bare: float | None) -> list[
     reference = bare or needle["bare_macro_f1"]
     lines = [f"## {title}", "",
              f"{needle['documents']} test documents (10 CLINC150-LT test requests a class, each among 20-100 "
-             f"out-of-scope requests), {needle['windows_mean']:.1f} windows a document on average (at most "
+             f"{needle.get('filler', 'out-of-scope requests')}), {needle['windows_mean']:.1f} windows a document on average (at most "
              f"{needle['windows_max']}, {needle['cut']} cut). Where the request sits: "
              + ", ".join(f"{k} {v}" for k, v in needle["bins"].items())
              + f". The same model on the bare requests: macro-F1 **{needle['bare_macro_f1']:.3f}**"
@@ -387,7 +438,8 @@ def needle_section(needle: dict | None, title: str, bare: float | None) -> list[
         lines.append(f"| {name} | {row['all']:.3f} | {row['first window']:.3f} | {row['between']:.3f} | "
                      f"{row['last window']:.3f} | {worst / reference:.1%} |")
     cost = needle["cost"]
-    trained = f" Training took {needle['training_seconds'] / 60:.0f} min." if needle.get("training_seconds") else ""
+    trained = f" Training took {needle['training_seconds'] / 60:.0f} min" if needle.get("training_seconds") else ""
+    trained += (f", beside {needle['beside']}." if needle.get("beside") else ".") if trained else ""
     lines += ["", f"The model's own rule: {needle['model_rule']}.{trained}", "",
               f"Cost: truncation {cost['truncation_docs_per_second']:.1f} documents/s; every window "
               f"{cost['windows_docs_per_second']:.1f} documents/s ({cost['windows_per_second']:.1f} windows/s); "
@@ -417,6 +469,10 @@ def main() -> None:
             results[part] = needle_part(runs, args.seed, training=training)
     if "needle_disjoint" in parts:
         results["needle_disjoint"] = needle_part(runs, args.seed, training="documents", disjoint=True)
+    if "needle_prose" in parts:
+        results["needle_prose"] = needle_part(runs, args.seed, pool="prose")
+    if "needle_background" in parts:
+        results["needle_background"] = needle_part(runs, args.seed, background=True)
     if "natural" in parts:
         results["natural"] = natural_part(runs, args.seed)
     results["minutes"] = (time.perf_counter() - started) / 60 + earlier.get("minutes", 0.0)

@@ -61,7 +61,8 @@ DOCUMENT_RULE = "logsumexp"  # what `documents` training joins windows by under 
 # windows); the needle set with a model trained on bare requests: every rule below 0.07 against
 # 0.869 on the bare requests; trained on whole needle documents (`--window-training documents`), 0.220 by
 # logsumexp, and 0.768 where the filler is the 200 oos requests it was trained among (it learned those, not
-# what filler is). Reading more costs what the windows cost (9 a page: 3.5 against 29.8
+# what filler is). Neither filler unlike requests (package descriptions: 0.114) nor a `no_label` class
+# trained on filler (0.041) lets a model trained on lone requests find one in a window. Reading more costs what the windows cost (9 a page: 3.5 against 29.8
 # pages/s). `--max-windows 16` reads every needle document whole (they need up to 12) and most man
 # pages (254 of the 1,367 training pages run longer).
 MAX_WINDOWS = 1
