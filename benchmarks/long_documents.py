@@ -422,7 +422,8 @@ def needle_section(needle: dict | None, title: str, bare: float | None) -> list[
     reference = bare or needle["bare_macro_f1"]
     lines = [f"## {title}", "",
              f"{needle['documents']} test documents (10 CLINC150-LT test requests a class, each among 20-100 "
-             f"{needle.get('filler', 'out-of-scope requests')}), {needle['windows_mean']:.1f} windows a document on average (at most "
+             f"{needle.get('filler', 'out-of-scope requests')}), {needle['windows_mean']:.1f} windows a document "
+             "on average (at most "
              f"{needle['windows_max']}, {needle['cut']} cut). Where the request sits: "
              + ", ".join(f"{k} {v}" for k, v in needle["bins"].items())
              + f". The same model on the bare requests: macro-F1 **{needle['bare_macro_f1']:.3f}**"

@@ -11,14 +11,14 @@ label; in [0, 1], lower is more likely wrong). Its **flag** (``--flag``):
 - ``confident`` (the default): the model that did not see the row puts at least
   ``--flag-probability`` (0.9) of its calibrated probability on one other class, the
   suggested label (never every row of a class). Leaving a correct row of a class with a
-  handful of rows out of training costs more than keeping a wrong one, so the flags are
-  for the rows the models are sure about: on CLINC150-LT (benchmarks/audit.py, 3 seeds; 2
-  at 10% confusable), training without the rows flagged at 0.9 won back 0.54, 0.10, 0.43 and
-  0.38 of the macro-F1 that 5% uniform, 5% confusable, 10% uniform and 10% confusable flips
-  cost; at 0.5 (more likely than not; seed 0) 0.42, 0.17, 0.05 and 0.01. A second clause, a row whose given
-  label gets at most 0.001 while another class gets at least one half, caught more of the 5%
-  uniform flips (recall 0.72 -> 0.88, precision 0.87) and won back less (0.23, 0.24, 0.41
-  against 0.66, 0.48, 0.47 over three seeds): not kept.
+  handful of rows out of training costs more than keeping a wrong one, so the flags are for
+  the rows the models are sure about: on CLINC150-LT (benchmarks/audit.py, 3 seeds; 2 at 10%
+  confusable), training without the rows flagged at 0.9 won back 0.54, 0.10, 0.43 and 0.38
+  of the macro-F1 that 5% uniform, 5% confusable, 10% uniform and 10% confusable flips cost;
+  at 0.5 (more likely than not; seed 0) 0.42, 0.17, 0.05 and 0.01. A second clause, a row
+  whose given label gets at most 0.001 while another class gets at least one half, caught
+  more of the 5% uniform flips (recall 0.72 -> 0.88, precision 0.87) and won back less
+  (0.23, 0.24, 0.41 against 0.66, 0.48, 0.47 over three seeds): not kept.
 - ``cleanlab``: cleanlab's ``find_label_issues`` (the confident joint, pruned by the noise
   rate). Its per-class thresholds are each class's mean self-confidence, low for a rare class
   the model has learnt from a few rows, so a correct row is "confidently" another rare class
