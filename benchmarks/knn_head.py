@@ -36,6 +36,7 @@ from weighted_bert.config import RunConfig  # noqa: E402
 from weighted_bert.data import read_dataset  # noqa: E402
 from weighted_bert.demo import demo_model_dir  # noqa: E402
 from weighted_bert.files import atomic_write_text  # noqa: E402
+from weighted_bert.prediction import softmax  # noqa: E402
 from weighted_bert.settings import default_of  # noqa: E402
 from weighted_bert.training.runner import run  # noqa: E402
 
@@ -44,12 +45,6 @@ DATA = HERE.parent.parent / "shared" / "data" / "clinc150_lt"
 FEW = default_of(RunConfig, "few_threshold")
 LAMBDAS = (0.1, 0.2, 0.3, 0.5, 0.7)
 TEMPERATURES = (0.02, 0.05, 0.1)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def normalised(x: np.ndarray) -> np.ndarray:
