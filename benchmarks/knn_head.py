@@ -110,7 +110,7 @@ def render(results: dict, command: str) -> str:
     seeds = sorted(results["seeds"])
     default = "classifier (the default)"
     lines = ["# Nearest-class-mean and nearest-neighbour heads on the default model", "",
-             f"Measured by `{command}` on this 2-core CPU machine ({results['minutes']:.0f} min): CLINC150-LT, the "
+             f"Measured by `{command}` on this 2-core CPU machine ({results['minutes']:.1f} min): CLINC150-LT, the "
              "packaged MiniLM-L6 at `train`'s defaults, balanced test; seeds " + ", ".join(seeds)
              + ". See the module's docstring. Mixed: lam and T chosen on dev.", "",
              "| head | test macro-F1, mean | few-shot accuracy | difference to the default, per seed | "
