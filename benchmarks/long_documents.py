@@ -34,6 +34,10 @@ studied, the windows read: `--max-windows 16` (train's default is 1, truncation)
   test requests among Debian's short package descriptions (debian_tags' test split, those of one
   sentence) instead of oos requests: filler unlike any request, so what is left is the request's
   share of its window.
+* **needle_prose_documents** (`--parts needle_prose_documents`): trained as needle_documents, but
+  every filler sentence a Debian package description, from pools that do not meet: training
+  documents from debian_tags' train split, dev documents from its dev split, the test (needle_prose's)
+  from its test split. Filler unlike requests, and too many sentences (5,980) to learn one by one.
 * **needle_background** (`--parts needle_background`): a model trained on the bare requests and on
   the 600 training filler requests of needle_disjoint as one more class, ``no_label`` (dev: its 100),
   reads needle_disjoint's test; besides the package's rules, the *evidence* rule computed here: per
@@ -106,9 +110,13 @@ FILLER = {"test": slice(0, 1200), "training": slice(0, 200),  # needle_trained, 
           "disjoint_training": slice(0, 600), "disjoint_dev": slice(600, 700), "disjoint_test": slice(700, 1200)}
 
 
+PROSE = {"prose": "test", "prose_training": "train", "prose_dev": "dev"}  # debian_tags' split of each prose pool
+
+
 def filler(pool: str) -> list[str]:
-    if pool == "prose":  # Debian's short package descriptions (its test split): text unlike any request
-        rows = (json.loads(line)["text"] for line in (DATA / "debian_tags" / "test.jsonl").open(encoding="utf-8"))
+    if pool in PROSE:  # Debian's short package descriptions: text unlike any request
+        split = DATA / "debian_tags" / f"{PROSE[pool]}.jsonl"
+        rows = (json.loads(line)["text"] for line in split.open(encoding="utf-8"))
         return [text for text in rows if ". " not in text and "\t" not in text]  # needle_bins splits on ". "
     full = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
     return [text for split in ("oos_train", "oos_val", "oos_test") for text, _ in full[split]][FILLER[pool]]
@@ -203,16 +211,21 @@ def evidence_answers(classifier: Classifier, window_logits: np.ndarray, windows,
 
 
 def needle_part(runs: Path, seed: int, *, training: str | None = None, disjoint: bool = False,
-                pool: str | None = None, background: bool = False) -> dict:
+                pool: str | None = None, background: bool = False, prose: bool = False) -> dict:
     """The needle test read by a model trained on the bare requests, or by one trained on needle
     documents in windows (`--max-windows 16`, `--window-training` ``training``, the rule chosen on
     needle dev); ``disjoint``: training, dev and test filler from pools that do not meet; ``pool``:
     the test's filler (default: the oos requests, ``disjoint_test`` where disjoint); ``background``:
-    the bare requests and the disjoint training filler as a class of its own."""
-    name = "needle_disjoint" if disjoint else "needle_background" if background else {
-        None: "needle_model", "turns": "needle_trained", "documents": "needle_documents"}[training]
+    the bare requests and the disjoint training filler as a class of its own; ``prose``: trained on
+    documents whose filler is package descriptions (train / dev / test from debian_tags' splits)."""
+    name = "needle_disjoint" if disjoint else "needle_background" if background else \
+        "needle_prose_documents" if prose else {
+            None: "needle_model", "turns": "needle_trained", "documents": "needle_documents"}[training]
     output = runs / f"{name}_seed{seed}"
-    if disjoint:
+    if prose:
+        data = needle_training_data(runs / "needle_training_prose", seed, ("prose_training", "prose_dev"))
+        pool = "prose"
+    elif disjoint:
         data = needle_training_data(runs / "needle_training_disjoint", seed, ("disjoint_training", "disjoint_dev"))
     elif background:
         data = background_data(runs / "needle_background_data")
@@ -251,12 +264,13 @@ def needle_part(runs: Path, seed: int, *, training: str | None = None, disjoint:
             index = [i for i, b in enumerate(bins) if b == place]
             rows[name][place] = macro_f1([gold[i] for i in index], [decided[i] for i in index])
     if training:  # the same requests among filler the model was trained on
-        seen, _, _ = needle_documents(seed, "disjoint_training" if disjoint else "training")
+        seen, _, _ = needle_documents(seed, "prose_training" if prose else "disjoint_training" if disjoint
+                                      else "training")
         decided, _ = classifier.decide(classifier.predict_proba(Dataset("<needles, seen filler>", seen)))
         rows[f"windows, {classifier.plan.aggregation}, filler seen in training"] = {"all": macro_f1(gold, decided)}
     counts = windows.counts
     return {"documents": len(documents), "bare_macro_f1": bare_f1, "rows": rows,
-            "filler": "Debian package descriptions" if pool == "prose" else "out-of-scope requests",
+            "filler": "Debian package descriptions" if pool in PROSE else "out-of-scope requests",
             "bins": {b: bins.count(b) for b in ("first window", "between", "last window")},
             "windows_mean": float(counts.mean()), "windows_max": int(counts.max()),
             "cut": int(windows.cut().sum()), "model_rule": classifier.plan.aggregation, "training_seconds": seconds,
@@ -391,6 +405,10 @@ def table(results: dict, command: str) -> str:
                                            "requests)"),
                        ("needle_prose", "Needle set, the model trained on the bare requests, Debian package "
                                         "descriptions as filler"),
+                       ("needle_prose_documents", "Needle set, a model trained on whole needle documents "
+                                                  "(`--window-training documents`), every filler sentence a Debian "
+                                                  "package description, training, dev and test from debian_tags' "
+                                                  "three splits"),
                        ("needle_background", f"Needle set, a model trained on the bare requests and 600 filler "
                                              f"requests as a class of its own (`{BACKGROUND}`), test filler new "
                                              "to it (the disjoint pools)")):
@@ -472,6 +490,8 @@ def main() -> None:
         results["needle_disjoint"] = needle_part(runs, args.seed, training="documents", disjoint=True)
     if "needle_prose" in parts:
         results["needle_prose"] = needle_part(runs, args.seed, pool="prose")
+    if "needle_prose_documents" in parts:
+        results["needle_prose_documents"] = needle_part(runs, args.seed, training="documents", prose=True)
     if "needle_background" in parts:
         results["needle_background"] = needle_part(runs, args.seed, background=True)
     if "natural" in parts:
