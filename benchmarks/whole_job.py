@@ -30,7 +30,13 @@ token) over the matmul peak measured here in the dtype it runs in (weighted_bert
 A BERT-base-shaped model (12 layers, 768 wide, random, sequence length 128) trained by
 `weighted-bert train` for `--bert-base-steps` steps: tokens/s and MFU from its log.
 
-Writes benchmarks/results/whole_job.md and whole_job.json.
+The page opens with the machine: its CPU, whether it multiplies bf16 natively, the fp32 and bf16
+matrix-multiply peaks measured here, and the precision `--precision auto` picks on it; our
+training's MFU (from its log, against the peak of the precision it ran in) sits under the
+stage table.
+
+Writes benchmarks/results/whole_job.md and whole_job.json (`--name`: another stem, to keep one
+page per kind of CPU).
 """
 
 from __future__ import annotations
@@ -91,7 +97,7 @@ def train_jobs(model: str, out: Path, pair: int, epochs: float) -> dict:
         if name.startswith("weighted-bert"):
             summary = json.loads((ours / "run_summary.json").read_text())
             scores = {"dev": summary["eval"]["macro_f1"], "test": summary["test"]["macro_f1"],
-                      "stages": summary["stages"]}
+                      "stages": summary["stages"], **training_speed(ours)}
         else:
             folder = Path(jobs[name][jobs[name].index("--output-dir") + 1])
             found = json.loads((folder / "results.json").read_text())
@@ -100,6 +106,29 @@ def train_jobs(model: str, out: Path, pair: int, epochs: float) -> dict:
         results[name] = {"seconds": seconds, **scores}
         print(f"pair {pair}: {name}: {seconds:.1f} s, dev {scores['dev']:.4f}, test {scores['test']:.4f}", flush=True)
     return results
+
+
+def training_speed(run: Path) -> dict:
+    """Tokens/s and MFU of a run's training log (its first interval left out as warm-up)."""
+    logged = [json.loads(line) for line in (run / "training_log.jsonl").read_text().splitlines()]
+    speed = [e for e in logged if "mfu" in e]
+    speed = speed[1:] or speed
+    if not speed:  # a run too short to log (a smoke run)
+        return {}
+    return {"tokens_per_s": mean([e["tokens_per_second"] for e in speed]), "mfu": mean([e["mfu"] for e in speed])}
+
+
+def machine() -> dict:
+    """The CPU, whether it multiplies bf16 natively, its measured peaks and what `--precision auto` picks."""
+    from weighted_bert.speed import automatic_precision, cpu_supports_bf16, peak_flops, remeasure_peak
+
+    remeasure_peak("float32")  # the stored one may be from a busy moment (bf16 not again: emulated, it takes minutes)
+    names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+             if line.startswith("model name")]
+    return {"cpu": names[0] if names else "unknown", "cores": os.cpu_count(), "native_bf16": cpu_supports_bf16(),
+            "peak_gflops": {name: round(peak_flops(dtype) / 1e9, 1) for name, dtype in (("fp32", "float32"),
+                                                                                        ("bf16", "bfloat16"))},
+            "auto_precision": automatic_precision(device="cpu")}
 
 
 def predict_jobs(run: Path, inputs: dict[str, Path], out: Path, pairs: int) -> dict:
@@ -165,7 +194,8 @@ def roofline(run: Path) -> list[dict]:
     flops = float(np.sum(lengths * (2 * non_embedding_parameters(fine_tuned.model)
                                     + 4 * config.num_hidden_layers * config.hidden_size * lengths)))
     gold = np.array(fine_tuned.label_map.encode(test))
-    backends = [("torch fp32", fine_tuned.model, "fp32", "float32"), ("torch bf16", fine_tuned.model, "bf16", "bfloat16"),
+    backends = [("torch fp32", fine_tuned.model, "fp32", "float32"),
+                ("torch bf16", fine_tuned.model, "bf16", "bfloat16"),
                 ("onnx fp32", OnnxClassifier(onnx_path(fine_tuned.path, "onnx"), len(fine_tuned.label_map)), "fp32",
                  "float32"),
                 ("onnx int8", OnnxClassifier(onnx_path(fine_tuned.path, "onnx-int8"), len(fine_tuned.label_map)),
@@ -173,15 +203,16 @@ def roofline(run: Path) -> list[dict]:
     rows = []
     for name, model, precision, dtype in backends:
         for batch in (32, 64, 128):
-            predict_logits(model, fine_tuned.tokenizer, {k: [v[i] for i in range(128)] for k, v in encodings.items()}, batch_size=batch,
-                           precision=precision)  # warm up
+            warm = {k: [v[i] for i in range(128)] for k, v in encodings.items()}
+            predict_logits(model, fine_tuned.tokenizer, warm, batch_size=batch, precision=precision)  # warm up
             start = time.perf_counter()
             logits = predict_logits(model, fine_tuned.tokenizer, encodings, batch_size=batch, precision=precision)
             seconds = time.perf_counter() - start
             peak = peak_flops(dtype)
             rows.append({"backend": name, "batch": batch, "lines_per_s": round(len(lengths) / seconds, 1),
                          "share_of_roofline": round(flops / seconds / peak, 3),
-                         "peak_gflops": round(peak / 1e9), "accuracy": round(float(np.mean(logits.argmax(1) == gold)), 4),
+                         "peak_gflops": round(peak / 1e9),
+                         "accuracy": round(float(np.mean(logits.argmax(1) == gold)), 4),
                          "threads": torch.get_num_threads()})
             print(rows[-1], flush=True)
     return rows
@@ -215,16 +246,21 @@ def mean(values) -> float:
 
 
 def report(train: list[dict], predict: dict | None, lines: dict, rows: list[dict] | None, base: dict | None,
-           minutes: float, agreed: list[dict] | None = None) -> str:
+           minutes: float, agreed: list[dict] | None = None, host: dict | None = None, command: str = "") -> str:
     """The results page; a section never measured into this results file (``--sections``) is left out."""
     names = list(train[0])
     ours = names[0]
-    out = [f"# The whole job, timed from outside\n\n`python benchmarks/whole_job.py` on this machine "
-           f"({os.cpu_count()} cores), {len(train)} pair(s) with alternating order; {minutes:.0f} min in all. "
+    where = (f"{host['cpu']}, {host['cores']} cores; native bf16 (AVX512-BF16 or AMX): "
+             f"{'yes' if host['native_bf16'] else 'no'}; measured matmul peaks fp32 {host['peak_gflops']['fp32']} and "
+             f"bf16 {host['peak_gflops']['bf16']} GFLOP/s; `--precision auto` trains in {host['auto_precision']}"
+             if host else f"{os.cpu_count()} cores")
+    out = [f"# The whole job, timed from outside\n\n`{command or 'python benchmarks/whole_job.py'}` on this machine "
+           f"({where}), {len(train)} pair(s) with alternating order; {minutes:.0f} min in all. "
            "CLINC150-LT, packaged MiniLM-L6, 3 epochs of 32 at length 128, eval + checkpoint each epoch, best "
            "dev macro-F1 kept, test predicted; ours at `train`'s defaults otherwise (its learning rates, the "
            "ONNX export at the end), the Trainer recipe at its own (lr 5e-5 for all).\n",
-           "| job | wall s, mean | each | our speed-up | dev macro-F1 | test macro-F1 |", "|---|---:|---|---:|---:|---:|"]
+           "| job | wall s, mean | each | our speed-up | dev macro-F1 | test macro-F1 |",
+           "|---|---:|---|---:|---:|---:|"]
     for name in names:
         seconds = [pair[name]["seconds"] for pair in train]
         ratio = mean([pair[name]["seconds"] / pair[ours]["seconds"] for pair in train])
@@ -235,6 +271,10 @@ def report(train: list[dict], predict: dict | None, lines: dict, rows: list[dict
     out += ["\nOur run's wall time by stage (mean over pairs, from run_summary.json):\n",
             "| stage | seconds | share |", "|---|---:|---:|"]
     out += [f"| {k} | {v:.1f} | {v / total:.0%} |" for k, v in stages.items()]
+    if "mfu" in train[0][ours]:
+        out += [f"\nOur training steps: {mean([p[ours]['tokens_per_s'] for p in train]):.0f} real tokens/s, MFU "
+                f"{mean([p[ours]['mfu'] for p in train]):.1%} against the measured peak of the precision they ran in "
+                "(the training log's, its first interval left out)."]
     if predict:
         out += ["\n## Prediction, whole processes\n", "| lines | job | wall s, mean | each | vs pipeline |",
                 "|---:|---|---:|---|---:|"]
@@ -274,6 +314,7 @@ def main(argv=None) -> int:
     parser.add_argument("--predict-lines", type=int, default=45_000)
     parser.add_argument("--bert-base-steps", type=int, default=9)
     parser.add_argument("--results", default=str(HERE / "results"))
+    parser.add_argument("--name", default="whole_job", help="the results files' stem (one page per kind of CPU)")
     parser.add_argument("--sections", default="train,predict,roofline,bert_base",
                         help="run only these; the others are kept from the results file (the first pair's model is "
                              "trained again when a prediction section runs without the training one)")
@@ -282,7 +323,9 @@ def main(argv=None) -> int:
 
     sections = set(args.sections.split(","))
     results = Path(args.results)
-    kept = json.loads((results / "whole_job.json").read_text()) if (results / "whole_job.json").is_file() else {}
+    page = results / f"{args.name}.md"
+    kept = json.loads(page.with_suffix(".json").read_text()) if page.with_suffix(".json").is_file() else {}
+    kept["machine"] = machine()
     model = demo_model_dir()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -311,9 +354,10 @@ def main(argv=None) -> int:
             kept["bert_base"] = bert_base(out, args.bert_base_steps) if args.bert_base_steps else None
     kept["minutes"] = kept.get("minutes", 0.0) + (time.perf_counter() - started) / 60
     text = report(kept["train"], kept.get("predict"), kept["lines"], kept.get("roofline"), kept.get("bert_base"),
-                  kept["minutes"], kept.get("agreement"))
-    (results / "whole_job.md").write_text(text, encoding="utf-8")
-    (results / "whole_job.json").write_text(json.dumps(kept, indent=1) + "\n", encoding="utf-8")
+                  kept["minutes"], kept.get("agreement"), kept["machine"],
+                  " ".join(["python benchmarks/whole_job.py", *(argv if argv is not None else sys.argv[1:])]))
+    page.write_text(text, encoding="utf-8")
+    page.with_suffix(".json").write_text(json.dumps(kept, indent=1) + "\n", encoding="utf-8")
     print(text)
     return 0
 
