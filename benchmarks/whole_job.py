@@ -325,7 +325,11 @@ def main(argv=None) -> int:
     results = Path(args.results)
     page = results / f"{args.name}.md"
     kept = json.loads(page.with_suffix(".json").read_text()) if page.with_suffix(".json").is_file() else {}
-    kept["machine"] = machine()
+    here = machine()
+    if kept.get("machine", {}).get("cpu", here["cpu"]) != here["cpu"]:  # sections kept from another CPU
+        raise SystemExit(f"{page} was measured on {kept['machine']['cpu']}, this is {here['cpu']}: "
+                         "give --name a page of its own for this CPU")
+    kept["machine"] = here
     model = demo_model_dir()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
