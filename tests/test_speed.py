@@ -27,6 +27,16 @@ def test_measuring_the_peak_leaves_the_training_rng_alone():
     assert torch.equal(torch.get_rng_state(), state)
 
 
+def test_the_measured_multiply_is_the_bounded_size(monkeypatch):
+    # A dtype the probe finds slow (bf16 emulated on a CPU without native bf16) is measured at the
+    # size bounded_size gives, not the one asked for: 100,000 a side would need 40 GB and, emulated,
+    # hours. bounded_size's own arithmetic is in its doctests.
+    seen = []
+    monkeypatch.setattr(speed, "bounded_size", lambda size, probe, seconds: seen.append((size, probe)) or 64)
+    assert speed.matmul_peak_flops.__wrapped__("float32", "cpu", size=100_000, seconds=0.01) > 0
+    assert seen == [(100_000, speed.PROBE_SIZE)]
+
+
 def test_non_embedding_parameters_by_hand():
     model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 3))
     assert speed.non_embedding_parameters(model) == 4 * 3 + 3  # the 40 embedding weights do not count

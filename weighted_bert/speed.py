@@ -145,16 +145,48 @@ def model_flops_per_token(model, seq_len: float) -> float:
                            hidden=getattr(config, "hidden_size", 0), seq_len=seq_len)
 
 
+PROBE_SIZE = 256  # the multiply timed first, to size the measured one
+MULTIPLY_SECONDS = 0.25  # the longest one measured multiply may be expected to take
+
+
+def bounded_size(size: int, probe_size: int, probe_seconds: float, budget: float = MULTIPLY_SECONDS) -> int:
+    """``size``, or less where a ``probe_size`` multiply that took ``probe_seconds`` says one of
+    ``size`` would take longer than ``budget``: the side whose multiply takes ``budget`` at the
+    probe's rate (2 n^3 FLOPs), down to a multiple of 64, never below ``probe_size``.
+
+    >>> bounded_size(2048, 256, 0.0002)  # 168 GFLOP/s: a 2048 multiply takes 0.1 s
+    2048
+    >>> bounded_size(2048, 256, 0.15)  # 0.22 GFLOP/s: (0.25 x 2.24e8 / 2) ** (1/3) = 304 -> 256
+    256
+    >>> bounded_size(2048, 256, 0.01)  # 3.4 GFLOP/s: (0.25 x 3.36e9 / 2) ** (1/3) = 749 -> 704
+    704
+    """
+    rate = 2 * probe_size**3 / max(probe_seconds, 1e-9)
+    side = int((budget * rate / 2) ** (1 / 3)) // 64 * 64
+    return max(probe_size, min(size, side))
+
+
 @functools.lru_cache(maxsize=8)
 def matmul_peak_flops(dtype_name: str = "float32", device: str = "cpu", size: int = 2048,
                       seconds: float = 0.5) -> float:
     """FLOP/s of a ``size`` x ``size`` matrix multiply in ``dtype_name`` on ``device``,
-    the best of repeated timings over about ``seconds``."""
+    the best of repeated timings over about ``seconds``; where a ``PROBE_SIZE`` multiply shows
+    the dtype slow (bf16 emulated on a CPU without AVX512-BF16 or AMX: 0.2 GFLOP/s against
+    fp32's 92 on a 2-core AMD EPYC, where one 2048 multiply took over a minute), a smaller
+    size (:func:`bounded_size`)."""
     dtype = getattr(torch, dtype_name)
     generator = torch.Generator().manual_seed(0)  # never the global RNG: training draws from it
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    probe = torch.randn(min(size, PROBE_SIZE), min(size, PROBE_SIZE), generator=generator).to(device=device,
+                                                                                                dtype=dtype)
+    probe @ probe  # warm-up
+    sync()
+    start = time.perf_counter()
+    probe @ probe
+    sync()
+    size = bounded_size(size, len(probe), time.perf_counter() - start)
     a = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
     b = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     a @ b
     sync()
     best, spent = 0.0, 0.0
