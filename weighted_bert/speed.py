@@ -170,21 +170,19 @@ def bounded_size(size: int, probe_size: int, probe_seconds: float, budget: float
 def matmul_peak_flops(dtype_name: str = "float32", device: str = "cpu", size: int = 2048,
                       seconds: float = 0.5) -> float:
     """FLOP/s of a ``size`` x ``size`` matrix multiply in ``dtype_name`` on ``device``,
-    the best of repeated timings over about ``seconds``; where a ``PROBE_SIZE`` multiply shows
-    the dtype slow (bf16 emulated on a CPU without AVX512-BF16 or AMX: 0.2 GFLOP/s against
+    the best of repeated timings over about ``seconds``; on a CPU, where a ``PROBE_SIZE`` multiply
+    shows the dtype slow (bf16 emulated on a CPU without AVX512-BF16 or AMX: 0.2 GFLOP/s against
     fp32's 92 on a 2-core AMD EPYC, where one 2048 multiply took over a minute), a smaller
     size (:func:`bounded_size`)."""
     dtype = getattr(torch, dtype_name)
     generator = torch.Generator().manual_seed(0)  # never the global RNG: training draws from it
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    probe = torch.randn(min(size, PROBE_SIZE), min(size, PROBE_SIZE), generator=generator).to(device=device,
-                                                                                                dtype=dtype)
-    probe @ probe  # warm-up
-    sync()
-    start = time.perf_counter()
-    probe @ probe
-    sync()
-    size = bounded_size(size, len(probe), time.perf_counter() - start)
+    if not device.startswith("cuda"):  # a GPU's small multiply times its launch, not its rate
+        probe = torch.randn(min(size, PROBE_SIZE), min(size, PROBE_SIZE), generator=generator).to(dtype=dtype)
+        probe @ probe  # warm-up
+        start = time.perf_counter()
+        probe @ probe
+        size = bounded_size(size, len(probe), time.perf_counter() - start)
     a = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
     b = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
     a @ b
