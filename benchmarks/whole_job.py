@@ -122,7 +122,7 @@ def machine() -> dict:
     """The CPU, whether it multiplies bf16 natively, its measured peaks and what `--precision auto` picks."""
     from weighted_bert.speed import automatic_precision, cpu_supports_bf16, peak_flops, remeasure_peak
 
-    remeasure_peak("float32")  # the stored one may be from a busy moment (bf16 not again: emulated, it takes minutes)
+    remeasure_peak("float32")  # the stored one may be from a busy moment (bf16: the best stored, as MFU uses)
     names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
              if line.startswith("model name")]
     return {"cpu": names[0] if names else "unknown", "cores": os.cpu_count(), "native_bf16": cpu_supports_bf16(),
